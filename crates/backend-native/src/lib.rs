@@ -1,0 +1,368 @@
+//! # backend-native: the floor
+//!
+//! Opens shared libraries with [`libloading`] and calls through Rust `extern "C"` function
+//! pointers, so the Rust compiler generates the call sequence. Every other backend is measured
+//! against it.
+//!
+//! - **Typed path** ([`Backend::prepare_typed`]): the symbol becomes an
+//!   `unsafe extern "C" fn(A, B, ...) -> R` and a call is one indirect call — the same machine
+//!   code as a hand-written `Symbol<extern "C" fn>` call.
+//! - **Dynamic path** ([`Backend::prepare`]): prepare sorts the arguments into the integer and
+//!   floating-point register files (x86-64 System V: `rdi rsi rdx rcx r8 r9`, `xmm0-7`; AArch64
+//!   AAPCS64: `x0-x5`, `v0-v7` here) and picks, from a table of monomorphic callers, the one
+//!   whose Rust signature is `fn(u64 × I, f64 × F)` for exactly those counts; a call fills two
+//!   small arrays and makes one indirect call. Both ABIs assign integer and floating-point
+//!   arguments to their register files independently of their interleaving, so one caller
+//!   serves every order. `f32` travels in the low 32 bits of an `f64` register image, and
+//!   narrow integers are sign- or zero-extended to 64 bits, which both ABIs accept.
+//!
+//! The dynamic path supports every signature whose arguments are scalars, at most
+//! [`MAX_INT_ARGS`] of them integers or pointers and at most [`MAX_FLOAT_ARGS`] floats, with
+//! any scalar or `void` return. Structs by value, variadic calls and arguments that would go
+//! on the stack are rejected with [`Error::UnsupportedSignature`] naming the `asm` backend,
+//! which handles them.
+
+use std::ffi::c_void;
+use std::marker::PhantomData;
+use std::path::Path;
+use std::sync::Arc;
+
+use ffi_trait::{
+    Arg, Backend, Error, HostBuffers, OwnerId, Params, Result, ReturnType, ScalarClass,
+    Signature, Source, StableBuffer, Type, Value, backend::arg_type_error,
+};
+
+mod callers;
+
+/// The most integer or pointer arguments the dynamic path passes (all in registers).
+pub const MAX_INT_ARGS: usize = callers::MAX_INT;
+/// The most floating-point arguments the dynamic path passes (all in registers).
+pub const MAX_FLOAT_ARGS: usize = callers::MAX_FLOAT;
+
+/// The native backend: one context with its own stable buffers.
+///
+/// # Thread-safety
+/// `Send`, not `Sync`: a context is used by one thread at a time.
+#[derive(Debug)]
+pub struct NativeBackend {
+    buffers: HostBuffers,
+}
+
+impl NativeBackend {
+    /// A new, empty context.
+    pub fn new() -> NativeBackend {
+        NativeBackend {
+            buffers: HostBuffers::new(OwnerId::fresh()),
+        }
+    }
+}
+
+impl Default for NativeBackend {
+    fn default() -> NativeBackend {
+        NativeBackend::new()
+    }
+}
+
+/// A shared library opened by [`NativeBackend`]. Cloning is cheap (shared); the library
+/// stays loaded while any clone or any function prepared from it lives.
+#[derive(Clone, Debug)]
+pub struct NativeLibrary {
+    lib: Arc<libloading::Library>,
+    name: Arc<str>,
+}
+
+impl NativeLibrary {
+    /// Opens `path` with `dlopen(path, RTLD_NOW | RTLD_LOCAL)` (libloading's default).
+    ///
+    /// # Errors
+    /// [`Error::LibraryNotFound`] with the loader's message.
+    ///
+    /// # Safety
+    /// Loading a library runs its initialisers, which can do anything (libloading's
+    /// `Library::new` has the same contract).
+    pub unsafe fn open(path: &Path) -> Result<NativeLibrary> {
+        // SAFETY: the caller accepts running the library's initialisers.
+        let lib = unsafe { libloading::Library::new(path) }.map_err(|e| Error::LibraryNotFound {
+            library: path.display().to_string(),
+            reason: e.to_string(),
+        })?;
+        Ok(NativeLibrary {
+            lib: Arc::new(lib),
+            name: path.display().to_string().into(),
+        })
+    }
+
+    /// The path or name the library was opened with.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The address of `symbol`.
+    ///
+    /// # Errors
+    /// [`Error::SymbolNotFound`] with the loader's message.
+    pub fn symbol_address(&self, symbol: &str) -> Result<*const c_void> {
+        // SAFETY: the symbol is read as an opaque address, never called or dereferenced
+        // here; a null address is reported as not found below.
+        let found = unsafe { self.lib.get::<*const c_void>(symbol.as_bytes()) };
+        let not_found = |reason: String| Error::SymbolNotFound {
+            symbol: symbol.to_owned(),
+            library: self.name.to_string(),
+            reason,
+        };
+        match found {
+            Ok(sym) if !sym.is_null() => Ok(*sym),
+            Ok(_) => Err(not_found("the symbol's address is null".to_owned())),
+            Err(e) => Err(not_found(e.to_string())),
+        }
+    }
+}
+
+/// A code address that may cross threads: the function itself has no thread affinity.
+#[derive(Clone, Copy, Debug)]
+struct Code(*const c_void);
+
+// SAFETY: a function address is plain data; whether calling it from another thread is sound
+// is the foreign function's own property, covered by the `unsafe` contract of `call`.
+unsafe impl Send for Code {}
+// SAFETY: as above; the address is never written through.
+unsafe impl Sync for Code {}
+
+/// Where one argument goes in the dynamic path.
+#[derive(Clone, Copy, Debug)]
+enum Slot {
+    /// Integer register image index.
+    Int(u8),
+    /// Floating-point register image index, `f64`.
+    F64(u8),
+    /// Floating-point register image index, `f32` in the low 32 bits.
+    F32(u8),
+}
+
+/// How the return value comes back.
+#[derive(Clone, Copy, Debug)]
+enum RetClass {
+    Int,
+    Float,
+}
+
+/// A function prepared for dynamic calls.
+#[derive(Debug)]
+pub struct NativeFunction {
+    code: Code,
+    slots: Box<[Slot]>,
+    ret_class: RetClass,
+    int_caller: callers::IntCaller,
+    float_caller: callers::FloatCaller,
+    signature: Signature,
+    symbol: Box<str>,
+    _lib: NativeLibrary,
+}
+
+impl NativeFunction {
+    /// The function's address.
+    pub fn code(&self) -> *const c_void {
+        self.code.0
+    }
+}
+
+/// A function prepared for typed calls `R(P...)`: one indirect call.
+#[derive(Debug)]
+pub struct NativeTyped<P, R> {
+    code: Code,
+    _lib: NativeLibrary,
+    _sig: PhantomData<fn(P) -> R>,
+}
+
+impl<P: Params, R: ReturnType> NativeTyped<P, R> {
+    /// Calls the function.
+    ///
+    /// # Safety
+    /// As [`Backend::call`]: the prepared signature must be the function's, and pointer
+    /// arguments valid for what it does with them.
+    #[inline(always)]
+    pub unsafe fn call(&self, args: P) -> R {
+        // SAFETY: `prepare_typed`'s caller asserted the signature; this caller asserts the
+        // arguments are sound.
+        unsafe { args.call_host::<R>(self.code.0) }
+    }
+
+    /// The function's address.
+    pub fn code(&self) -> *const c_void {
+        self.code.0
+    }
+}
+
+fn unsupported(sig: &Signature, reason: impl Into<String>) -> Error {
+    Error::UnsupportedSignature {
+        backend: "native",
+        signature: sig.to_string(),
+        reason: reason.into(),
+    }
+}
+
+/// Classifies `sig` into register slots; the native dynamic path's whole "call interface".
+fn plan(sig: &Signature) -> Result<(Box<[Slot]>, RetClass, usize, usize)> {
+    if sig.is_variadic() {
+        return Err(unsupported(
+            sig,
+            "variadic calls need the x86-64 %al convention and argument promotion; use the asm backend",
+        ));
+    }
+    let (mut ints, mut floats) = (0usize, 0usize);
+    let mut slots = Vec::with_capacity(sig.args().len());
+    for ty in sig.args() {
+        let slot = match (ty, ty.scalar_class()) {
+            (_, Some(ScalarClass::Integer)) => {
+                ints += 1;
+                Slot::Int((ints - 1) as u8)
+            }
+            (Type::F32, _) => {
+                floats += 1;
+                Slot::F32((floats - 1) as u8)
+            }
+            (_, Some(ScalarClass::Float)) => {
+                floats += 1;
+                Slot::F64((floats - 1) as u8)
+            }
+            _ => {
+                return Err(unsupported(
+                    sig,
+                    "structs by value need the ABI's aggregate classification; use the asm backend",
+                ));
+            }
+        };
+        slots.push(slot);
+    }
+    if ints > MAX_INT_ARGS || floats > MAX_FLOAT_ARGS {
+        return Err(unsupported(
+            sig,
+            format!(
+                "{ints} integer and {floats} floating-point arguments: the native backend passes at most {MAX_INT_ARGS} and {MAX_FLOAT_ARGS} (registers only); use the asm backend"
+            ),
+        ));
+    }
+    let ret = match sig.ret() {
+        Type::Struct(_) => {
+            return Err(unsupported(
+                sig,
+                "struct returns need the ABI's aggregate classification; use the asm backend",
+            ));
+        }
+        Type::F32 | Type::F64 => RetClass::Float,
+        _ => RetClass::Int,
+    };
+    Ok((slots.into_boxed_slice(), ret, ints, floats))
+}
+
+impl Backend for NativeBackend {
+    const NAME: &'static str = "native";
+    type Library = NativeLibrary;
+    type Function = NativeFunction;
+    type Typed<P: Params, R: ReturnType> = NativeTyped<P, R>;
+
+    fn owner(&self) -> OwnerId {
+        self.buffers.owner()
+    }
+
+    fn open(&mut self, source: Source<'_>) -> Result<NativeLibrary> {
+        match source {
+            // SAFETY: opening a library runs its initialisers; the user chose the library,
+            // as with any dlopen.
+            Source::Path(p) => unsafe { NativeLibrary::open(p) },
+            Source::Bytes(_) => Err(Error::UnsupportedSource {
+                backend: "native",
+                what: format!("{} (a shared library must be a file)", source.describe()),
+            }),
+        }
+    }
+
+    unsafe fn prepare(
+        &mut self,
+        lib: &NativeLibrary,
+        symbol: &str,
+        sig: &Signature,
+    ) -> Result<NativeFunction> {
+        let (slots, ret_class, ints, floats) = plan(sig)?;
+        let code = lib.symbol_address(symbol)?;
+        Ok(NativeFunction {
+            code: Code(code),
+            slots,
+            ret_class,
+            int_caller: callers::INT_RET[floats][ints],
+            float_caller: callers::FLOAT_RET[floats][ints],
+            signature: sig.clone(),
+            symbol: symbol.into(),
+            _lib: lib.clone(),
+        })
+    }
+
+    fn signature_of(f: &NativeFunction) -> &Signature {
+        &f.signature
+    }
+
+    #[inline]
+    unsafe fn call(&mut self, f: &NativeFunction, args: &[Arg<'_>], _ret: &mut [u8]) -> Result<Value> {
+        if args.len() != f.slots.len() {
+            return Err(Error::ArgumentCount {
+                function: f.symbol.to_string(),
+                expected: f.slots.len(),
+                got: args.len(),
+            });
+        }
+        let mut ints = [0u64; MAX_INT_ARGS];
+        let mut floats = [0f64; MAX_FLOAT_ARGS];
+        let types = f.signature.args();
+        for (i, (arg, slot)) in args.iter().zip(f.slots.iter()).enumerate() {
+            if !arg.matches(&types[i]) {
+                return Err(arg_type_error(&f.symbol, i, &types[i], arg));
+            }
+            match (*slot, *arg) {
+                (Slot::F64(k), Arg::F64(v)) => floats[k as usize] = v,
+                (Slot::F32(k), Arg::F32(v)) => floats[k as usize] = f64::from_bits(v.to_bits() as u64),
+                // `matches` passed, so an integer slot holds an integer-class value.
+                (Slot::Int(k), a) => ints[k as usize] = a.int_bits().unwrap_or(0),
+                _ => unreachable!("slots follow the signature's classes"),
+            }
+        }
+        let bits = match f.ret_class {
+            // SAFETY: the caller of `prepare` asserted the signature; the callers table entry
+            // has exactly the right register counts; the caller of `call` asserted the
+            // arguments are sound.
+            RetClass::Int => unsafe { (f.int_caller)(f.code.0, &ints, &floats) },
+            // SAFETY: as above.
+            RetClass::Float => unsafe { (f.float_caller)(f.code.0, &ints, &floats) }.to_bits(),
+        };
+        Ok(Value::from_bits(f.signature.ret(), bits))
+    }
+
+    unsafe fn prepare_typed<P: Params, R: ReturnType>(
+        &mut self,
+        lib: &NativeLibrary,
+        symbol: &str,
+    ) -> Result<NativeTyped<P, R>> {
+        Ok(NativeTyped {
+            code: Code(lib.symbol_address(symbol)?),
+            _lib: lib.clone(),
+            _sig: PhantomData,
+        })
+    }
+
+    #[inline(always)]
+    unsafe fn call_typed<P: Params, R: ReturnType>(
+        &mut self,
+        f: &NativeTyped<P, R>,
+        args: P,
+    ) -> Result<R> {
+        // SAFETY: forwarded from the caller's contract.
+        Ok(unsafe { f.call(args) })
+    }
+
+    fn alloc_stable_buffer(&mut self, len: usize, align: usize) -> Result<StableBuffer> {
+        self.buffers.alloc(len, align)
+    }
+
+    fn free_stable_buffer(&mut self, buffer: StableBuffer) -> Result<()> {
+        self.buffers.free(buffer)
+    }
+}

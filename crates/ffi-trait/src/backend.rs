@@ -1,0 +1,468 @@
+//! The [`Backend`] trait (static, zero-cost) and its object-safe twin [`DynBackend`]
+//! (chosen at run time by name).
+//!
+//! A backend instance is one *context*: the libraries or modules it opened, its stable
+//! buffers and the functions it prepared. It is used by one thread at a time (it is `Send`,
+//! not `Sync`); threads that call concurrently each take their own context from a pool.
+//!
+//! Work is split the way libffi splits `ffi_prep_cif` from `ffi_call`: **prepare** (open the
+//! library, resolve the symbol, classify the signature into a call plan) happens once;
+//! **call** only moves values into place and calls — no allocation, no lock, no lookup.
+
+use std::any::Any;
+use std::ffi::c_void;
+use std::path::Path;
+
+use crate::buffer::{OwnerId, StableBuffer};
+use crate::error::{Error, Result};
+use crate::signature::Signature;
+use crate::typed::{Params, ReturnType};
+use crate::types::Type;
+use crate::value::{Arg, Value};
+
+/// Where a backend loads foreign code from.
+#[derive(Clone, Copy, Debug)]
+pub enum Source<'a> {
+    /// A file: a shared library (`.so`) for the native and asm backends, a `.wasm` or `.wat`
+    /// file for the wasm backend. A bare name without `/` (`"libm.so.6"`) is searched for by
+    /// the system loader (`dlopen(3)`).
+    Path(&'a Path),
+    /// The bytes of a module in memory (wasm backend only).
+    Bytes(&'a [u8]),
+}
+
+impl Source<'_> {
+    /// A short description for messages: the path, or `"<N bytes>"`.
+    pub fn describe(&self) -> String {
+        match self {
+            Source::Path(p) => p.display().to_string(),
+            Source::Bytes(b) => format!("<{} bytes>", b.len()),
+        }
+    }
+}
+
+/// A backend: one way of calling foreign code, and one context of it.
+///
+/// Use it generically (`fn run<B: Backend>(b: &mut B)`, monomorphised, zero-cost) or through
+/// [`DynBackend`] as a trait object chosen at run time.
+///
+/// # Safety of calls
+/// Foreign code is outside Rust's guarantees. `prepare` is `unsafe` because the caller
+/// asserts that the symbol really has the given C signature (as with libloading's
+/// `Library::get`); `call` is `unsafe` because the callee may dereference pointer arguments.
+/// Backends that check everything themselves (wasm) also offer safe inherent methods.
+pub trait Backend: Send {
+    /// The backend's name: `"native"`, `"asm"` or `"wasm"`.
+    const NAME: &'static str;
+    /// An opened library or instantiated module.
+    type Library: Send + 'static;
+    /// A prepared dynamic call: the resolved symbol and its call plan.
+    type Function: Send + 'static;
+    /// A prepared typed call.
+    type Typed<P: Params, R: ReturnType>;
+
+    /// The identity stamped on this context's buffers and handles.
+    fn owner(&self) -> OwnerId;
+
+    /// Opens a shared library or instantiates a module in this context.
+    ///
+    /// # Errors
+    /// [`Error::LibraryNotFound`] when it cannot be opened (the loader's reason included);
+    /// [`Error::UnsupportedSource`] for a source kind this backend cannot load.
+    fn open(&mut self, source: Source<'_>) -> Result<Self::Library>;
+
+    /// Resolves `symbol` in `lib` and prepares a dynamic call of signature `sig`.
+    ///
+    /// # Safety
+    /// The symbol must be a function whose C signature is `sig` (for backends that cannot
+    /// check it), and `lib` must have been opened by this context.
+    ///
+    /// # Errors
+    /// [`Error::SymbolNotFound`], [`Error::UnsupportedSignature`],
+    /// [`Error::SignatureMismatch`] (where the foreign code carries types).
+    unsafe fn prepare(
+        &mut self,
+        lib: &Self::Library,
+        symbol: &str,
+        sig: &Signature,
+    ) -> Result<Self::Function>;
+
+    /// The signature a function was prepared with.
+    fn signature_of(f: &Self::Function) -> &Signature;
+
+    /// Calls a prepared function.
+    ///
+    /// `args` has one value per argument of the signature, each matching its type
+    /// ([`Arg::matches`]). A struct return is written into `ret`, which must be at least the
+    /// struct's size; for scalar and void returns `ret` is ignored (pass `&mut []`) and the
+    /// value is returned.
+    ///
+    /// # Safety
+    /// The call must be sound for these argument values: every pointer must be valid for what
+    /// the callee does with it.
+    ///
+    /// # Errors
+    /// [`Error::ArgumentCount`], [`Error::ArgumentType`], [`Error::ReturnSlotTooSmall`],
+    /// [`Error::ForeignBuffer`], plus what the backend can detect at run time
+    /// ([`Error::Trap`], [`Error::DeadlineExceeded`], [`Error::StackBudgetExceeded`]).
+    unsafe fn call(&mut self, f: &Self::Function, args: &[Arg<'_>], ret: &mut [u8])
+    -> Result<Value>;
+
+    /// Calls a prepared function with libffi's argument convention: `args[i]` points at the
+    /// `i`-th argument's value (in the host's C layout), and the result is written to `ret`.
+    ///
+    /// Integer returns are written widened to 8 bytes (sign- or zero-extended, as libffi's
+    /// `ffi_arg`), so a caller may read them as either type; `f32` as 4 bytes, `f64` and
+    /// pointers as 8, structs as their size. The default implementation decodes the values
+    /// into [`Arg`]s and calls [`Backend::call`]; backends may override it with a direct path.
+    ///
+    /// # Safety
+    /// `args` must point at `nargs` pointers, each valid for a read of its argument's type;
+    /// `ret` must be valid for writes of `max(8, size of the return type)` bytes (or may be
+    /// null for `void`); and the call must be sound as for [`Backend::call`].
+    ///
+    /// # Errors
+    /// As [`Backend::call`].
+    unsafe fn call_raw(
+        &mut self,
+        f: &Self::Function,
+        args: *const *const c_void,
+        nargs: usize,
+        ret: *mut c_void,
+    ) -> Result<()> {
+        let sig = Self::signature_of(f);
+        // SAFETY: forwarded from the caller's contract.
+        unsafe {
+            with_raw_args(sig, args, nargs, |args| {
+                let ret_slot: &mut [u8] = match sig.ret() {
+                    Type::Struct(s) if !ret.is_null() => {
+                        std::slice::from_raw_parts_mut(ret.cast::<u8>(), s.size())
+                    }
+                    _ => &mut [],
+                };
+                let value = self.call(f, args, ret_slot)?;
+                write_raw_return(value, ret);
+                Ok(())
+            })
+        }
+    }
+
+    /// Resolves `symbol` and prepares a typed call `R(P...)`.
+    ///
+    /// # Safety
+    /// As for [`Backend::prepare`]: the symbol must have the C signature `R(P...)`.
+    ///
+    /// # Errors
+    /// As for [`Backend::prepare`].
+    unsafe fn prepare_typed<P: Params, R: ReturnType>(
+        &mut self,
+        lib: &Self::Library,
+        symbol: &str,
+    ) -> Result<Self::Typed<P, R>>;
+
+    /// Calls a typed function: nothing is checked or converted that prepare could check.
+    ///
+    /// # Safety
+    /// As for [`Backend::call`].
+    ///
+    /// # Errors
+    /// Only what the backend detects at run time (a trap, a deadline, a foreign buffer).
+    unsafe fn call_typed<P: Params, R: ReturnType>(
+        &mut self,
+        f: &Self::Typed<P, R>,
+        args: P,
+    ) -> Result<R>;
+
+    /// Allocates a stable buffer of `len` bytes aligned to `max(align, 64)`, zeroed.
+    ///
+    /// # Errors
+    /// [`Error::InvalidAlignment`], [`Error::OutOfMemory`].
+    fn alloc_stable_buffer(&mut self, len: usize, align: usize) -> Result<StableBuffer>;
+
+    /// Frees a stable buffer of this context.
+    ///
+    /// # Errors
+    /// [`Error::ForeignBuffer`], [`Error::BufferFreed`].
+    fn free_stable_buffer(&mut self, buffer: StableBuffer) -> Result<()>;
+}
+
+/// Checks the count and types of `args` against `sig`.
+///
+/// # Errors
+/// [`Error::ArgumentCount`] or [`Error::ArgumentType`], naming `function`.
+#[inline]
+pub fn check_args(function: &str, sig: &Signature, args: &[Arg<'_>]) -> Result<()> {
+    let types = sig.args();
+    if args.len() != types.len() {
+        return Err(Error::ArgumentCount {
+            function: function.to_owned(),
+            expected: types.len(),
+            got: args.len(),
+        });
+    }
+    for (index, (arg, ty)) in args.iter().zip(types).enumerate() {
+        if !arg.matches(ty) {
+            return Err(arg_type_error(function, index, ty, arg));
+        }
+    }
+    Ok(())
+}
+
+/// The [`Error::ArgumentType`] for argument `index`.
+#[cold]
+pub fn arg_type_error(function: &str, index: usize, ty: &Type, arg: &Arg<'_>) -> Error {
+    let got = match arg {
+        Arg::Struct(bytes) => format!("struct of {} bytes", bytes.len()),
+        other => other.kind().to_owned(),
+    };
+    let expected = match ty {
+        Type::Struct(s) => format!("{ty} ({} bytes)", s.size()),
+        _ => ty.to_string(),
+    };
+    Error::ArgumentType {
+        function: function.to_owned(),
+        index,
+        expected,
+        got,
+    }
+}
+
+/// The most arguments decoded on the stack by [`with_raw_args`]; more spill to the heap.
+const INLINE_RAW_ARGS: usize = 16;
+
+/// Decodes libffi-style argument pointers into [`Arg`]s and runs `body` with them.
+///
+/// # Safety
+/// `args` must point at `nargs` pointers, each valid for a read of the corresponding type of
+/// `sig` (struct arguments: `size` bytes that stay valid during `body`).
+///
+/// # Errors
+/// [`Error::ArgumentCount`] when `nargs` differs from the signature's count; otherwise what
+/// `body` returns.
+pub unsafe fn with_raw_args<T>(
+    sig: &Signature,
+    args: *const *const c_void,
+    nargs: usize,
+    body: impl FnOnce(&[Arg<'_>]) -> Result<T>,
+) -> Result<T> {
+    let types = sig.args();
+    if nargs != types.len() || (nargs > 0 && args.is_null()) {
+        return Err(Error::ArgumentCount {
+            function: sig.to_string(),
+            expected: types.len(),
+            got: if args.is_null() { 0 } else { nargs },
+        });
+    }
+    let decode = |i: usize| -> Arg<'_> {
+        // SAFETY: the caller guarantees args[i] is valid for a read of types[i].
+        unsafe {
+            let p = *args.add(i);
+            match &types[i] {
+                Type::Bool => Arg::Bool(p.cast::<u8>().read() != 0),
+                Type::I8 => Arg::I8(p.cast::<i8>().read()),
+                Type::U8 => Arg::U8(p.cast::<u8>().read()),
+                Type::I16 => Arg::I16(p.cast::<i16>().read_unaligned()),
+                Type::U16 => Arg::U16(p.cast::<u16>().read_unaligned()),
+                Type::I32 => Arg::I32(p.cast::<i32>().read_unaligned()),
+                Type::U32 => Arg::U32(p.cast::<u32>().read_unaligned()),
+                Type::I64 => Arg::I64(p.cast::<i64>().read_unaligned()),
+                Type::U64 => Arg::U64(p.cast::<u64>().read_unaligned()),
+                Type::Isize => Arg::Isize(p.cast::<isize>().read_unaligned()),
+                Type::Usize => Arg::Usize(p.cast::<usize>().read_unaligned()),
+                Type::F32 => Arg::F32(p.cast::<f32>().read_unaligned()),
+                Type::F64 => Arg::F64(p.cast::<f64>().read_unaligned()),
+                Type::Ptr => Arg::Ptr(p.cast::<*mut c_void>().read_unaligned()),
+                Type::Struct(s) => Arg::Struct(std::slice::from_raw_parts(p.cast::<u8>(), s.size())),
+                Type::Void => unreachable!("signatures never have void arguments"),
+            }
+        }
+    };
+    if nargs <= INLINE_RAW_ARGS {
+        let mut inline = [Arg::Bool(false); INLINE_RAW_ARGS];
+        for (i, slot) in inline[..nargs].iter_mut().enumerate() {
+            *slot = decode(i);
+        }
+        body(&inline[..nargs])
+    } else {
+        let decoded: Vec<Arg<'_>> = (0..nargs).map(decode).collect();
+        body(&decoded)
+    }
+}
+
+/// Writes a scalar return value into a libffi-style return slot (see [`Backend::call_raw`]).
+///
+/// # Safety
+/// `ret` must be null or valid for writes of 8 bytes.
+pub unsafe fn write_raw_return(value: Value, ret: *mut c_void) {
+    if ret.is_null() {
+        return;
+    }
+    let wide: Option<u64> = match value {
+        Value::Void | Value::Struct => None,
+        Value::Bool(v) => Some(v as u64),
+        Value::I8(v) => Some(v as i64 as u64),
+        Value::U8(v) => Some(v as u64),
+        Value::I16(v) => Some(v as i64 as u64),
+        Value::U16(v) => Some(v as u64),
+        Value::I32(v) => Some(v as i64 as u64),
+        Value::U32(v) => Some(v as u64),
+        Value::I64(v) => Some(v as u64),
+        Value::U64(v) => Some(v),
+        Value::Isize(v) => Some(v as i64 as u64),
+        Value::Usize(v) => Some(v as u64),
+        Value::F64(v) => Some(v.to_bits()),
+        Value::Ptr(p) => Some(p as usize as u64),
+        Value::F32(v) => {
+            // SAFETY: the caller guarantees 8 writable bytes at `ret`.
+            unsafe { ret.cast::<f32>().write_unaligned(v) };
+            None
+        }
+    };
+    if let Some(bits) = wide {
+        // SAFETY: the caller guarantees 8 writable bytes at `ret`.
+        unsafe { ret.cast::<u64>().write_unaligned(bits) };
+    }
+}
+
+/// A library opened by a [`DynBackend`]; the concrete backend's library, type-erased.
+pub struct DynLibrary(Box<dyn Any + Send>);
+
+/// A function prepared by a [`DynBackend`]; the concrete backend's function, type-erased.
+pub struct DynFunction {
+    inner: Box<dyn Any + Send>,
+    signature: Signature,
+    symbol: String,
+}
+
+impl DynFunction {
+    /// The signature it was prepared with.
+    pub fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    /// The symbol it was resolved from.
+    pub fn symbol(&self) -> &str {
+        &self.symbol
+    }
+}
+
+/// The object-safe form of [`Backend`], for a backend chosen at run time
+/// (`Box<dyn DynBackend>`). Every `Backend` is a `DynBackend`; handles are type-erased and
+/// checked (one type-id comparison) when used.
+pub trait DynBackend: Send {
+    /// The backend's name.
+    fn name(&self) -> &'static str;
+    /// See [`Backend::owner`].
+    fn owner(&self) -> OwnerId;
+    /// See [`Backend::open`].
+    ///
+    /// # Errors
+    /// As [`Backend::open`].
+    fn open(&mut self, source: Source<'_>) -> Result<DynLibrary>;
+    /// See [`Backend::prepare`].
+    ///
+    /// # Safety
+    /// As [`Backend::prepare`].
+    ///
+    /// # Errors
+    /// As [`Backend::prepare`], and [`Error::ForeignHandle`] for a library of another backend.
+    unsafe fn prepare(&mut self, lib: &DynLibrary, symbol: &str, sig: &Signature)
+    -> Result<DynFunction>;
+    /// See [`Backend::call`].
+    ///
+    /// # Safety
+    /// As [`Backend::call`].
+    ///
+    /// # Errors
+    /// As [`Backend::call`], and [`Error::ForeignHandle`] for a function of another backend.
+    unsafe fn call(&mut self, f: &DynFunction, args: &[Arg<'_>], ret: &mut [u8]) -> Result<Value>;
+    /// See [`Backend::call_raw`].
+    ///
+    /// # Safety
+    /// As [`Backend::call_raw`].
+    ///
+    /// # Errors
+    /// As [`DynBackend::call`].
+    unsafe fn call_raw(
+        &mut self,
+        f: &DynFunction,
+        args: *const *const c_void,
+        nargs: usize,
+        ret: *mut c_void,
+    ) -> Result<()>;
+    /// See [`Backend::alloc_stable_buffer`].
+    ///
+    /// # Errors
+    /// As [`Backend::alloc_stable_buffer`].
+    fn alloc_stable_buffer(&mut self, len: usize, align: usize) -> Result<StableBuffer>;
+    /// See [`Backend::free_stable_buffer`].
+    ///
+    /// # Errors
+    /// As [`Backend::free_stable_buffer`].
+    fn free_stable_buffer(&mut self, buffer: StableBuffer) -> Result<()>;
+}
+
+fn downcast<'a, T: 'static>(inner: &'a (dyn Any + Send), what: &str) -> Result<&'a T> {
+    inner.downcast_ref::<T>().ok_or_else(|| Error::ForeignHandle {
+        what: what.to_owned(),
+        kind: "backend",
+    })
+}
+
+impl<B: Backend> DynBackend for B {
+    fn name(&self) -> &'static str {
+        B::NAME
+    }
+
+    fn owner(&self) -> OwnerId {
+        Backend::owner(self)
+    }
+
+    fn open(&mut self, source: Source<'_>) -> Result<DynLibrary> {
+        Ok(DynLibrary(Box::new(Backend::open(self, source)?)))
+    }
+
+    unsafe fn prepare(
+        &mut self,
+        lib: &DynLibrary,
+        symbol: &str,
+        sig: &Signature,
+    ) -> Result<DynFunction> {
+        let lib = downcast::<B::Library>(&*lib.0, "library")?;
+        // SAFETY: forwarded from the caller's contract.
+        let f = unsafe { Backend::prepare(self, lib, symbol, sig)? };
+        Ok(DynFunction {
+            inner: Box::new(f),
+            signature: sig.clone(),
+            symbol: symbol.to_owned(),
+        })
+    }
+
+    #[inline]
+    unsafe fn call(&mut self, f: &DynFunction, args: &[Arg<'_>], ret: &mut [u8]) -> Result<Value> {
+        let inner = downcast::<B::Function>(&*f.inner, &f.symbol)?;
+        // SAFETY: forwarded from the caller's contract.
+        unsafe { Backend::call(self, inner, args, ret) }
+    }
+
+    #[inline]
+    unsafe fn call_raw(
+        &mut self,
+        f: &DynFunction,
+        args: *const *const c_void,
+        nargs: usize,
+        ret: *mut c_void,
+    ) -> Result<()> {
+        let inner = downcast::<B::Function>(&*f.inner, &f.symbol)?;
+        // SAFETY: forwarded from the caller's contract.
+        unsafe { Backend::call_raw(self, inner, args, nargs, ret) }
+    }
+
+    fn alloc_stable_buffer(&mut self, len: usize, align: usize) -> Result<StableBuffer> {
+        Backend::alloc_stable_buffer(self, len, align)
+    }
+
+    fn free_stable_buffer(&mut self, buffer: StableBuffer) -> Result<()> {
+        Backend::free_stable_buffer(self, buffer)
+    }
+}

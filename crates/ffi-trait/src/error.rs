@@ -1,0 +1,215 @@
+//! Typed errors. Every variant names the thing that failed (library path, symbol, signature,
+//! argument index, buffer), so a message read far from the call still says what went wrong.
+
+use crate::signature::{ParseError, SignatureError};
+
+/// Everything an ffikit operation can fail with.
+///
+/// The enum is `#[non_exhaustive]`: new failure kinds may be added without a breaking change.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The shared library or module could not be opened.
+    #[error("library `{library}` could not be opened: {reason}")]
+    LibraryNotFound {
+        /// The path or name asked for.
+        library: String,
+        /// The loader's own explanation (`dlerror()`, or wasmtime's message).
+        reason: String,
+    },
+    /// The library was opened but has no such exported symbol.
+    #[error("symbol `{symbol}` not found in `{library}`: {reason}")]
+    SymbolNotFound {
+        /// The symbol asked for.
+        symbol: String,
+        /// The library searched.
+        library: String,
+        /// The loader's own explanation.
+        reason: String,
+    },
+    /// The signature's text does not parse.
+    #[error(transparent)]
+    InvalidSignature(#[from] ParseError),
+    /// The signature was built from parts no C function can have.
+    #[error("invalid signature: {0}")]
+    BadSignature(#[from] SignatureError),
+    /// The backend cannot call a function of this signature.
+    #[error("the {backend} backend does not support the signature `{signature}`: {reason}")]
+    UnsupportedSignature {
+        /// The backend's name (`native`, `asm`, `wasm`).
+        backend: &'static str,
+        /// The signature, in its text form.
+        signature: String,
+        /// Why, and what to use instead.
+        reason: String,
+    },
+    /// The signature given does not match what the foreign code declares (checked where the
+    /// foreign code carries types, as WebAssembly exports do).
+    #[error("signature `{signature}` does not match `{symbol}`, which has type {actual}")]
+    SignatureMismatch {
+        /// The function.
+        symbol: String,
+        /// The signature asked for.
+        signature: String,
+        /// The type the foreign code declares.
+        actual: String,
+    },
+    /// A call passed the wrong number of arguments.
+    #[error("`{function}` takes {expected} arguments, {got} were passed")]
+    ArgumentCount {
+        /// The function called.
+        function: String,
+        /// Arguments in its signature.
+        expected: usize,
+        /// Arguments passed.
+        got: usize,
+    },
+    /// A call passed an argument of the wrong type.
+    #[error("argument {index} of `{function}` must be {expected}, a value of type {got} was passed")]
+    ArgumentType {
+        /// The function called.
+        function: String,
+        /// Zero-based argument index.
+        index: usize,
+        /// The signature's type, in its text form.
+        expected: String,
+        /// The kind of value passed.
+        got: String,
+    },
+    /// The memory given for a struct return is too small.
+    #[error("`{function}` returns {needed} bytes, the return slot has {got}")]
+    ReturnSlotTooSmall {
+        /// The function called.
+        function: String,
+        /// The return type's size in bytes.
+        needed: usize,
+        /// The slot's size in bytes.
+        got: usize,
+    },
+    /// A buffer is smaller than an operation needs.
+    #[error("buffer {buffer} holds {len} bytes, {needed} are needed")]
+    BufferTooSmall {
+        /// The buffer's id within its context.
+        buffer: u32,
+        /// Bytes needed.
+        needed: usize,
+        /// The buffer's length in bytes.
+        len: usize,
+    },
+    /// A range `offset..offset+bytes` does not lie within a buffer.
+    #[error("bytes {offset}..{offset}+{bytes} are out of bounds of buffer {buffer} ({len} bytes)")]
+    BufferOutOfBounds {
+        /// The buffer's id within its context.
+        buffer: u32,
+        /// Start of the range in bytes.
+        offset: usize,
+        /// Length of the range in bytes.
+        bytes: usize,
+        /// The buffer's length in bytes.
+        len: usize,
+    },
+    /// A buffer was used with a context that does not own it.
+    #[error("buffer {buffer} belongs to context {owner}, not to context {context}")]
+    ForeignBuffer {
+        /// The buffer's id within its owner.
+        buffer: u32,
+        /// The owning context.
+        owner: u64,
+        /// The context it was used with.
+        context: u64,
+    },
+    /// A buffer was used after being freed.
+    #[error("buffer {buffer} was already freed")]
+    BufferFreed {
+        /// The buffer's id.
+        buffer: u32,
+    },
+    /// A pointer argument does not lie within any buffer of the context (the wasm backend
+    /// can only pass pointers into its linear memory).
+    #[error("argument {index} of `{function}`: pointer {pointer:#x} is not inside any buffer of this context")]
+    PointerOutsideBuffers {
+        /// The function called.
+        function: String,
+        /// Zero-based argument index.
+        index: usize,
+        /// The host address passed.
+        pointer: usize,
+    },
+    /// A buffer alignment that is not a power of two.
+    #[error("alignment {align} is not a power of two")]
+    InvalidAlignment {
+        /// The alignment asked for.
+        align: usize,
+    },
+    /// The allocator (or a wasm guest's address space) could not supply the memory.
+    #[error("out of memory allocating {bytes} bytes")]
+    OutOfMemory {
+        /// Bytes asked for.
+        bytes: usize,
+    },
+    /// A handle (library, function) made by another backend or context was used here.
+    #[error("{what} was made by another {kind}")]
+    ForeignHandle {
+        /// What the handle is ("function `add`", "library").
+        what: String,
+        /// "backend" or "context".
+        kind: &'static str,
+    },
+    /// No backend of this name is built into this ffikit.
+    #[error("unknown backend `{name}`: expected one of {available}")]
+    UnknownBackend {
+        /// The name asked for.
+        name: String,
+        /// The names that are available, comma separated.
+        available: String,
+    },
+    /// The library source kind is not one this backend can load (for example bytes of a
+    /// shared object for the native backend).
+    #[error("the {backend} backend cannot load {what}")]
+    UnsupportedSource {
+        /// The backend's name.
+        backend: &'static str,
+        /// What was offered.
+        what: String,
+    },
+    /// WebAssembly code trapped (out-of-bounds access, `unreachable`, division by zero, ...).
+    #[error("`{function}` trapped: {message}")]
+    Trap {
+        /// The function called.
+        function: String,
+        /// The runtime's trap message.
+        message: String,
+    },
+    /// The call ran past its deadline and was interrupted.
+    #[error("`{function}` ran past its deadline of {deadline_ms} ms and was stopped")]
+    DeadlineExceeded {
+        /// The function called.
+        function: String,
+        /// The deadline in milliseconds.
+        deadline_ms: u64,
+    },
+    /// The call needs more stack than its budget allows, or than the thread has left.
+    #[error("`{function}` needs {needed} bytes of stack but only {available} are available")]
+    StackBudgetExceeded {
+        /// The function called.
+        function: String,
+        /// Bytes the call's budget asks for.
+        needed: usize,
+        /// Bytes left on the calling thread's stack.
+        available: usize,
+    },
+    /// The operation is not supported on this machine or target.
+    #[error("unsupported on this target: {0}")]
+    UnsupportedTarget(String),
+    /// A backend-specific failure that fits no other variant; the message names what failed.
+    #[error("{backend} backend: {message}")]
+    Backend {
+        /// The backend's name.
+        backend: &'static str,
+        /// What failed.
+        message: String,
+    },
+}
+
+/// `Result` with [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;

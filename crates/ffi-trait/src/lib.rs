@@ -1,0 +1,39 @@
+//! # ffi-trait: the ffikit contract
+//!
+//! Everything the backends agree on, and nothing backend-specific:
+//!
+//! - [`Backend`] (static, zero-cost) and [`DynBackend`] (a trait object chosen at run time
+//!   by name): **prepare** once, **call** many times;
+//! - the type and signature model ([`Type`], [`Signature`]) and its text form,
+//!   `f64(ptr, usize)`, `i32(ptr, ...)`, `{i64, i64}(i64, i64)`;
+//! - argument and return values ([`Arg`], [`Value`]) of the dynamic path, and the typed fast
+//!   path's [`Params`] / [`ReturnType`];
+//! - stable buffers ([`StableBuffer`], [`BufferArg`], [`HostBuffers`]);
+//! - typed errors ([`Error`]);
+//! - the kernel table ([`kernel::KERNELS`]).
+//!
+//! ```
+//! use ffi_trait::{Signature, Type};
+//! let sig: Signature = "f64(ptr, usize)".parse()?;
+//! assert_eq!(sig.ret(), &Type::F64);
+//! assert_eq!(sig.to_string(), "f64(ptr, usize)");
+//! # Ok::<(), ffi_trait::Error>(())
+//! ```
+
+pub mod backend;
+pub mod buffer;
+pub mod error;
+pub mod kernel;
+pub mod signature;
+pub mod typed;
+pub mod types;
+pub mod value;
+
+pub use backend::{Backend, DynBackend, DynFunction, DynLibrary, Source, check_args};
+pub use buffer::{BufferArg, HostBuffers, MIN_BUFFER_ALIGN, OwnerId, StableBuffer};
+pub use error::{Error, Result};
+pub use kernel::KernelSpec;
+pub use signature::{ParseError, Signature, SignatureError};
+pub use typed::{ArgType, Params, PointerKind, ReturnType};
+pub use types::{ScalarClass, StructType, Type};
+pub use value::{Arg, Value};

@@ -1,0 +1,328 @@
+//! The typed fast path: argument and return types known at compile time.
+//!
+//! In the style of wasmtime's `TypedFunc<Params, Results>` and libloading's `Symbol<T>`: a
+//! typed function is checked once when it is prepared, and a call then only moves values into
+//! place. [`Params`] is implemented for tuples of up to 12 [`ArgType`]s, [`ReturnType`] for
+//! `()` and every scalar.
+//!
+//! | Rust type | grammar type |
+//! |---|---|
+//! | `bool`, `i8`..`u64`, `isize`, `usize`, `f32`, `f64` | the same name |
+//! | `*const T`, `*mut T` | `ptr` (host address; native and asm backends only) |
+//! | [`BufferArg`] | `ptr` (turned into each backend's own pointer kind) |
+
+use std::ffi::c_void;
+
+use crate::buffer::{BufferArg, OwnerId};
+use crate::error::Error;
+use crate::types::Type;
+
+/// Which kind of address a backend's foreign code uses for pointers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PointerKind {
+    /// Host addresses (native code in this process).
+    Host,
+    /// Guest addresses: offsets into a WebAssembly instance's linear memory.
+    Guest,
+}
+
+mod sealed {
+    pub trait Sealed {}
+}
+
+/// A Rust type that maps to one scalar type of the grammar and can be passed as an argument.
+///
+/// Sealed: implemented by ffikit for the types in the module table.
+pub trait ArgType: Copy + sealed::Sealed {
+    /// The grammar type.
+    const TYPE: Type;
+    /// True for raw host pointers, which only backends that run in the host address space
+    /// can pass.
+    const HOST_POINTER: bool = false;
+    /// The type passed in the host's C calling convention.
+    type Host: Copy;
+    /// The value in the host's C calling convention.
+    fn to_host(self) -> Self::Host;
+    /// The value as a 64-bit register image for a backend whose pointers are of `kind`:
+    /// integers extended per their signedness, floats as their IEEE bits (`f32` in the low
+    /// 32 bits), pointers as addresses of that kind.
+    ///
+    /// # Errors
+    /// [`Error::ForeignBuffer`] when a [`BufferArg`] of another owner is lowered to a guest
+    /// address (the offset would be meaningless in this instance's linear memory).
+    fn to_bits(self, kind: PointerKind, owner: OwnerId) -> Result<u64, Error>;
+}
+
+/// A Rust type that a typed function may return.
+pub trait ReturnType: Copy + sealed::Sealed {
+    /// The grammar type (`Type::Void` for `()`).
+    const TYPE: Type;
+    /// The type returned in the host's C calling convention.
+    type Host: Copy;
+    /// The value from its host-ABI form.
+    fn from_host(host: Self::Host) -> Self;
+    /// The value from a 64-bit register image (upper bits of narrow types ignored).
+    fn from_bits(bits: u64) -> Self;
+}
+
+macro_rules! int_types {
+    ($($t:ty => $variant:ident),* $(,)?) => {$(
+        impl sealed::Sealed for $t {}
+        impl ArgType for $t {
+            const TYPE: Type = Type::$variant;
+            type Host = $t;
+            #[inline(always)]
+            fn to_host(self) -> $t { self }
+            #[inline(always)]
+            fn to_bits(self, _: PointerKind, _: OwnerId) -> Result<u64, Error> {
+                // `as i64`/`as u64` sign-extends signed types and zero-extends unsigned ones.
+                Ok(self as i64 as u64)
+            }
+        }
+        impl ReturnType for $t {
+            const TYPE: Type = Type::$variant;
+            type Host = $t;
+            #[inline(always)]
+            fn from_host(host: $t) -> $t { host }
+            #[inline(always)]
+            fn from_bits(bits: u64) -> $t { bits as $t }
+        }
+    )*};
+}
+
+int_types!(
+    i8 => I8, u8 => U8, i16 => I16, u16 => U16, i32 => I32, u32 => U32,
+    i64 => I64, u64 => U64, isize => Isize, usize => Usize,
+);
+
+impl sealed::Sealed for bool {}
+impl ArgType for bool {
+    const TYPE: Type = Type::Bool;
+    type Host = bool;
+    #[inline(always)]
+    fn to_host(self) -> bool {
+        self
+    }
+    #[inline(always)]
+    fn to_bits(self, _: PointerKind, _: OwnerId) -> Result<u64, Error> {
+        Ok(self as u64)
+    }
+}
+impl ReturnType for bool {
+    const TYPE: Type = Type::Bool;
+    type Host = bool;
+    #[inline(always)]
+    fn from_host(host: bool) -> bool {
+        host
+    }
+    #[inline(always)]
+    fn from_bits(bits: u64) -> bool {
+        bits as u8 != 0
+    }
+}
+
+impl sealed::Sealed for f32 {}
+impl ArgType for f32 {
+    const TYPE: Type = Type::F32;
+    type Host = f32;
+    #[inline(always)]
+    fn to_host(self) -> f32 {
+        self
+    }
+    #[inline(always)]
+    fn to_bits(self, _: PointerKind, _: OwnerId) -> Result<u64, Error> {
+        Ok(self.to_bits() as u64)
+    }
+}
+impl ReturnType for f32 {
+    const TYPE: Type = Type::F32;
+    type Host = f32;
+    #[inline(always)]
+    fn from_host(host: f32) -> f32 {
+        host
+    }
+    #[inline(always)]
+    fn from_bits(bits: u64) -> f32 {
+        f32::from_bits(bits as u32)
+    }
+}
+
+impl sealed::Sealed for f64 {}
+impl ArgType for f64 {
+    const TYPE: Type = Type::F64;
+    type Host = f64;
+    #[inline(always)]
+    fn to_host(self) -> f64 {
+        self
+    }
+    #[inline(always)]
+    fn to_bits(self, _: PointerKind, _: OwnerId) -> Result<u64, Error> {
+        Ok(self.to_bits())
+    }
+}
+impl ReturnType for f64 {
+    const TYPE: Type = Type::F64;
+    type Host = f64;
+    #[inline(always)]
+    fn from_host(host: f64) -> f64 {
+        host
+    }
+    #[inline(always)]
+    fn from_bits(bits: u64) -> f64 {
+        f64::from_bits(bits)
+    }
+}
+
+impl sealed::Sealed for () {}
+impl ReturnType for () {
+    const TYPE: Type = Type::Void;
+    type Host = ();
+    #[inline(always)]
+    fn from_host(_: ()) {}
+    #[inline(always)]
+    fn from_bits(_: u64) {}
+}
+
+macro_rules! ptr_types {
+    ($($p:ty),*) => {$(
+        impl<T> sealed::Sealed for $p {}
+        impl<T> ArgType for $p {
+            const TYPE: Type = Type::Ptr;
+            const HOST_POINTER: bool = true;
+            type Host = $p;
+            #[inline(always)]
+            fn to_host(self) -> $p { self }
+            #[inline(always)]
+            fn to_bits(self, _: PointerKind, _: OwnerId) -> Result<u64, Error> {
+                Ok(self as usize as u64)
+            }
+        }
+        impl<T> ReturnType for $p {
+            const TYPE: Type = Type::Ptr;
+            type Host = $p;
+            #[inline(always)]
+            fn from_host(host: $p) -> $p { host }
+            #[inline(always)]
+            fn from_bits(bits: u64) -> $p { bits as usize as $p }
+        }
+    )*};
+}
+
+ptr_types!(*const T, *mut T);
+
+impl sealed::Sealed for BufferArg {}
+impl ArgType for BufferArg {
+    const TYPE: Type = Type::Ptr;
+    type Host = *mut c_void;
+    #[inline(always)]
+    fn to_host(self) -> *mut c_void {
+        self.host_ptr().cast()
+    }
+    #[inline(always)]
+    fn to_bits(self, kind: PointerKind, owner: OwnerId) -> Result<u64, Error> {
+        match kind {
+            PointerKind::Host => Ok(self.host_ptr() as usize as u64),
+            PointerKind::Guest if self.buffer().owner() == owner => Ok(self.guest_addr()),
+            PointerKind::Guest => Err(Error::ForeignBuffer {
+                buffer: self.buffer().id(),
+                owner: self.buffer().owner().get(),
+                context: owner.get(),
+            }),
+        }
+    }
+}
+
+/// A tuple of [`ArgType`]s: the parameters of a typed function.
+pub trait Params: Copy {
+    /// Number of parameters.
+    const COUNT: usize;
+    /// True when any parameter is a raw host pointer.
+    const HOST_POINTERS: bool;
+    /// The grammar types, in order.
+    fn types() -> Vec<Type>;
+    /// Writes each parameter's register image (see [`ArgType::to_bits`]) into `out[i]`.
+    ///
+    /// # Errors
+    /// As [`ArgType::to_bits`].
+    ///
+    /// # Panics
+    /// When `out` is shorter than [`Params::COUNT`].
+    fn lower(self, kind: PointerKind, owner: OwnerId, out: &mut [u64]) -> Result<(), Error>;
+    /// Calls the C function at `code` with these arguments, in the host's C calling
+    /// convention.
+    ///
+    /// # Safety
+    /// `code` must be a function with exactly the C signature `R(Params...)`, and the call
+    /// must be sound for these argument values (pointers valid for what the function does).
+    unsafe fn call_host<R: ReturnType>(self, code: *const c_void) -> R;
+}
+
+macro_rules! params {
+    ($count:expr; $($name:ident $idx:tt),*) => {
+        impl<$($name: ArgType),*> Params for ($($name,)*) {
+            const COUNT: usize = $count;
+            const HOST_POINTERS: bool = false $(|| $name::HOST_POINTER)*;
+            fn types() -> Vec<Type> {
+                vec![$($name::TYPE),*]
+            }
+            #[inline(always)]
+            #[allow(unused_variables)]
+            fn lower(self, kind: PointerKind, owner: OwnerId, out: &mut [u64]) -> Result<(), Error> {
+                $(out[$idx] = self.$idx.to_bits(kind, owner)?;)*
+                Ok(())
+            }
+            #[inline(always)]
+            unsafe fn call_host<R: ReturnType>(self, code: *const c_void) -> R {
+                // SAFETY: the caller guarantees `code` is a C function of exactly this
+                // signature; a data pointer and a function pointer have the same size here.
+                let f: unsafe extern "C" fn($($name::Host),*) -> R::Host =
+                    unsafe { std::mem::transmute::<*const c_void, _>(code) };
+                // SAFETY: the caller guarantees the call is sound for these values.
+                R::from_host(unsafe { f($(self.$idx.to_host()),*) })
+            }
+        }
+    };
+}
+
+params!(0;);
+params!(1; A 0);
+params!(2; A 0, B 1);
+params!(3; A 0, B 1, C 2);
+params!(4; A 0, B 1, C 2, D 3);
+params!(5; A 0, B 1, C 2, D 3, E 4);
+params!(6; A 0, B 1, C 2, D 3, E 4, F 5);
+params!(7; A 0, B 1, C 2, D 3, E 4, F 5, G 6);
+params!(8; A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7);
+params!(9; A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8);
+params!(10; A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9);
+params!(11; A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10);
+params!(12; A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10, L 11);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    extern "C" fn mix(a: i8, b: f64, c: u16, d: f32) -> f64 {
+        a as f64 + b + c as f64 + d as f64
+    }
+
+    #[test]
+    fn call_host_uses_the_c_convention() {
+        let code = mix as *const c_void;
+        // SAFETY: `mix` has exactly this signature.
+        let r: f64 = unsafe { (-3i8, 0.5f64, 7u16, 0.25f32).call_host(code) };
+        assert_eq!(r, 4.75);
+        assert_eq!(<(i8, f64, u16, f32)>::types(), vec![Type::I8, Type::F64, Type::U16, Type::F32]);
+    }
+
+    #[test]
+    fn lower_gives_register_images() {
+        let mut out = [0u64; 3];
+        (-1i16, 2.0f32, u32::MAX)
+            .lower(PointerKind::Host, OwnerId::fresh(), &mut out)
+            .unwrap();
+        assert_eq!(out, [u64::MAX, 2.0f32.to_bits() as u64, u32::MAX as u64]);
+        const { assert!(<(*const u8, i32)>::HOST_POINTERS) };
+        const { assert!(!<(BufferArg, i32)>::HOST_POINTERS) };
+    }
+}

@@ -1,0 +1,53 @@
+//! # ffikit
+//!
+//! Call foreign code — a C shared library or a WebAssembly module — at the cost of a function
+//! call. This facade re-exports the contract ([`ffi_trait`]) and the backends compiled in,
+//! chosen statically by Cargo feature (`native`, ...) or at run time by name with
+//! [`backend_by_name`].
+//!
+//! ```no_run
+//! use ffikit::{Arg, Source, Value};
+//! let mut backend = ffikit::backend_by_name("native")?;
+//! let libm = backend.open(Source::Path("libm.so.6".as_ref()))?;
+//! // SAFETY: libm's `cos` has the C signature `double cos(double)`.
+//! let cos = unsafe { backend.prepare(&libm, "cos", &"f64(f64)".parse()?)? };
+//! // SAFETY: `cos` takes no pointers.
+//! let v = unsafe { backend.call(&cos, &[Arg::F64(0.0)], &mut [])? };
+//! assert_eq!(v, Value::F64(1.0));
+//! # Ok::<(), ffikit::Error>(())
+//! ```
+
+pub use ffi_trait::*;
+
+#[cfg(feature = "native")]
+pub use backend_native::{NativeBackend, NativeFunction, NativeLibrary, NativeTyped};
+
+/// The names of the backends, in the order the benchmark matrix lists them, and whether this
+/// build of ffikit contains each.
+pub const BACKENDS: [(&str, bool); 3] = [
+    ("native", cfg!(feature = "native")),
+    ("asm", false),
+    ("wasm", false),
+];
+
+/// A new context of the backend named `name` (`"native"`, `"asm"` or `"wasm"`), as a trait
+/// object.
+///
+/// # Errors
+/// [`Error::UnknownBackend`] when no backend of that name is built into this ffikit; the
+/// message lists the ones that are.
+pub fn backend_by_name(name: &str) -> Result<Box<dyn DynBackend>> {
+    match name {
+        #[cfg(feature = "native")]
+        "native" => Ok(Box::new(NativeBackend::new())),
+        _ => Err(Error::UnknownBackend {
+            name: name.to_owned(),
+            available: BACKENDS
+                .iter()
+                .filter(|(_, built)| *built)
+                .map(|(n, _)| *n)
+                .collect::<Vec<_>>()
+                .join(", "),
+        }),
+    }
+}
