@@ -1,81 +1,53 @@
-//! Monomorphic callers for the dynamic path: one per count of integer and floating-point
-//! register arguments, so the Rust compiler emits the register moves for each shape.
+//! The register-image callers of the dynamic path.
 //!
-//! `INT_RET[f][i]` calls a function of `i` integer and `f` floating-point arguments whose
-//! return comes back in the integer return register (`rax` / `x0`; `void` too: the register's
-//! value is then ignored); `FLOAT_RET[f][i]` one whose return comes back in `xmm0` / `v0`
-//! (`f32` in its low 32 bits).
+//! The dynamic path calls every function as if it took all [`MAX_INT`] integer and all
+//! [`MAX_FLOAT`] floating-point argument registers: on x86-64 System V (psABI §3.2.3) and on
+//! AArch64 AAPCS64 (§6.8.2) the first integer arguments go to the integer registers and the
+//! first floating-point arguments to the vector registers, each file filled in order and
+//! independently of how the two kinds interleave, so a callee that takes fewer arguments
+//! finds its own in the same registers and never looks at the rest (they are caller-saved
+//! argument registers). Nothing goes on the stack: `plan` rejects signatures that would need
+//! it. One caller per return register keeps the call a single indirect call.
 
 use std::ffi::c_void;
 
-/// Integer register arguments the table covers.
+/// Integer argument registers passed (`rdi rsi rdx rcx r8 r9`; `x0-x5`).
 pub(crate) const MAX_INT: usize = 6;
-/// Floating-point register arguments the table covers.
+/// Floating-point argument registers passed (`xmm0-7`; `v0-v7`).
 pub(crate) const MAX_FLOAT: usize = 8;
 
-/// A caller returning the integer register image.
-pub(crate) type IntCaller = unsafe fn(*const c_void, &[u64; MAX_INT], &[f64; MAX_FLOAT]) -> u64;
-/// A caller returning the floating-point register image.
-pub(crate) type FloatCaller = unsafe fn(*const c_void, &[u64; MAX_INT], &[f64; MAX_FLOAT]) -> f64;
+type AllRegs<R> =
+    unsafe extern "C" fn(u64, u64, u64, u64, u64, u64, f64, f64, f64, f64, f64, f64, f64, f64) -> R;
 
-macro_rules! as_u64 {
-    ($x:tt) => {
-        u64
-    };
-}
-macro_rules! as_f64 {
-    ($x:tt) => {
-        f64
-    };
-}
-
-macro_rules! caller {
-    ([$($i:tt)*], [$($f:tt)*], $ret:ty) => {{
-        /// # Safety
-        /// `code` must be a function taking exactly these register arguments.
-        #[allow(unused_variables)]
-        unsafe fn call(code: *const c_void, ints: &[u64; MAX_INT], floats: &[f64; MAX_FLOAT]) -> $ret {
-            // SAFETY: the caller guarantees `code` has this register signature.
-            let f: unsafe extern "C" fn($(as_u64!($i),)* $(as_f64!($f),)*) -> $ret =
-                unsafe { std::mem::transmute::<*const c_void, _>(code) };
-            // SAFETY: as above; the arguments are plain register images.
-            unsafe { f($(ints[$i],)* $(floats[$f],)*) }
-        }
-        call as unsafe fn(*const c_void, &[u64; MAX_INT], &[f64; MAX_FLOAT]) -> $ret
-    }};
+/// Calls `code` with every argument register loaded; returns the integer return register
+/// (`rax` / `x0`; meaningless for `void`).
+///
+/// # Safety
+/// `code` must be a non-variadic function whose arguments all travel in registers, the
+/// integer ones being `regs[..i]` and the floating-point ones (as IEEE bits)
+/// `regs[MAX_INT..MAX_INT + f]` in order, and
+/// whose return (if any) is in the integer return register.
+#[inline(always)]
+pub(crate) unsafe fn call_int(code: *const c_void, regs: &[u64; MAX_INT + MAX_FLOAT]) -> u64 {
+    // SAFETY: the caller guarantees `code` reads its arguments from these registers.
+    let f: AllRegs<u64> = unsafe { std::mem::transmute::<*const c_void, AllRegs<u64>>(code) };
+    let [a, b, c, d, e, g, p, q, r, s, t, u, v, w] = *regs;
+    let [p, q, r, s, t, u, v, w] = [p, q, r, s, t, u, v, w].map(f64::from_bits);
+    // SAFETY: as above.
+    unsafe { f(a, b, c, d, e, g, p, q, r, s, t, u, v, w) }
 }
 
-macro_rules! row {
-    ([$($f:tt)*], $ret:ty) => {
-        [
-            caller!([], [$($f)*], $ret),
-            caller!([0], [$($f)*], $ret),
-            caller!([0 1], [$($f)*], $ret),
-            caller!([0 1 2], [$($f)*], $ret),
-            caller!([0 1 2 3], [$($f)*], $ret),
-            caller!([0 1 2 3 4], [$($f)*], $ret),
-            caller!([0 1 2 3 4 5], [$($f)*], $ret),
-        ]
-    };
+/// As [`call_int`], returning the floating-point return register (`xmm0` / `v0`; an `f32`
+/// return is in its low 32 bits).
+///
+/// # Safety
+/// As [`call_int`], with the return in the floating-point return register.
+#[inline(always)]
+pub(crate) unsafe fn call_float(code: *const c_void, regs: &[u64; MAX_INT + MAX_FLOAT]) -> f64 {
+    // SAFETY: the caller guarantees `code` reads its arguments from these registers.
+    let f: AllRegs<f64> = unsafe { std::mem::transmute::<*const c_void, AllRegs<f64>>(code) };
+    let [a, b, c, d, e, g, p, q, r, s, t, u, v, w] = *regs;
+    let [p, q, r, s, t, u, v, w] = [p, q, r, s, t, u, v, w].map(f64::from_bits);
+    // SAFETY: as above.
+    unsafe { f(a, b, c, d, e, g, p, q, r, s, t, u, v, w) }
 }
-
-macro_rules! table {
-    ($ret:ty) => {
-        [
-            row!([], $ret),
-            row!([0], $ret),
-            row!([0 1], $ret),
-            row!([0 1 2], $ret),
-            row!([0 1 2 3], $ret),
-            row!([0 1 2 3 4], $ret),
-            row!([0 1 2 3 4 5], $ret),
-            row!([0 1 2 3 4 5 6], $ret),
-            row!([0 1 2 3 4 5 6 7], $ret),
-        ]
-    };
-}
-
-/// Callers whose return is in the integer register, indexed `[floats][ints]`.
-pub(crate) static INT_RET: [[IntCaller; MAX_INT + 1]; MAX_FLOAT + 1] = table!(u64);
-/// Callers whose return is in the floating-point register, indexed `[floats][ints]`.
-pub(crate) static FLOAT_RET: [[FloatCaller; MAX_INT + 1]; MAX_FLOAT + 1] = table!(f64);

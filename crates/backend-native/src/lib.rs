@@ -28,7 +28,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use ffi_trait::{
-    Arg, Backend, Error, HostBuffers, OwnerId, Params, Result, ReturnType, ScalarClass,
+    Arg, ArgKind, Backend, Error, HostBuffers, OwnerId, Params, Result, ReturnType, ScalarClass,
     Signature, Source, StableBuffer, Type, Value, backend::arg_type_error,
 };
 
@@ -128,15 +128,29 @@ unsafe impl Send for Code {}
 // SAFETY: as above; the address is never written through.
 unsafe impl Sync for Code {}
 
-/// Where one argument goes in the dynamic path.
+/// One parameter's plan: the [`ArgKind`] it takes and its register slot — an index into
+/// the register image, integer registers first (`0..MAX_INT_ARGS`), then floating-point ones.
 #[derive(Clone, Copy, Debug)]
-enum Slot {
-    /// Integer register image index.
-    Int(u8),
-    /// Floating-point register image index, `f64`.
-    F64(u8),
-    /// Floating-point register image index, `f32` in the low 32 bits.
-    F32(u8),
+struct Param {
+    expect: ArgKind,
+    is_ptr: bool,
+    slot: u8,
+}
+
+#[cold]
+#[inline(never)]
+fn count_error(f: &NativeFunction, got: usize) -> Error {
+    Error::ArgumentCount {
+        function: f.symbol.to_string(),
+        expected: f.params.len(),
+        got,
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn type_error(f: &NativeFunction, index: usize, arg: &Arg<'_>) -> Error {
+    arg_type_error(&f.symbol, index, &f.signature.args()[index], arg)
 }
 
 /// How the return value comes back.
@@ -150,10 +164,8 @@ enum RetClass {
 #[derive(Debug)]
 pub struct NativeFunction {
     code: Code,
-    slots: Box<[Slot]>,
+    params: Box<[Param]>,
     ret_class: RetClass,
-    int_caller: callers::IntCaller,
-    float_caller: callers::FloatCaller,
     signature: Signature,
     symbol: Box<str>,
     _lib: NativeLibrary,
@@ -202,7 +214,7 @@ fn unsupported(sig: &Signature, reason: impl Into<String>) -> Error {
 }
 
 /// Classifies `sig` into register slots; the native dynamic path's whole "call interface".
-fn plan(sig: &Signature) -> Result<(Box<[Slot]>, RetClass, usize, usize)> {
+fn plan(sig: &Signature) -> Result<(Box<[Param]>, RetClass)> {
     if sig.is_variadic() {
         return Err(unsupported(
             sig,
@@ -210,29 +222,29 @@ fn plan(sig: &Signature) -> Result<(Box<[Slot]>, RetClass, usize, usize)> {
         ));
     }
     let (mut ints, mut floats) = (0usize, 0usize);
-    let mut slots = Vec::with_capacity(sig.args().len());
+    let mut params = Vec::with_capacity(sig.args().len());
     for ty in sig.args() {
-        let slot = match (ty, ty.scalar_class()) {
-            (_, Some(ScalarClass::Integer)) => {
+        let (Some(class), Some(expect)) = (ty.scalar_class(), ArgKind::of(ty)) else {
+            return Err(unsupported(
+                sig,
+                "structs by value need the ABI's aggregate classification; use the asm backend",
+            ));
+        };
+        let slot = match class {
+            ScalarClass::Integer => {
                 ints += 1;
-                Slot::Int((ints - 1) as u8)
+                ints - 1
             }
-            (Type::F32, _) => {
+            ScalarClass::Float => {
                 floats += 1;
-                Slot::F32((floats - 1) as u8)
-            }
-            (_, Some(ScalarClass::Float)) => {
-                floats += 1;
-                Slot::F64((floats - 1) as u8)
-            }
-            _ => {
-                return Err(unsupported(
-                    sig,
-                    "structs by value need the ABI's aggregate classification; use the asm backend",
-                ));
+                MAX_INT_ARGS + floats - 1
             }
         };
-        slots.push(slot);
+        params.push(Param {
+            expect,
+            is_ptr: *ty == Type::Ptr,
+            slot: slot.min(REGS - 1) as u8,
+        });
     }
     if ints > MAX_INT_ARGS || floats > MAX_FLOAT_ARGS {
         return Err(unsupported(
@@ -252,8 +264,11 @@ fn plan(sig: &Signature) -> Result<(Box<[Slot]>, RetClass, usize, usize)> {
         Type::F32 | Type::F64 => RetClass::Float,
         _ => RetClass::Int,
     };
-    Ok((slots.into_boxed_slice(), ret, ints, floats))
+    Ok((params.into_boxed_slice(), ret))
 }
+
+/// Register images of one call: integer registers, then floating-point ones.
+const REGS: usize = MAX_INT_ARGS + MAX_FLOAT_ARGS;
 
 impl Backend for NativeBackend {
     const NAME: &'static str = "native";
@@ -283,14 +298,12 @@ impl Backend for NativeBackend {
         symbol: &str,
         sig: &Signature,
     ) -> Result<NativeFunction> {
-        let (slots, ret_class, ints, floats) = plan(sig)?;
+        let (params, ret_class) = plan(sig)?;
         let code = lib.symbol_address(symbol)?;
         Ok(NativeFunction {
             code: Code(code),
-            slots,
+            params,
             ret_class,
-            int_caller: callers::INT_RET[floats][ints],
-            float_caller: callers::FLOAT_RET[floats][ints],
             signature: sig.clone(),
             symbol: symbol.into(),
             _lib: lib.clone(),
@@ -301,37 +314,28 @@ impl Backend for NativeBackend {
         &f.signature
     }
 
-    #[inline]
+    #[inline(always)]
     unsafe fn call(&mut self, f: &NativeFunction, args: &[Arg<'_>], _ret: &mut [u8]) -> Result<Value> {
-        if args.len() != f.slots.len() {
-            return Err(Error::ArgumentCount {
-                function: f.symbol.to_string(),
-                expected: f.slots.len(),
-                got: args.len(),
-            });
+        if args.len() != f.params.len() {
+            return Err(count_error(f, args.len()));
         }
-        let mut ints = [0u64; MAX_INT_ARGS];
-        let mut floats = [0f64; MAX_FLOAT_ARGS];
-        let types = f.signature.args();
-        for (i, (arg, slot)) in args.iter().zip(f.slots.iter()).enumerate() {
-            if !arg.matches(&types[i]) {
-                return Err(arg_type_error(&f.symbol, i, &types[i], arg));
+        let mut regs = [0u64; REGS];
+        for (i, (arg, p)) in args.iter().zip(f.params.iter()).enumerate() {
+            // One byte comparison per argument (`ptr` also takes a buffer), then the value's
+            // ready-made register image goes to its slot.
+            let kind = arg.kind();
+            if kind != p.expect && !(p.is_ptr && kind == ArgKind::Buffer) {
+                return Err(type_error(f, i, arg));
             }
-            match (*slot, *arg) {
-                (Slot::F64(k), Arg::F64(v)) => floats[k as usize] = v,
-                (Slot::F32(k), Arg::F32(v)) => floats[k as usize] = f64::from_bits(v.to_bits() as u64),
-                // `matches` passed, so an integer slot holds an integer-class value.
-                (Slot::Int(k), a) => ints[k as usize] = a.int_bits().unwrap_or(0),
-                _ => unreachable!("slots follow the signature's classes"),
-            }
+            regs[p.slot as usize] = arg.bits();
         }
-        let bits = match f.ret_class {
-            // SAFETY: the caller of `prepare` asserted the signature; the callers table entry
-            // has exactly the right register counts; the caller of `call` asserted the
-            // arguments are sound.
-            RetClass::Int => unsafe { (f.int_caller)(f.code.0, &ints, &floats) },
-            // SAFETY: as above.
-            RetClass::Float => unsafe { (f.float_caller)(f.code.0, &ints, &floats) }.to_bits(),
+        // SAFETY: the caller of `prepare` asserted the signature, which `plan` put entirely in
+        // registers; the caller of `call` asserted the arguments are sound.
+        let bits = unsafe {
+            match f.ret_class {
+                RetClass::Int => callers::call_int(f.code.0, &regs),
+                RetClass::Float => callers::call_float(f.code.0, &regs).to_bits(),
+            }
         };
         Ok(Value::from_bits(f.signature.ret(), bits))
     }

@@ -211,9 +211,9 @@ pub fn check_args(function: &str, sig: &Signature, args: &[Arg<'_>]) -> Result<(
 /// The [`Error::ArgumentType`] for argument `index`.
 #[cold]
 pub fn arg_type_error(function: &str, index: usize, ty: &Type, arg: &Arg<'_>) -> Error {
-    let got = match arg {
-        Arg::Struct(bytes) => format!("struct of {} bytes", bytes.len()),
-        other => other.kind().to_owned(),
+    let got = match arg.struct_bytes() {
+        Some(bytes) => format!("struct of {} bytes", bytes.len()),
+        None => arg.kind_name().to_owned(),
     };
     let expected = match ty {
         Type::Struct(s) => format!("{ty} ({} bytes)", s.size()),
@@ -258,27 +258,27 @@ pub unsafe fn with_raw_args<T>(
         unsafe {
             let p = *args.add(i);
             match &types[i] {
-                Type::Bool => Arg::Bool(p.cast::<u8>().read() != 0),
-                Type::I8 => Arg::I8(p.cast::<i8>().read()),
-                Type::U8 => Arg::U8(p.cast::<u8>().read()),
-                Type::I16 => Arg::I16(p.cast::<i16>().read_unaligned()),
-                Type::U16 => Arg::U16(p.cast::<u16>().read_unaligned()),
-                Type::I32 => Arg::I32(p.cast::<i32>().read_unaligned()),
-                Type::U32 => Arg::U32(p.cast::<u32>().read_unaligned()),
-                Type::I64 => Arg::I64(p.cast::<i64>().read_unaligned()),
-                Type::U64 => Arg::U64(p.cast::<u64>().read_unaligned()),
-                Type::Isize => Arg::Isize(p.cast::<isize>().read_unaligned()),
-                Type::Usize => Arg::Usize(p.cast::<usize>().read_unaligned()),
-                Type::F32 => Arg::F32(p.cast::<f32>().read_unaligned()),
-                Type::F64 => Arg::F64(p.cast::<f64>().read_unaligned()),
-                Type::Ptr => Arg::Ptr(p.cast::<*mut c_void>().read_unaligned()),
-                Type::Struct(s) => Arg::Struct(std::slice::from_raw_parts(p.cast::<u8>(), s.size())),
+                Type::Bool => Arg::bool(p.cast::<u8>().read() != 0),
+                Type::I8 => Arg::i8(p.cast::<i8>().read()),
+                Type::U8 => Arg::u8(p.cast::<u8>().read()),
+                Type::I16 => Arg::i16(p.cast::<i16>().read_unaligned()),
+                Type::U16 => Arg::u16(p.cast::<u16>().read_unaligned()),
+                Type::I32 => Arg::i32(p.cast::<i32>().read_unaligned()),
+                Type::U32 => Arg::u32(p.cast::<u32>().read_unaligned()),
+                Type::I64 => Arg::i64(p.cast::<i64>().read_unaligned()),
+                Type::U64 => Arg::u64(p.cast::<u64>().read_unaligned()),
+                Type::Isize => Arg::isize(p.cast::<isize>().read_unaligned()),
+                Type::Usize => Arg::usize(p.cast::<usize>().read_unaligned()),
+                Type::F32 => Arg::f32(p.cast::<f32>().read_unaligned()),
+                Type::F64 => Arg::f64(p.cast::<f64>().read_unaligned()),
+                Type::Ptr => Arg::ptr(p.cast::<*const c_void>().read_unaligned()),
+                Type::Struct(s) => Arg::bytes(std::slice::from_raw_parts(p.cast::<u8>(), s.size())),
                 Type::Void => unreachable!("signatures never have void arguments"),
             }
         }
     };
     if nargs <= INLINE_RAW_ARGS {
-        let mut inline = [Arg::Bool(false); INLINE_RAW_ARGS];
+        let mut inline = [Arg::bool(false); INLINE_RAW_ARGS];
         for (i, slot) in inline[..nargs].iter_mut().enumerate() {
             *slot = decode(i);
         }

@@ -9,7 +9,7 @@
 
 use std::alloc::{Layout, alloc_zeroed, dealloc};
 use std::ptr::NonNull;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, Ordering};
 
 use crate::error::Error;
 
@@ -20,17 +20,18 @@ pub const MIN_BUFFER_ALIGN: usize = 64;
 /// Identity of one backend instance (one context): buffers and prepared functions carry it so
 /// that a handle used with the wrong instance is an error, not a wrong address.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct OwnerId(u64);
+pub struct OwnerId(u32);
 
 impl OwnerId {
-    /// A fresh identity, never returned before in this process.
+    /// A fresh identity, not returned before in this process (a 32-bit counter: identities
+    /// repeat only after 2^32 contexts).
     pub fn fresh() -> OwnerId {
-        static NEXT: AtomicU64 = AtomicU64::new(1);
+        static NEXT: AtomicU32 = AtomicU32::new(1);
         OwnerId(NEXT.fetch_add(1, Ordering::Relaxed))
     }
 
     /// The raw number, for messages.
-    pub fn get(self) -> u64 {
+    pub fn get(self) -> u32 {
         self.0
     }
 }
@@ -126,8 +127,11 @@ impl StableBuffer {
     pub fn range(&self, offset: usize, bytes: usize) -> Result<BufferArg, Error> {
         match offset.checked_add(bytes) {
             Some(end) if end <= self.len => Ok(BufferArg {
-                buffer: *self,
-                offset,
+                // SAFETY: offset <= len, so the address is within (or one past) the
+                // allocation and non-null.
+                host: unsafe { self.host.add(offset) },
+                guest: self.guest + offset as u64,
+                owner: self.owner,
             }),
             _ => Err(Error::BufferOutOfBounds {
                 buffer: self.id,
@@ -141,8 +145,9 @@ impl StableBuffer {
     /// An argument that points at the first byte.
     pub fn arg(&self) -> BufferArg {
         BufferArg {
-            buffer: *self,
-            offset: 0,
+            host: self.host,
+            guest: self.guest,
+            owner: self.owner,
         }
     }
 
@@ -186,35 +191,30 @@ impl StableBuffer {
     }
 }
 
-/// A pointer argument into a [`StableBuffer`]: the buffer and a byte offset, already checked
-/// to lie within it. Each backend turns it into its own pointer kind.
+/// A pointer argument into a [`StableBuffer`]: the byte address in both address spaces,
+/// already checked to lie within the buffer, and the owner's identity. Each backend passes
+/// its own pointer kind. It is 24 bytes, so a dynamic [`Arg`](crate::Arg) stays small.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct BufferArg {
-    buffer: StableBuffer,
-    offset: usize,
+    host: NonNull<u8>,
+    guest: u64,
+    owner: OwnerId,
 }
 
 impl BufferArg {
-    /// The buffer pointed into.
-    pub fn buffer(&self) -> &StableBuffer {
-        &self.buffer
+    /// The owner of the buffer pointed into.
+    pub fn owner(&self) -> OwnerId {
+        self.owner
     }
 
-    /// Byte offset from the buffer's start (at most its length).
-    pub fn offset(&self) -> usize {
-        self.offset
-    }
-
-    /// The host address: `host_ptr() + offset`.
+    /// The host address: the buffer's host address plus the offset.
     pub fn host_ptr(&self) -> *mut u8 {
-        // The offset was checked against the length when the argument was made, so this stays
-        // within (or one past) the allocation.
-        self.buffer.host_ptr().wrapping_add(self.offset)
+        self.host.as_ptr()
     }
 
-    /// The guest address: `guest_addr() + offset`.
+    /// The guest address: the buffer's guest address plus the offset.
     pub fn guest_addr(&self) -> u64 {
-        self.buffer.guest_addr() + self.offset as u64
+        self.guest
     }
 }
 
@@ -306,7 +306,6 @@ impl HostBuffers {
     pub fn check(&self, buffer: &StableBuffer) -> Result<(), Error> {
         if buffer.owner() != self.owner {
             return Err(Error::ForeignBuffer {
-                buffer: buffer.id(),
                 owner: buffer.owner().get(),
                 context: self.owner.get(),
             });

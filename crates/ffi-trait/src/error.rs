@@ -109,14 +109,12 @@ pub enum Error {
         len: usize,
     },
     /// A buffer was used with a context that does not own it.
-    #[error("buffer {buffer} belongs to context {owner}, not to context {context}")]
+    #[error("a buffer of context {owner} was used with context {context}")]
     ForeignBuffer {
-        /// The buffer's id within its owner.
-        buffer: u32,
         /// The owning context.
-        owner: u64,
+        owner: u32,
         /// The context it was used with.
-        context: u64,
+        context: u32,
     },
     /// A buffer was used after being freed.
     #[error("buffer {buffer} was already freed")]

@@ -36,4 +36,4 @@ pub use kernel::KernelSpec;
 pub use signature::{ParseError, Signature, SignatureError};
 pub use typed::{ArgType, Params, PointerKind, ReturnType};
 pub use types::{ScalarClass, StructType, Type};
-pub use value::{Arg, Value};
+pub use value::{Arg, ArgKind, Value};

@@ -190,7 +190,8 @@ impl fmt::Display for Token<'_> {
             Token::RBrace => f.write_str("`}`"),
             Token::Comma => f.write_str("`,`"),
             Token::Ellipsis => f.write_str("`...`"),
-            Token::Invalid(c) => write!(f, "`{}`", c.escape_default()),
+            Token::Invalid(c) if c.is_control() => write!(f, "`{}`", c.escape_default()),
+            Token::Invalid(c) => write!(f, "`{c}`"),
             Token::End => f.write_str("end of input"),
         }
     }
@@ -264,7 +265,7 @@ impl<'a> Parser<'a> {
     }
 
     fn signature(&mut self) -> Result<Signature, ParseError> {
-        let ret = self.ty(0, true)?;
+        let ret = self.ty(0, Place::Return)?;
         self.expect(Token::LParen, "`(` after the return type")?;
         let mut args = Vec::new();
         let mut fixed = None;
@@ -305,53 +306,40 @@ impl<'a> Parser<'a> {
     }
 
     fn arg_type(&mut self) -> Result<Type, ParseError> {
-        let (_, at, _) = self.peek();
-        let ty = self.ty(0, false)?;
-        if ty == Type::Void {
-            return Err(ParseError {
-                text: self.text.to_owned(),
-                position: at,
-                expected: "an argument type (void is only a return type; write `()` for no arguments)".to_owned(),
-                found: "`void`".to_owned(),
-            });
-        }
-        Ok(ty)
+        self.ty(0, Place::Argument)
     }
 
-    fn ty(&mut self, depth: usize, allow_void: bool) -> Result<Type, ParseError> {
+    fn ty(&mut self, depth: usize, place: Place) -> Result<Type, ParseError> {
         let (tok, at) = self.next();
+        let expected = match place {
+            Place::Return => "a return type (void or a type)",
+            Place::Argument | Place::Field => TYPE_WORDS,
+        };
         match tok {
-            Token::Ident(name) => match Type::from_scalar_name(name) {
-                Some(Type::Void) if !allow_void => Err(self.error(
+            Token::Ident(name) => match (Type::from_scalar_name(name), place) {
+                (Some(Type::Void), Place::Argument) => Err(self.error(
+                    at,
+                    "an argument type (void is only a return type; write `()` for no arguments)",
+                    tok,
+                )),
+                (Some(Type::Void), Place::Field) => Err(self.error(
                     at,
                     "a field type (void is only a return type)",
                     tok,
                 )),
-                Some(t) => Ok(t),
-                None => Err(self.error(
-                    at,
-                    if allow_void {
-                        "a return type (void or a type)"
-                    } else {
-                        TYPE_WORDS
-                    },
-                    tok,
-                )),
+                (Some(t), _) => Ok(t),
+                (None, _) => Err(self.error(at, expected, tok)),
             },
             Token::LBrace => {
                 if depth >= MAX_STRUCT_DEPTH {
-                    return Err(self.error(
-                        at,
-                        "structs nested at most 16 deep",
-                        Token::LBrace,
-                    ));
+                    return Err(self.error(at, "structs nested at most 16 deep", Token::LBrace));
                 }
-                let mut fields = vec![self.field(depth)?];
+                let mut fields = vec![self.ty(depth + 1, Place::Field)?];
                 loop {
                     let (tok, at) = self.next();
                     match tok {
                         Token::RBrace => break,
-                        Token::Comma => fields.push(self.field(depth)?),
+                        Token::Comma => fields.push(self.ty(depth + 1, Place::Field)?),
                         other => return Err(self.error(at, "`,` or `}` in a struct", other)),
                     }
                 }
@@ -360,21 +348,17 @@ impl<'a> Parser<'a> {
                     .map(Type::Struct)
                     .map_err(|why| self.error(at, why, Token::LBrace))
             }
-            other => Err(self.error(
-                at,
-                if allow_void {
-                    "a return type (void or a type)"
-                } else {
-                    TYPE_WORDS
-                },
-                other,
-            )),
+            other => Err(self.error(at, expected, other)),
         }
     }
+}
 
-    fn field(&mut self, depth: usize) -> Result<Type, ParseError> {
-        self.ty(depth + 1, false)
-    }
+/// Where a type appears, for the error message when it is out of place.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Place {
+    Return,
+    Argument,
+    Field,
 }
 
 #[cfg(test)]

@@ -222,10 +222,9 @@ impl ArgType for BufferArg {
     fn to_bits(self, kind: PointerKind, owner: OwnerId) -> Result<u64, Error> {
         match kind {
             PointerKind::Host => Ok(self.host_ptr() as usize as u64),
-            PointerKind::Guest if self.buffer().owner() == owner => Ok(self.guest_addr()),
+            PointerKind::Guest if self.owner() == owner => Ok(self.guest_addr()),
             PointerKind::Guest => Err(Error::ForeignBuffer {
-                buffer: self.buffer().id(),
-                owner: self.buffer().owner().get(),
+                owner: self.owner().get(),
                 context: owner.get(),
             }),
         }

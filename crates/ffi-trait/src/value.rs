@@ -1,119 +1,323 @@
 //! Argument and return values of the dynamic call path.
 
 use std::ffi::c_void;
+use std::marker::PhantomData;
 
 use crate::buffer::BufferArg;
 use crate::types::Type;
 
-/// One argument of a dynamic call. Each variant matches one [`Type`]; `Ptr` and `Buffer`
-/// both match [`Type::Ptr`], and `Struct` matches a struct type of the same size.
-///
-/// `Struct` carries the struct's bytes in the host's C layout (the layout of
-/// [`StructType`](crate::StructType)), borrowed for the duration of the call.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Arg<'a> {
+/// The kind of an [`Arg`]: one per scalar [`Type`], plus `Buffer` (a pointer into a stable
+/// buffer, accepted where `ptr` is expected) and `Struct` (a struct by value).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum ArgKind {
     /// `bool`.
-    Bool(bool),
+    Bool,
     /// `i8`.
-    I8(i8),
+    I8,
     /// `u8`.
-    U8(u8),
+    U8,
     /// `i16`.
-    I16(i16),
+    I16,
     /// `u16`.
-    U16(u16),
+    U16,
     /// `i32`.
-    I32(i32),
+    I32,
     /// `u32`.
-    U32(u32),
+    U32,
     /// `i64`.
-    I64(i64),
+    I64,
     /// `u64`.
-    U64(u64),
+    U64,
     /// `isize`.
-    Isize(isize),
+    Isize,
     /// `usize`.
-    Usize(usize),
+    Usize,
     /// `f32`.
-    F32(f32),
+    F32,
     /// `f64`.
-    F64(f64),
-    /// A raw host pointer, passed as is (native and asm backends only).
-    Ptr(*mut c_void),
-    /// A pointer into a stable buffer, turned into the backend's own pointer kind.
-    Buffer(BufferArg),
-    /// A struct by value: exactly `size` bytes in C layout.
-    Struct(&'a [u8]),
+    F64,
+    /// A raw host pointer.
+    Ptr,
+    /// A pointer into a stable buffer.
+    Buffer,
+    /// A struct by value.
+    Struct,
 }
 
-impl Arg<'_> {
-    /// The name of the value's kind, for error messages (`"i32"`, `"buffer"`, `"struct"`).
-    pub fn kind(&self) -> &'static str {
+impl ArgKind {
+    /// The kind that carries a value of scalar type `ty` (`Ptr` for `Type::Ptr`), or `None`
+    /// for `void` and structs.
+    pub fn of(ty: &Type) -> Option<ArgKind> {
+        Some(match ty {
+            Type::Bool => ArgKind::Bool,
+            Type::I8 => ArgKind::I8,
+            Type::U8 => ArgKind::U8,
+            Type::I16 => ArgKind::I16,
+            Type::U16 => ArgKind::U16,
+            Type::I32 => ArgKind::I32,
+            Type::U32 => ArgKind::U32,
+            Type::I64 => ArgKind::I64,
+            Type::U64 => ArgKind::U64,
+            Type::Isize => ArgKind::Isize,
+            Type::Usize => ArgKind::Usize,
+            Type::F32 => ArgKind::F32,
+            Type::F64 => ArgKind::F64,
+            Type::Ptr => ArgKind::Ptr,
+            Type::Void | Type::Struct(_) => return None,
+        })
+    }
+
+    /// The kind's name for messages (`"i32"`, `"buffer"`, `"struct"`).
+    pub fn name(self) -> &'static str {
         match self {
-            Arg::Bool(_) => "bool",
-            Arg::I8(_) => "i8",
-            Arg::U8(_) => "u8",
-            Arg::I16(_) => "i16",
-            Arg::U16(_) => "u16",
-            Arg::I32(_) => "i32",
-            Arg::U32(_) => "u32",
-            Arg::I64(_) => "i64",
-            Arg::U64(_) => "u64",
-            Arg::Isize(_) => "isize",
-            Arg::Usize(_) => "usize",
-            Arg::F32(_) => "f32",
-            Arg::F64(_) => "f64",
-            Arg::Ptr(_) => "ptr",
-            Arg::Buffer(_) => "buffer",
-            Arg::Struct(_) => "struct",
+            ArgKind::Bool => "bool",
+            ArgKind::I8 => "i8",
+            ArgKind::U8 => "u8",
+            ArgKind::I16 => "i16",
+            ArgKind::U16 => "u16",
+            ArgKind::I32 => "i32",
+            ArgKind::U32 => "u32",
+            ArgKind::I64 => "i64",
+            ArgKind::U64 => "u64",
+            ArgKind::Isize => "isize",
+            ArgKind::Usize => "usize",
+            ArgKind::F32 => "f32",
+            ArgKind::F64 => "f64",
+            ArgKind::Ptr => "ptr",
+            ArgKind::Buffer => "buffer",
+            ArgKind::Struct => "struct",
         }
+    }
+}
+
+/// One argument of a dynamic call: its kind and its value as a 64-bit register image.
+///
+/// Build one with the constructors (`Arg::i32(-1)`, `Arg::f64(0.5)`, `Arg::ptr(p)`,
+/// `Arg::buffer(b)`, `Arg::bytes(&s)`) or with `From` (`Arg::from(7u32)`, `x.into()`).
+///
+/// The value is kept already widened — integers sign- or zero-extended to 64 bits per their
+/// type, `bool` as 0/1, floats as their IEEE bits (`f32` in the low 32 bits), pointers as
+/// addresses — so a backend moves it into a register slot without looking at its type again:
+/// the per-argument work of a dynamic call is one kind comparison and one 8-byte copy. A
+/// buffer argument also carries its guest address and owner; a struct its borrowed bytes
+/// (exactly the struct's size, in the host's C layout).
+///
+/// The struct is 24 bytes.
+#[derive(Clone, Copy)]
+pub struct Arg<'a> {
+    kind: ArgKind,
+    owner: u32,
+    bits: u64,
+    /// Buffer: guest address. Struct: byte length. Otherwise 0.
+    extra: u64,
+    _borrow: PhantomData<&'a [u8]>,
+}
+
+macro_rules! int_ctor {
+    ($($name:ident: $t:ty => $kind:ident),* $(,)?) => {$(
+        #[doc = concat!("An `", stringify!($name), "` argument.")]
+        #[inline(always)]
+        pub fn $name(v: $t) -> Arg<'static> {
+            // `as i64 as u64` sign-extends signed types and zero-extends unsigned ones.
+            Arg::scalar(ArgKind::$kind, v as i64 as u64)
+        }
+    )*};
+}
+
+impl<'a> Arg<'a> {
+    #[inline(always)]
+    const fn scalar(kind: ArgKind, bits: u64) -> Arg<'static> {
+        Arg {
+            kind,
+            owner: 0,
+            bits,
+            extra: 0,
+            _borrow: PhantomData,
+        }
+    }
+
+    int_ctor!(
+        i8: i8 => I8, u8: u8 => U8, i16: i16 => I16, u16: u16 => U16, i32: i32 => I32,
+        u32: u32 => U32, i64: i64 => I64, u64: u64 => U64, isize: isize => Isize,
+        usize: usize => Usize,
+    );
+
+    /// A `bool` argument.
+    #[inline(always)]
+    pub fn bool(v: bool) -> Arg<'static> {
+        Arg::scalar(ArgKind::Bool, v as u64)
+    }
+
+    /// An `f32` argument (its bits in the low 32 bits of the image).
+    #[inline(always)]
+    pub fn f32(v: f32) -> Arg<'static> {
+        Arg::scalar(ArgKind::F32, v.to_bits() as u64)
+    }
+
+    /// An `f64` argument.
+    #[inline(always)]
+    pub fn f64(v: f64) -> Arg<'static> {
+        Arg::scalar(ArgKind::F64, v.to_bits())
+    }
+
+    /// A raw host pointer, passed as is (native and asm backends; the wasm backend accepts
+    /// only pointers into its own buffers).
+    #[inline(always)]
+    pub fn ptr<T>(p: *const T) -> Arg<'static> {
+        Arg::scalar(ArgKind::Ptr, p as usize as u64)
+    }
+
+    /// A pointer into a stable buffer, turned into the backend's own pointer kind.
+    #[inline(always)]
+    pub fn buffer(b: impl Into<BufferArg>) -> Arg<'static> {
+        let b = b.into();
+        Arg {
+            kind: ArgKind::Buffer,
+            owner: b.owner().get(),
+            bits: b.host_ptr() as usize as u64,
+            extra: b.guest_addr(),
+            _borrow: PhantomData,
+        }
+    }
+
+    /// A struct by value: its bytes in the host's C layout, exactly the struct's size.
+    #[inline(always)]
+    pub fn bytes(bytes: &'a [u8]) -> Arg<'a> {
+        Arg {
+            kind: ArgKind::Struct,
+            owner: 0,
+            bits: bytes.as_ptr() as usize as u64,
+            extra: bytes.len() as u64,
+            _borrow: PhantomData,
+        }
+    }
+
+    /// The argument's kind.
+    #[inline(always)]
+    pub fn kind(&self) -> ArgKind {
+        self.kind
+    }
+
+    /// The 64-bit register image: extended integers, float bits, host addresses (for a
+    /// buffer, the host address; for a struct, the address of its bytes).
+    #[inline(always)]
+    pub fn bits(&self) -> u64 {
+        self.bits
+    }
+
+    /// For a buffer argument, its guest address (the linear-memory offset in WebAssembly).
+    #[inline(always)]
+    pub fn guest_addr(&self) -> Option<u64> {
+        (self.kind == ArgKind::Buffer).then_some(self.extra)
+    }
+
+    /// For a buffer argument, the identity of the context that owns the buffer.
+    #[inline(always)]
+    pub fn owner(&self) -> Option<u32> {
+        (self.kind == ArgKind::Buffer).then_some(self.owner)
+    }
+
+    /// For a struct argument, its bytes.
+    #[inline(always)]
+    pub fn struct_bytes(&self) -> Option<&'a [u8]> {
+        if self.kind != ArgKind::Struct {
+            return None;
+        }
+        // SAFETY: `bits` and `extra` were taken from a `&'a [u8]` by `Arg::bytes`, and the
+        // `PhantomData<&'a [u8]>` keeps that borrow alive for 'a.
+        Some(unsafe { std::slice::from_raw_parts(self.bits as usize as *const u8, self.extra as usize) })
+    }
+
+    /// The value as an `f64`, for an `f64` argument.
+    pub fn as_f64(&self) -> Option<f64> {
+        (self.kind == ArgKind::F64).then(|| f64::from_bits(self.bits))
+    }
+
+    /// The value as an `f32`, for an `f32` argument.
+    pub fn as_f32(&self) -> Option<f32> {
+        (self.kind == ArgKind::F32).then(|| f32::from_bits(self.bits as u32))
+    }
+
+    /// The name of the value's kind, for error messages.
+    pub fn kind_name(&self) -> &'static str {
+        self.kind.name()
     }
 
     /// True when this value may be passed for a parameter of type `ty`.
     #[inline]
     pub fn matches(&self, ty: &Type) -> bool {
-        match (self, ty) {
-            (Arg::Bool(_), Type::Bool)
-            | (Arg::I8(_), Type::I8)
-            | (Arg::U8(_), Type::U8)
-            | (Arg::I16(_), Type::I16)
-            | (Arg::U16(_), Type::U16)
-            | (Arg::I32(_), Type::I32)
-            | (Arg::U32(_), Type::U32)
-            | (Arg::I64(_), Type::I64)
-            | (Arg::U64(_), Type::U64)
-            | (Arg::Isize(_), Type::Isize)
-            | (Arg::Usize(_), Type::Usize)
-            | (Arg::F32(_), Type::F32)
-            | (Arg::F64(_), Type::F64)
-            | (Arg::Ptr(_), Type::Ptr)
-            | (Arg::Buffer(_), Type::Ptr) => true,
-            (Arg::Struct(bytes), Type::Struct(s)) => bytes.len() == s.size(),
-            _ => false,
+        match (self.kind, ty) {
+            (ArgKind::Buffer, Type::Ptr) => true,
+            (ArgKind::Struct, Type::Struct(s)) => self.extra as usize == s.size(),
+            (kind, ty) => ArgKind::of(ty) == Some(kind),
         }
     }
 
-    /// The value as a 64-bit integer register image: integers sign- or zero-extended per
-    /// their type, `bool` as 0/1, pointers as their host address (a buffer as
-    /// `host_ptr + offset`). `None` for floats and structs.
+    /// The 64-bit integer register image, for integer-class kinds (integers, `bool`,
+    /// pointers, buffers as their host address); `None` for floats and structs.
     #[inline]
     pub fn int_bits(&self) -> Option<u64> {
-        Some(match *self {
-            Arg::Bool(v) => v as u64,
-            Arg::I8(v) => v as i64 as u64,
-            Arg::U8(v) => v as u64,
-            Arg::I16(v) => v as i64 as u64,
-            Arg::U16(v) => v as u64,
-            Arg::I32(v) => v as i64 as u64,
-            Arg::U32(v) => v as u64,
-            Arg::I64(v) => v as u64,
-            Arg::U64(v) => v,
-            Arg::Isize(v) => v as i64 as u64,
-            Arg::Usize(v) => v as u64,
-            Arg::Ptr(p) => p as usize as u64,
-            Arg::Buffer(b) => b.host_ptr() as usize as u64,
-            Arg::F32(_) | Arg::F64(_) | Arg::Struct(_) => return None,
-        })
+        match self.kind {
+            ArgKind::F32 | ArgKind::F64 | ArgKind::Struct => None,
+            _ => Some(self.bits),
+        }
+    }
+}
+
+impl std::fmt::Debug for Arg<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.kind {
+            ArgKind::F32 => write!(f, "f32({})", f32::from_bits(self.bits as u32)),
+            ArgKind::F64 => write!(f, "f64({})", f64::from_bits(self.bits)),
+            ArgKind::Ptr => write!(f, "ptr({:#x})", self.bits),
+            ArgKind::Buffer => write!(f, "buffer(host {:#x}, guest {:#x}, context {})", self.bits, self.extra, self.owner),
+            ArgKind::Struct => write!(f, "struct({} bytes)", self.extra),
+            k if Type::is_signed(&match k {
+                ArgKind::I8 => Type::I8,
+                ArgKind::I16 => Type::I16,
+                ArgKind::I32 => Type::I32,
+                ArgKind::I64 => Type::I64,
+                ArgKind::Isize => Type::Isize,
+                _ => Type::U64,
+            }) => write!(f, "{}({})", k.name(), self.bits as i64),
+            k => write!(f, "{}({})", k.name(), self.bits),
+        }
+    }
+}
+
+impl PartialEq for Arg<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.kind == other.kind && self.bits == other.bits && self.extra == other.extra && self.owner == other.owner
+    }
+}
+
+macro_rules! from_impls {
+    ($($t:ty => $ctor:ident),* $(,)?) => {$(
+        impl From<$t> for Arg<'static> {
+            #[inline(always)]
+            fn from(v: $t) -> Arg<'static> { Arg::$ctor(v) }
+        }
+    )*};
+}
+
+from_impls!(
+    bool => bool, i8 => i8, u8 => u8, i16 => i16, u16 => u16, i32 => i32, u32 => u32,
+    i64 => i64, u64 => u64, isize => isize, usize => usize, f32 => f32, f64 => f64,
+    BufferArg => buffer,
+);
+
+impl<T> From<*const T> for Arg<'static> {
+    #[inline(always)]
+    fn from(p: *const T) -> Arg<'static> {
+        Arg::ptr(p)
+    }
+}
+
+impl<T> From<*mut T> for Arg<'static> {
+    #[inline(always)]
+    fn from(p: *mut T) -> Arg<'static> {
+        Arg::ptr(p.cast_const())
     }
 }
 
@@ -218,12 +422,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn int_bits_extend_by_signedness() {
-        assert_eq!(Arg::I8(-1).int_bits(), Some(u64::MAX));
-        assert_eq!(Arg::U8(0xff).int_bits(), Some(0xff));
-        assert_eq!(Arg::I32(-2).int_bits(), Some(-2i64 as u64));
-        assert_eq!(Arg::U32(u32::MAX).int_bits(), Some(u32::MAX as u64));
-        assert_eq!(Arg::F64(1.0).int_bits(), None);
+    fn images_extend_by_signedness() {
+        assert_eq!(Arg::i8(-1).bits(), u64::MAX);
+        assert_eq!(Arg::u8(0xff).bits(), 0xff);
+        assert_eq!(Arg::i32(-2).bits(), -2i64 as u64);
+        assert_eq!(Arg::u32(u32::MAX).bits(), u32::MAX as u64);
+        assert_eq!(Arg::f32(1.5).bits(), 1.5f32.to_bits() as u64);
+        assert_eq!(Arg::f64(1.0).int_bits(), None);
+        assert_eq!(std::mem::size_of::<Arg<'_>>(), 24);
     }
 
     #[test]
@@ -239,9 +445,11 @@ mod tests {
     #[test]
     fn matches_checks_kind_and_struct_size() {
         let s = crate::StructType::new(vec![Type::I32, Type::I32]).unwrap();
-        assert!(Arg::Struct(&[0; 8]).matches(&Type::Struct(s.clone())));
-        assert!(!Arg::Struct(&[0; 4]).matches(&Type::Struct(s)));
-        assert!(!Arg::I32(0).matches(&Type::U32));
-        assert!(Arg::Ptr(std::ptr::null_mut()).matches(&Type::Ptr));
+        assert!(Arg::bytes(&[0; 8]).matches(&Type::Struct(s.clone())));
+        assert!(!Arg::bytes(&[0; 4]).matches(&Type::Struct(s)));
+        assert!(!Arg::i32(0).matches(&Type::U32));
+        assert!(Arg::ptr(std::ptr::null::<u8>()).matches(&Type::Ptr));
+        assert_eq!(Arg::bytes(&[1, 2]).struct_bytes(), Some(&[1u8, 2][..]));
+        assert_eq!(format!("{:?}", Arg::i16(-5)), "i16(-5)");
     }
 }
