@@ -165,6 +165,9 @@ enum RetClass {
 pub struct NativeFunction {
     code: Code,
     params: Box<[Param]>,
+    /// Register-slot base when every argument is of one class (argument `i` goes to slot
+    /// `base + i`), which lets the argument loop store to addresses known up front.
+    uniform_base: Option<u8>,
     ret_class: RetClass,
     signature: Signature,
     symbol: Box<str>,
@@ -300,9 +303,13 @@ impl Backend for NativeBackend {
     ) -> Result<NativeFunction> {
         let (params, ret_class) = plan(sig)?;
         let code = lib.symbol_address(symbol)?;
+        let uniform_base = params.first().map(|p| p.slot).filter(|&base| {
+            params.iter().enumerate().all(|(i, p)| p.slot as usize == base as usize + i)
+        });
         Ok(NativeFunction {
             code: Code(code),
             params,
+            uniform_base: uniform_base.or(Some(0).filter(|_| sig.args().is_empty())),
             ret_class,
             signature: sig.clone(),
             symbol: symbol.into(),
@@ -320,14 +327,32 @@ impl Backend for NativeBackend {
             return Err(count_error(f, args.len()));
         }
         let mut regs = [0u64; REGS];
-        for (i, (arg, p)) in args.iter().zip(f.params.iter()).enumerate() {
-            // One byte comparison per argument (`ptr` also takes a buffer), then the value's
-            // ready-made register image goes to its slot.
+        // One byte comparison per argument (`ptr` also takes a buffer), then the value's
+        // ready-made register image goes to its slot. When all arguments are of one class the
+        // slots are consecutive, and the stores go to addresses the CPU knows before it has
+        // read the plan — measurably faster than stores through the slot table.
+        let check = |arg: &Arg<'_>, p: &Param| {
             let kind = arg.kind();
-            if kind != p.expect && !(p.is_ptr && kind == ArgKind::Buffer) {
-                return Err(type_error(f, i, arg));
+            kind == p.expect || (p.is_ptr && kind == ArgKind::Buffer)
+        };
+        match f.uniform_base {
+            Some(base) => {
+                let window = &mut regs[base as usize..base as usize + args.len()];
+                for (i, ((arg, p), r)) in args.iter().zip(f.params.iter()).zip(window).enumerate() {
+                    if !check(arg, p) {
+                        return Err(type_error(f, i, arg));
+                    }
+                    *r = arg.bits();
+                }
             }
-            regs[p.slot as usize] = arg.bits();
+            None => {
+                for (i, (arg, p)) in args.iter().zip(f.params.iter()).enumerate() {
+                    if !check(arg, p) {
+                        return Err(type_error(f, i, arg));
+                    }
+                    regs[p.slot as usize] = arg.bits();
+                }
+            }
         }
         // SAFETY: the caller of `prepare` asserted the signature, which `plan` put entirely in
         // registers; the caller of `call` asserted the arguments are sound.
