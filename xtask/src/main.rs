@@ -1,1 +1,43 @@
-fn main() {}
+//! `cargo xtask`: ffikit's automation, in Rust (matklad's xtask pattern). One module per
+//! subcommand; results go under `target/`.
+//!
+//! - `cargo xtask test`: builds what the tests need and runs every test, plus `cargo fmt
+//!   --check` and `cargo clippy --all-targets -D warnings`.
+//! - `cargo xtask bench [--quick]`: runs the criterion benchmarks and prints each path's
+//!   median beside its floor, as ratios measured in the same run.
+
+mod bench;
+mod cmd;
+mod test;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "cargo xtask",
+    about = "ffikit's build, test and benchmark automation"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Build everything the tests need and run every test (Rust, snapshots, lints).
+    Test(test::TestArgs),
+    /// Run the criterion benchmarks and print medians and ratios to the floor.
+    Bench(bench::BenchArgs),
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Test(args) => test::run_all(&args),
+        Command::Bench(args) => bench::run_benches(&args),
+    };
+    if let Err(e) = result {
+        eprintln!("xtask: error: {e}");
+        std::process::exit(1);
+    }
+}

@@ -82,10 +82,11 @@ impl NativeLibrary {
     /// `Library::new` has the same contract).
     pub unsafe fn open(path: &Path) -> Result<NativeLibrary> {
         // SAFETY: the caller accepts running the library's initialisers.
-        let lib = unsafe { libloading::Library::new(path) }.map_err(|e| Error::LibraryNotFound {
-            library: path.display().to_string(),
-            reason: e.to_string(),
-        })?;
+        let lib =
+            unsafe { libloading::Library::new(path) }.map_err(|e| Error::LibraryNotFound {
+                library: path.display().to_string(),
+                reason: e.to_string(),
+            })?;
         Ok(NativeLibrary {
             lib: Arc::new(lib),
             name: path.display().to_string().into(),
@@ -304,7 +305,10 @@ impl Backend for NativeBackend {
         let (params, ret_class) = plan(sig)?;
         let code = lib.symbol_address(symbol)?;
         let uniform_base = params.first().map(|p| p.slot).filter(|&base| {
-            params.iter().enumerate().all(|(i, p)| p.slot as usize == base as usize + i)
+            params
+                .iter()
+                .enumerate()
+                .all(|(i, p)| p.slot as usize == base as usize + i)
         });
         Ok(NativeFunction {
             code: Code(code),
@@ -322,7 +326,12 @@ impl Backend for NativeBackend {
     }
 
     #[inline(always)]
-    unsafe fn call(&mut self, f: &NativeFunction, args: &[Arg<'_>], _ret: &mut [u8]) -> Result<Value> {
+    unsafe fn call(
+        &mut self,
+        f: &NativeFunction,
+        args: &[Arg<'_>],
+        _ret: &mut [u8],
+    ) -> Result<Value> {
         if args.len() != f.params.len() {
             return Err(count_error(f, args.len()));
         }

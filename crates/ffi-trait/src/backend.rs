@@ -105,8 +105,12 @@ pub trait Backend: Send {
     /// [`Error::ArgumentCount`], [`Error::ArgumentType`], [`Error::ReturnSlotTooSmall`],
     /// [`Error::ForeignBuffer`], plus what the backend can detect at run time
     /// ([`Error::Trap`], [`Error::DeadlineExceeded`], [`Error::StackBudgetExceeded`]).
-    unsafe fn call(&mut self, f: &Self::Function, args: &[Arg<'_>], ret: &mut [u8])
-    -> Result<Value>;
+    unsafe fn call(
+        &mut self,
+        f: &Self::Function,
+        args: &[Arg<'_>],
+        ret: &mut [u8],
+    ) -> Result<Value>;
 
     /// Calls a prepared function with libffi's argument convention: `args[i]` points at the
     /// `i`-th argument's value (in the host's C layout), and the result is written to `ret`.
@@ -366,8 +370,12 @@ pub trait DynBackend: Send {
     ///
     /// # Errors
     /// As [`Backend::prepare`], and [`Error::ForeignHandle`] for a library of another backend.
-    unsafe fn prepare(&mut self, lib: &DynLibrary, symbol: &str, sig: &Signature)
-    -> Result<DynFunction>;
+    unsafe fn prepare(
+        &mut self,
+        lib: &DynLibrary,
+        symbol: &str,
+        sig: &Signature,
+    ) -> Result<DynFunction>;
     /// See [`Backend::call`].
     ///
     /// # Safety
@@ -403,10 +411,12 @@ pub trait DynBackend: Send {
 }
 
 fn downcast<'a, T: 'static>(inner: &'a (dyn Any + Send), what: &str) -> Result<&'a T> {
-    inner.downcast_ref::<T>().ok_or_else(|| Error::ForeignHandle {
-        what: what.to_owned(),
-        kind: "backend",
-    })
+    inner
+        .downcast_ref::<T>()
+        .ok_or_else(|| Error::ForeignHandle {
+            what: what.to_owned(),
+            kind: "backend",
+        })
 }
 
 impl<B: Backend> DynBackend for B {

@@ -280,7 +280,11 @@ impl HostBuffers {
         };
         // SAFETY: `host` was just allocated for `len` bytes with at least MIN_BUFFER_ALIGN,
         // lives until `free(id)` or drop, and native code sees it at the same address.
-        Ok(unsafe { StableBuffer::from_raw_parts(host, len, host.as_ptr() as u64, self.owner, id) })
+        Ok(
+            unsafe {
+                StableBuffer::from_raw_parts(host, len, host.as_ptr() as u64, self.owner, id)
+            },
+        )
     }
 
     /// Frees `buffer`.
@@ -312,7 +316,9 @@ impl HostBuffers {
         }
         match self.live.get(buffer.id() as usize) {
             Some(Some((ptr, _))) if *ptr == buffer.host => Ok(()),
-            _ => Err(Error::BufferFreed { buffer: buffer.id() }),
+            _ => Err(Error::BufferFreed {
+                buffer: buffer.id(),
+            }),
         }
     }
 
@@ -349,11 +355,20 @@ mod tests {
         assert!(unsafe { b.as_slice() }.iter().all(|&x| x == 0));
         let big = owner.alloc(10, 4096).unwrap();
         assert_eq!(big.host_ptr() as usize % 4096, 0);
-        assert!(matches!(owner.alloc(8, 3), Err(Error::InvalidAlignment { align: 3 })));
+        assert!(matches!(
+            owner.alloc(8, 3),
+            Err(Error::InvalidAlignment { align: 3 })
+        ));
         assert!(b.at(100).is_ok());
         assert!(matches!(b.at(101), Err(Error::BufferOutOfBounds { .. })));
-        assert!(matches!(b.range(96, 8), Err(Error::BufferOutOfBounds { .. })));
-        assert!(matches!(b.range(usize::MAX, 8), Err(Error::BufferOutOfBounds { .. })));
+        assert!(matches!(
+            b.range(96, 8),
+            Err(Error::BufferOutOfBounds { .. })
+        ));
+        assert!(matches!(
+            b.range(usize::MAX, 8),
+            Err(Error::BufferOutOfBounds { .. })
+        ));
         owner.free(b).unwrap();
         assert!(matches!(owner.free(b), Err(Error::BufferFreed { .. })));
         let mut other = HostBuffers::new(OwnerId::fresh());

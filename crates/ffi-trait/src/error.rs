@@ -65,7 +65,9 @@ pub enum Error {
         got: usize,
     },
     /// A call passed an argument of the wrong type.
-    #[error("argument {index} of `{function}` must be {expected}, a value of type {got} was passed")]
+    #[error(
+        "argument {index} of `{function}` must be {expected}, a value of type {got} was passed"
+    )]
     ArgumentType {
         /// The function called.
         function: String,
@@ -124,7 +126,9 @@ pub enum Error {
     },
     /// A pointer argument does not lie within any buffer of the context (the wasm backend
     /// can only pass pointers into its linear memory).
-    #[error("argument {index} of `{function}`: pointer {pointer:#x} is not inside any buffer of this context")]
+    #[error(
+        "argument {index} of `{function}`: pointer {pointer:#x} is not inside any buffer of this context"
+    )]
     PointerOutsideBuffers {
         /// The function called.
         function: String,

@@ -17,10 +17,17 @@ pub struct KernelSpec {
 }
 
 /// `void ffikit_noop(void)`: does nothing; measures the bare call.
-pub const NOOP: KernelSpec = KernelSpec { name: "noop", symbol: "ffikit_noop", signature: "void()" };
+pub const NOOP: KernelSpec = KernelSpec {
+    name: "noop",
+    symbol: "ffikit_noop",
+    signature: "void()",
+};
 /// `uint32_t ffikit_add_u32(uint32_t a, uint32_t b)`: wrapping `a + b`.
-pub const ADD_U32: KernelSpec =
-    KernelSpec { name: "add_u32", symbol: "ffikit_add_u32", signature: "u32(u32, u32)" };
+pub const ADD_U32: KernelSpec = KernelSpec {
+    name: "add_u32",
+    symbol: "ffikit_add_u32",
+    signature: "u32(u32, u32)",
+};
 /// `void ffikit_add_u32_batch(const uint32_t *a, const uint32_t *b, uint32_t *out, size_t n)`:
 /// `out[i] = a[i] + b[i]` (wrapping) for `i < n`; `n` additions in one call.
 pub const ADD_U32_BATCH: KernelSpec = KernelSpec {
@@ -29,11 +36,17 @@ pub const ADD_U32_BATCH: KernelSpec = KernelSpec {
     signature: "void(ptr, ptr, ptr, usize)",
 };
 /// `double ffikit_sum_f64(const double *x, size_t n)`: the sum of `x[0..n]`.
-pub const SUM_F64: KernelSpec =
-    KernelSpec { name: "sum_f64", symbol: "ffikit_sum_f64", signature: "f64(ptr, usize)" };
+pub const SUM_F64: KernelSpec = KernelSpec {
+    name: "sum_f64",
+    symbol: "ffikit_sum_f64",
+    signature: "f64(ptr, usize)",
+};
 /// `double ffikit_dot_f64(const double *x, const double *y, size_t n)`: `Σ x[i]·y[i]`.
-pub const DOT_F64: KernelSpec =
-    KernelSpec { name: "dot_f64", symbol: "ffikit_dot_f64", signature: "f64(ptr, ptr, usize)" };
+pub const DOT_F64: KernelSpec = KernelSpec {
+    name: "dot_f64",
+    symbol: "ffikit_dot_f64",
+    signature: "f64(ptr, ptr, usize)",
+};
 /// `void ffikit_axpy_f64(double a, const double *x, double *y, size_t n)`: `y = a·x + y`.
 pub const AXPY_F64: KernelSpec = KernelSpec {
     name: "axpy_f64",
@@ -46,7 +59,10 @@ pub const KERNELS: [KernelSpec; 6] = [NOOP, ADD_U32, ADD_U32_BATCH, SUM_F64, DOT
 
 /// The kernel named `name` (short name or symbol), if any.
 pub fn kernel(name: &str) -> Option<KernelSpec> {
-    KERNELS.iter().copied().find(|k| k.name == name || k.symbol == name)
+    KERNELS
+        .iter()
+        .copied()
+        .find(|k| k.name == name || k.symbol == name)
 }
 
 #[cfg(test)]

@@ -59,7 +59,11 @@ impl Signature {
         Signature::build(ret, args, Some(fixed))
     }
 
-    fn build(ret: Type, args: Vec<Type>, fixed: Option<usize>) -> Result<Signature, SignatureError> {
+    fn build(
+        ret: Type,
+        args: Vec<Type>,
+        fixed: Option<usize>,
+    ) -> Result<Signature, SignatureError> {
         if let Some(i) = args.iter().position(|t| *t == Type::Void) {
             return Err(SignatureError::VoidArgument { index: i });
         }
@@ -202,7 +206,8 @@ struct Parser<'a> {
     pos: usize,
 }
 
-const TYPE_WORDS: &str = "a type (bool, i8, u8, i16, u16, i32, u32, i64, u64, isize, usize, f32, f64, ptr or `{...}`)";
+const TYPE_WORDS: &str =
+    "a type (bool, i8, u8, i16, u16, i32, u32, i64, u64, isize, usize, f32, f64, ptr or `{...}`)";
 
 impl<'a> Parser<'a> {
     fn new(text: &'a str) -> Parser<'a> {
@@ -298,11 +303,7 @@ impl<'a> Parser<'a> {
         if tok != Token::End {
             return Err(self.error(at, "end of input after `)`", tok));
         }
-        Ok(Signature {
-            ret,
-            args,
-            fixed,
-        })
+        Ok(Signature { ret, args, fixed })
     }
 
     fn arg_type(&mut self) -> Result<Type, ParseError> {
@@ -322,11 +323,9 @@ impl<'a> Parser<'a> {
                     "an argument type (void is only a return type; write `()` for no arguments)",
                     tok,
                 )),
-                (Some(Type::Void), Place::Field) => Err(self.error(
-                    at,
-                    "a field type (void is only a return type)",
-                    tok,
-                )),
+                (Some(Type::Void), Place::Field) => {
+                    Err(self.error(at, "a field type (void is only a return type)", tok))
+                }
                 (Some(t), _) => Ok(t),
                 (None, _) => Err(self.error(at, expected, tok)),
             },

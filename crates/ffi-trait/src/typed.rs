@@ -272,9 +272,9 @@ macro_rules! params {
             }
             #[inline(always)]
             unsafe fn call_host<R: ReturnType>(self, code: *const c_void) -> R {
-                // SAFETY: the caller guarantees `code` is a C function of exactly this
-                // signature; a data pointer and a function pointer have the same size here.
                 let f: unsafe extern "C" fn($($name::Host),*) -> R::Host =
+                    // SAFETY: the caller guarantees `code` is a C function of exactly this
+                    // signature; data and function pointers have the same size here.
                     unsafe { std::mem::transmute::<*const c_void, _>(code) };
                 // SAFETY: the caller guarantees the call is sound for these values.
                 R::from_host(unsafe { f($(self.$idx.to_host()),*) })
@@ -311,7 +311,10 @@ mod tests {
         // SAFETY: `mix` has exactly this signature.
         let r: f64 = unsafe { (-3i8, 0.5f64, 7u16, 0.25f32).call_host(code) };
         assert_eq!(r, 4.75);
-        assert_eq!(<(i8, f64, u16, f32)>::types(), vec![Type::I8, Type::F64, Type::U16, Type::F32]);
+        assert_eq!(
+            <(i8, f64, u16, f32)>::types(),
+            vec![Type::I8, Type::F64, Type::U16, Type::F32]
+        );
     }
 
     #[test]

@@ -226,7 +226,9 @@ impl<'a> Arg<'a> {
         }
         // SAFETY: `bits` and `extra` were taken from a `&'a [u8]` by `Arg::bytes`, and the
         // `PhantomData<&'a [u8]>` keeps that borrow alive for 'a.
-        Some(unsafe { std::slice::from_raw_parts(self.bits as usize as *const u8, self.extra as usize) })
+        Some(unsafe {
+            std::slice::from_raw_parts(self.bits as usize as *const u8, self.extra as usize)
+        })
     }
 
     /// The value as an `f64`, for an `f64` argument.
@@ -271,7 +273,11 @@ impl std::fmt::Debug for Arg<'_> {
             ArgKind::F32 => write!(f, "f32({})", f32::from_bits(self.bits as u32)),
             ArgKind::F64 => write!(f, "f64({})", f64::from_bits(self.bits)),
             ArgKind::Ptr => write!(f, "ptr({:#x})", self.bits),
-            ArgKind::Buffer => write!(f, "buffer(host {:#x}, guest {:#x}, context {})", self.bits, self.extra, self.owner),
+            ArgKind::Buffer => write!(
+                f,
+                "buffer(host {:#x}, guest {:#x}, context {})",
+                self.bits, self.extra, self.owner
+            ),
             ArgKind::Struct => write!(f, "struct({} bytes)", self.extra),
             k if Type::is_signed(&match k {
                 ArgKind::I8 => Type::I8,
@@ -280,7 +286,10 @@ impl std::fmt::Debug for Arg<'_> {
                 ArgKind::I64 => Type::I64,
                 ArgKind::Isize => Type::Isize,
                 _ => Type::U64,
-            }) => write!(f, "{}({})", k.name(), self.bits as i64),
+            }) =>
+            {
+                write!(f, "{}({})", k.name(), self.bits as i64)
+            }
             k => write!(f, "{}({})", k.name(), self.bits),
         }
     }
@@ -288,7 +297,10 @@ impl std::fmt::Debug for Arg<'_> {
 
 impl PartialEq for Arg<'_> {
     fn eq(&self, other: &Self) -> bool {
-        self.kind == other.kind && self.bits == other.bits && self.extra == other.extra && self.owner == other.owner
+        self.kind == other.kind
+            && self.bits == other.bits
+            && self.extra == other.extra
+            && self.owner == other.owner
     }
 }
 
@@ -434,7 +446,10 @@ mod tests {
 
     #[test]
     fn from_bits_ignores_upper_garbage() {
-        assert_eq!(Value::from_bits(&Type::I8, 0xdead_beef_0000_00ff), Value::I8(-1));
+        assert_eq!(
+            Value::from_bits(&Type::I8, 0xdead_beef_0000_00ff),
+            Value::I8(-1)
+        );
         assert_eq!(Value::from_bits(&Type::Bool, 0xff00), Value::Bool(false));
         assert_eq!(
             Value::from_bits(&Type::F32, 0xffff_ffff_0000_0000 | 1.5f32.to_bits() as u64),

@@ -5,14 +5,14 @@
 //! chosen statically by Cargo feature (`native`, ...) or at run time by name with
 //! [`backend_by_name`].
 //!
-//! ```no_run
+//! ```
 //! use ffikit::{Arg, Source, Value};
 //! let mut backend = ffikit::backend_by_name("native")?;
 //! let libm = backend.open(Source::Path("libm.so.6".as_ref()))?;
 //! // SAFETY: libm's `cos` has the C signature `double cos(double)`.
 //! let cos = unsafe { backend.prepare(&libm, "cos", &"f64(f64)".parse()?)? };
 //! // SAFETY: `cos` takes no pointers.
-//! let v = unsafe { backend.call(&cos, &[Arg::F64(0.0)], &mut [])? };
+//! let v = unsafe { backend.call(&cos, &[Arg::f64(0.0)], &mut [])? };
 //! assert_eq!(v, Value::F64(1.0));
 //! # Ok::<(), ffikit::Error>(())
 //! ```
@@ -51,3 +51,8 @@ pub fn backend_by_name(name: &str) -> Result<Box<dyn DynBackend>> {
         }),
     }
 }
+
+/// The README's examples, compiled and run as doc tests so they stay true.
+#[doc = include_str!("../../../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

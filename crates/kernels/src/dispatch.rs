@@ -36,7 +36,12 @@ macro_rules! level {
             /// # Safety
             /// As `ffikit_add_u32_batch`, on a CPU with these features.
             #[target_feature(enable = $features)]
-            pub(super) unsafe fn add_u32_batch(a: *const u32, b: *const u32, out: *mut u32, n: usize) {
+            pub(super) unsafe fn add_u32_batch(
+                a: *const u32,
+                b: *const u32,
+                out: *mut u32,
+                n: usize,
+            ) {
                 // SAFETY: forwarded from the caller's contract.
                 unsafe { crate::add_batch_body(a, b, out, n) }
             }
@@ -104,18 +109,35 @@ mod tests {
 
     #[test]
     fn every_level_gives_bit_identical_results() {
-        let x: Vec<f64> = (0..1037).map(|i| ((i * 7919) % 1000) as f64 * 1e-3 - 0.37).collect();
-        let y: Vec<f64> = (0..1037).map(|i| ((i * 104729) % 997) as f64 * 1e-2).collect();
+        let x: Vec<f64> = (0..1037)
+            .map(|i| ((i * 7919) % 1000) as f64 * 1e-3 - 0.37)
+            .collect();
+        let y: Vec<f64> = (0..1037)
+            .map(|i| ((i * 104729) % 997) as f64 * 1e-2)
+            .collect();
         let levels = available();
-        println!("levels on this CPU: {:?}", levels.iter().map(|k| k.level).collect::<Vec<_>>());
+        println!(
+            "levels on this CPU: {:?}",
+            levels.iter().map(|k| k.level).collect::<Vec<_>>()
+        );
         for n in [0, 1, 31, 32, 33, 100, 1037] {
             let want_sum = crate::reference::sum_f64(&x[..n]);
             let want_dot = crate::reference::dot_f64(&x[..n], &y[..n]);
             for k in &levels {
                 // SAFETY: `available` lists only levels this CPU supports.
                 unsafe {
-                    assert_eq!((k.sum_f64)(&x[..n]).to_bits(), want_sum.to_bits(), "{} sum n={n}", k.level);
-                    assert_eq!((k.dot_f64)(&x[..n], &y[..n]).to_bits(), want_dot.to_bits(), "{} dot n={n}", k.level);
+                    assert_eq!(
+                        (k.sum_f64)(&x[..n]).to_bits(),
+                        want_sum.to_bits(),
+                        "{} sum n={n}",
+                        k.level
+                    );
+                    assert_eq!(
+                        (k.dot_f64)(&x[..n], &y[..n]).to_bits(),
+                        want_dot.to_bits(),
+                        "{} dot n={n}",
+                        k.level
+                    );
                 }
             }
         }

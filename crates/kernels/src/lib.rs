@@ -136,7 +136,12 @@ pub extern "C" fn ffikit_add_u32(a: u32, b: u32) -> u32 {
 /// When `n > 0`: `a` and `b` valid for `n` reads of `u32`, `out` for `n` writes. `out` may be
 /// `a` or `b` (in place).
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn ffikit_add_u32_batch(a: *const u32, b: *const u32, out: *mut u32, n: usize) {
+pub unsafe extern "C" fn ffikit_add_u32_batch(
+    a: *const u32,
+    b: *const u32,
+    out: *mut u32,
+    n: usize,
+) {
     #[cfg(target_arch = "x86_64")]
     // SAFETY: forwarded from the caller's contract.
     unsafe {

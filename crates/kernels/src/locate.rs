@@ -29,12 +29,22 @@ pub fn kernels_library() -> PathBuf {
             .unwrap_or_else(|| workspace.join("target"));
         let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
         let status = Command::new(cargo)
-            .args(["build", "--quiet", "--release", "--lib", "-p", "ffikit-kernels"])
+            .args([
+                "build",
+                "--quiet",
+                "--release",
+                "--lib",
+                "-p",
+                "ffikit-kernels",
+            ])
             .current_dir(&workspace)
             .env("CARGO_TARGET_DIR", &target)
             .status()
             .expect("running cargo to build libffikit_kernels.so");
-        assert!(status.success(), "cargo build -p ffikit-kernels failed ({status})");
+        assert!(
+            status.success(),
+            "cargo build -p ffikit-kernels failed ({status})"
+        );
         let path = target.join("release").join(LIBRARY_FILE);
         assert!(path.exists(), "{} was not built", path.display());
         path

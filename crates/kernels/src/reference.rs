@@ -39,7 +39,7 @@ pub fn dot_f64(x: &[f64], y: &[f64]) -> f64 {
 /// `y = a·x + y`, element-wise, not fused.
 pub fn axpy_f64(a: f64, x: &[f64], y: &mut [f64]) {
     for (yi, xi) in y.iter_mut().zip(x) {
-        *yi = a * xi + *yi;
+        *yi += a * xi;
     }
 }
 

@@ -5,10 +5,14 @@ use ffikit_kernels::*;
 use proptest::prelude::*;
 
 fn data(n: usize, seed: u64) -> Vec<f64> {
-    let mut s = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    let mut s = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
     (0..n)
         .map(|_| {
-            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             ((s >> 11) as f64 / (1u64 << 53) as f64) * 2.0 - 1.0
         })
         .collect()
@@ -39,11 +43,23 @@ fn reductions_match_reference_exactly_and_naive_closely() {
         let x = data(n, n as u64);
         let y = data(n, 7 + n as u64);
         // SAFETY: both vectors hold n elements.
-        let (s, d) = unsafe { (ffikit_sum_f64(x.as_ptr(), n), ffikit_dot_f64(x.as_ptr(), y.as_ptr(), n)) };
+        let (s, d) = unsafe {
+            (
+                ffikit_sum_f64(x.as_ptr(), n),
+                ffikit_dot_f64(x.as_ptr(), y.as_ptr(), n),
+            )
+        };
         assert_eq!(s.to_bits(), reference::sum_f64(&x).to_bits(), "sum n={n}");
-        assert_eq!(d.to_bits(), reference::dot_f64(&x, &y).to_bits(), "dot n={n}");
+        assert_eq!(
+            d.to_bits(),
+            reference::dot_f64(&x, &y).to_bits(),
+            "dot n={n}"
+        );
         let naive: f64 = x.iter().sum();
-        assert!((s - naive).abs() <= 1e-9 * n as f64, "sum n={n}: {s} vs {naive}");
+        assert!(
+            (s - naive).abs() <= 1e-9 * n as f64,
+            "sum n={n}: {s} vs {naive}"
+        );
     }
 }
 

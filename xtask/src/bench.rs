@@ -1,0 +1,109 @@
+//! `cargo xtask bench`: the criterion benchmarks, summarised as medians and ratios.
+//!
+//! Each benchmark is compared with its floor from the same run: `native/{kernel}/typed` and
+//! `native/{kernel}/dynamic` with `native/{kernel}/plain` (a plain Rust call through a
+//! function pointer), and `native/sum_f64/*/100000` with `memory/read/100000` (the machine's
+//! cache read bound over the same 800 KB).
+
+use std::path::Path;
+
+use crate::cmd::{cargo, root, run};
+
+/// Options of `cargo xtask bench`.
+#[derive(clap::Args)]
+pub(crate) struct BenchArgs {
+    /// Shorter measurement (1 s warm-up, 2 s per benchmark) for a quick look.
+    #[arg(long)]
+    quick: bool,
+    /// Only benchmarks whose name matches this regex (criterion's filter).
+    filter: Option<String>,
+}
+
+/// Runs the benches, then prints the summary table.
+pub(crate) fn run_benches(args: &BenchArgs) -> Result<(), String> {
+    let mut c = cargo();
+    c.args([
+        "bench",
+        "-p",
+        "backend-native",
+        "--bench",
+        "native",
+        "--",
+        "--noplot",
+    ]);
+    if args.quick {
+        c.args(["--warm-up-time", "1", "--measurement-time", "2"]);
+    }
+    if let Some(f) = &args.filter {
+        c.arg(f);
+    }
+    run(&mut c)?;
+    let dir = root().join("target/criterion");
+    println!("\n| benchmark | median | floor | ratio to floor |\n|---|---|---|---|");
+    for kernel in [
+        "noop",
+        "add_u32",
+        "add_u32_batch/%/1000",
+        "sum_f64/%/100000",
+        "dot_f64/%/100000",
+        "axpy_f64/%/1000",
+    ] {
+        let name = |path: &str| {
+            if kernel.contains('%') {
+                format!("native/{}", kernel.replace('%', path))
+            } else {
+                format!("native/{kernel}/{path}")
+            }
+        };
+        let Some(floor) = median_ns(&dir, &name("plain")) else {
+            continue;
+        };
+        for path in ["plain", "typed", "dynamic"] {
+            if let Some(m) = median_ns(&dir, &name(path)) {
+                println!(
+                    "| {} | {} | {} | {:.2}x |",
+                    name(path),
+                    fmt_ns(m),
+                    fmt_ns(floor),
+                    m / floor
+                );
+            }
+        }
+    }
+    if let Some(read) = median_ns(&dir, "memory/read/100000") {
+        for path in ["plain", "typed", "dynamic"] {
+            let n = format!("native/sum_f64/{path}/100000");
+            if let Some(m) = median_ns(&dir, &n) {
+                println!(
+                    "| {n} vs read bound | {} | {} | {:.2}x |",
+                    fmt_ns(m),
+                    fmt_ns(read),
+                    m / read
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The median of a criterion benchmark's latest run, in ns, from
+/// `target/criterion/<group>/<id>/new/estimates.json`.
+fn median_ns(dir: &Path, name: &str) -> Option<f64> {
+    // Criterion keeps `group/id` under `<group>/<id with '/' replaced by '_'>`.
+    let (group, id) = name.split_once('/')?;
+    let path = dir
+        .join(group)
+        .join(id.replace('/', "_"))
+        .join("new/estimates.json");
+    let text = std::fs::read_to_string(path).ok()?;
+    let v: serde_json::Value = serde_json::from_str(&text).ok()?;
+    v["median"]["point_estimate"].as_f64()
+}
+
+fn fmt_ns(ns: f64) -> String {
+    if ns >= 1000.0 {
+        format!("{:.2} µs", ns / 1000.0)
+    } else {
+        format!("{ns:.2} ns")
+    }
+}
