@@ -8,7 +8,7 @@ use std::path::Path;
 
 use backend_native::NativeBackend;
 use criterion::{Criterion, criterion_group, criterion_main};
-use ffi_trait::{Arg, Backend, BufferArg, Source, Value, kernel};
+use ffi_trait::{Arg, ArgKind, Backend, BufferArg, Source, Value, kernel};
 use ffikit_kernels::{locate::kernels_library, reference};
 
 /// f64 elements for the reductions: 100,000 (800 KB, the size the targets quote).
@@ -105,6 +105,18 @@ fn benches(c: &mut Criterion) {
             })
         });
         assert_eq!(v, Value::U32(42));
+
+        // The floor of any dynamic path that takes an argument slice: build the two `Arg`s,
+        // check their kinds, and call directly with their images — no plan, no dispatch.
+        g.bench_function("add_u32/slice-floor", |bn| {
+            bn.iter(|| {
+                let args = [Arg::u32(black_box(40)), Arg::u32(black_box(2))];
+                let a = black_box(&args[..]);
+                assert!(a.len() == 2 && a.iter().all(|a| a.kind() == ArgKind::U32));
+                r = black_box(plain)(a[0].bits() as u32, a[1].bits() as u32);
+            })
+        });
+        assert_eq!(r, 42);
     }
 
     // --- sum_f64 over N

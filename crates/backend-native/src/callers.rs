@@ -51,3 +51,25 @@ pub(crate) unsafe fn call_float(code: *const c_void, regs: &[u64; MAX_INT + MAX_
     // SAFETY: as above.
     unsafe { f(a, b, c, d, e, g, p, q, r, s, t, u, v, w) }
 }
+
+/// Calls `code` with six integer register arguments; returns the integer return register.
+///
+/// # Safety
+/// `code` must be a non-variadic function whose arguments are at most six integer-class
+/// values, passed in order in `a..f`, returning in the integer register (or `void`).
+#[inline(always)]
+pub(crate) unsafe fn int6(
+    code: *const c_void,
+    a: u64,
+    b: u64,
+    c: u64,
+    d: u64,
+    e: u64,
+    f: u64,
+) -> u64 {
+    type Int6 = unsafe extern "C" fn(u64, u64, u64, u64, u64, u64) -> u64;
+    // SAFETY: the caller guarantees `code` reads its arguments from these registers.
+    let g: Int6 = unsafe { std::mem::transmute::<*const c_void, Int6>(code) };
+    // SAFETY: as above.
+    unsafe { g(a, b, c, d, e, f) }
+}
