@@ -24,12 +24,10 @@
 
 use std::ffi::c_void;
 use std::marker::PhantomData;
-use std::path::Path;
-use std::sync::Arc;
 
 use ffi_trait::{
     Arg, ArgKind, Backend, Error, HostBuffers, OwnerId, Params, Result, ReturnType, ScalarClass,
-    Signature, Source, StableBuffer, Type, Value, backend::arg_type_error,
+    SharedLibrary, Signature, Source, StableBuffer, Type, Value, backend::arg_type_error,
 };
 
 mod callers;
@@ -63,61 +61,8 @@ impl Default for NativeBackend {
     }
 }
 
-/// A shared library opened by [`NativeBackend`]. Cloning is cheap (shared); the library
-/// stays loaded while any clone or any function prepared from it lives.
-#[derive(Clone, Debug)]
-pub struct NativeLibrary {
-    lib: Arc<libloading::Library>,
-    name: Arc<str>,
-}
-
-impl NativeLibrary {
-    /// Opens `path` with `dlopen(path, RTLD_NOW | RTLD_LOCAL)` (libloading's default).
-    ///
-    /// # Errors
-    /// [`Error::LibraryNotFound`] with the loader's message.
-    ///
-    /// # Safety
-    /// Loading a library runs its initialisers, which can do anything (libloading's
-    /// `Library::new` has the same contract).
-    pub unsafe fn open(path: &Path) -> Result<NativeLibrary> {
-        // SAFETY: the caller accepts running the library's initialisers.
-        let lib =
-            unsafe { libloading::Library::new(path) }.map_err(|e| Error::LibraryNotFound {
-                library: path.display().to_string(),
-                reason: e.to_string(),
-            })?;
-        Ok(NativeLibrary {
-            lib: Arc::new(lib),
-            name: path.display().to_string().into(),
-        })
-    }
-
-    /// The path or name the library was opened with.
-    pub fn name(&self) -> &str {
-        &self.name
-    }
-
-    /// The address of `symbol`.
-    ///
-    /// # Errors
-    /// [`Error::SymbolNotFound`] with the loader's message.
-    pub fn symbol_address(&self, symbol: &str) -> Result<*const c_void> {
-        // SAFETY: the symbol is read as an opaque address, never called or dereferenced
-        // here; a null address is reported as not found below.
-        let found = unsafe { self.lib.get::<*const c_void>(symbol.as_bytes()) };
-        let not_found = |reason: String| Error::SymbolNotFound {
-            symbol: symbol.to_owned(),
-            library: self.name.to_string(),
-            reason,
-        };
-        match found {
-            Ok(sym) if !sym.is_null() => Ok(*sym),
-            Ok(_) => Err(not_found("the symbol's address is null".to_owned())),
-            Err(e) => Err(not_found(e.to_string())),
-        }
-    }
-}
+/// A shared library opened by [`NativeBackend`] (the contract's [`SharedLibrary`]).
+pub type NativeLibrary = SharedLibrary;
 
 /// A code address that may cross threads: the function itself has no thread affinity.
 #[derive(Clone, Copy, Debug)]
@@ -291,7 +236,7 @@ impl Backend for NativeBackend {
         match source {
             // SAFETY: opening a library runs its initialisers; the user chose the library,
             // as with any dlopen.
-            Source::Path(p) => unsafe { NativeLibrary::open(p) },
+            Source::Path(p) => unsafe { SharedLibrary::open(p) },
             Source::Bytes(_) => Err(Error::UnsupportedSource {
                 backend: "native",
                 what: format!("{} (a shared library must be a file)", source.describe()),

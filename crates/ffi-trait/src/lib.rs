@@ -24,6 +24,7 @@ pub mod backend;
 pub mod buffer;
 pub mod error;
 pub mod kernel;
+pub mod library;
 pub mod signature;
 pub mod typed;
 pub mod types;
@@ -33,6 +34,7 @@ pub use backend::{Backend, DynBackend, DynFunction, DynLibrary, Source, check_ar
 pub use buffer::{BufferArg, HostBuffers, MIN_BUFFER_ALIGN, OwnerId, StableBuffer};
 pub use error::{Error, Result};
 pub use kernel::KernelSpec;
+pub use library::SharedLibrary;
 pub use signature::{ParseError, Signature, SignatureError};
 pub use typed::{ArgType, Params, PointerKind, ReturnType};
 pub use types::{ScalarClass, StructType, Type};

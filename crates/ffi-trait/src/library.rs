@@ -1,0 +1,65 @@
+//! Shared libraries for the backends whose foreign code runs in this process.
+
+use std::ffi::c_void;
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::error::{Error, Result};
+
+/// A shared library opened with `dlopen`, shared by the backends that run foreign code in the
+/// host process (native, asm). Cloning is cheap (shared); the library stays loaded while any
+/// clone or any function prepared from it lives.
+#[derive(Clone, Debug)]
+pub struct SharedLibrary {
+    lib: Arc<libloading::Library>,
+    name: Arc<str>,
+}
+
+impl SharedLibrary {
+    /// Opens `path` with `dlopen(path, RTLD_NOW | RTLD_LOCAL)` (libloading's default).
+    ///
+    /// # Errors
+    /// [`Error::LibraryNotFound`] with the loader's message.
+    ///
+    /// # Safety
+    /// Loading a library runs its initialisers, which can do anything (libloading's
+    /// `Library::new` has the same contract).
+    pub unsafe fn open(path: &Path) -> Result<SharedLibrary> {
+        // SAFETY: the caller accepts running the library's initialisers.
+        let lib =
+            unsafe { libloading::Library::new(path) }.map_err(|e| Error::LibraryNotFound {
+                library: path.display().to_string(),
+                reason: e.to_string(),
+            })?;
+        Ok(SharedLibrary {
+            lib: Arc::new(lib),
+            name: path.display().to_string().into(),
+        })
+    }
+
+    /// The path or name the library was opened with.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The address of `symbol`.
+    ///
+    /// # Errors
+    /// [`Error::SymbolNotFound`] with the loader's message.
+    pub fn symbol_address(&self, symbol: &str) -> Result<*const c_void> {
+        // SAFETY: the symbol is read as an opaque address, never called or dereferenced
+        // here; a null address is reported as not found below.
+        let found = unsafe { self.lib.get::<*const c_void>(symbol.as_bytes()) };
+        let not_found = |reason: String| Error::SymbolNotFound {
+            symbol: symbol.to_owned(),
+            library: self.name.to_string(),
+            reason,
+        };
+        match found {
+            Ok(sym) if !sym.is_null() => Ok(*sym),
+            Ok(_) => Err(not_found("the symbol's address is null".to_owned())),
+            Err(e) => Err(not_found(e.to_string())),
+        }
+    }
+}
+
