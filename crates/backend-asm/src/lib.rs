@@ -1,8 +1,306 @@
-//! # backend-asm (not built yet)
+//! # backend-asm: a pure-Rust libffi
 //!
-//! The naked-asm direct-stack trampoline backend (x86-64 System V, AArch64 AAPCS64). It is
-//! the subject of its own issue; until it lands this crate only names itself, and the
-//! run-time backend registry reports `asm` as not built.
+//! Calls any C function whose signature is known only at run time, through one naked-asm
+//! trampoline per architecture that runs on the caller's own stack.
+//!
+//! **Prepare** classifies the signature once into a call plan (`plan::Plan`): for every
+//! argument the general-purpose register, floating-point register or stack word each piece
+//! goes to, struct pieces per the ABI (System V eightbytes; AAPCS64 HFAs and by-reference
+//! composites), the stack size, `%al` for x86-64 variadic calls, and how the return comes
+//! back (registers, or a hidden sret pointer in `rdi` / `x8`). **Call** copies the argument
+//! images into a prepared frame as the plan says — one kind check and one 8-byte store per
+//! scalar, never re-walking the type list (the per-call re-classification that makes libffi's
+//! cost grow with the argument count) — and jumps to the trampoline, which loads the
+//! registers, copies the stack words below the current stack pointer and calls.
+//!
+//! Supported: x86-64 System V and AArch64 AAPCS64 on Linux; every scalar of the signature
+//! grammar, structs by value as arguments and returns, stack arguments, variadic calls.
+//! Other targets get [`Error::UnsupportedTarget`] from [`AsmBackend::new`].
+//!
+//! An optional per-function stack budget ([`AsmFunction::set_stack_budget`]) is checked
+//! against the calling thread's remaining stack before each call: exceeding it is
+//! [`Error::StackBudgetExceeded`], never a silent overflow.
 
-/// The backend's name in the run-time registry.
-pub const NAME: &str = "asm";
+use std::ffi::c_void;
+use std::marker::PhantomData;
+use std::mem::MaybeUninit;
+
+use ffi_trait::{
+    Arg, Backend, Error, HostBuffers, OwnerId, Params, PointerKind, Result, ReturnType, SharedLibrary,
+    Signature, Source, StableBuffer, Value, backend::arg_type_error,
+};
+
+#[cfg_attr(not(target_arch = "aarch64"), allow(dead_code))]
+mod aarch64;
+mod frame;
+mod plan;
+mod stack;
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+mod x86_64;
+
+use frame::{Frame, MAX_WORDS};
+use plan::{FillError, Plan, RetPlan};
+
+/// The asm backend: one context with its own stable buffers.
+///
+/// # Thread-safety
+/// `Send`, not `Sync`: a context is used by one thread at a time.
+#[derive(Debug)]
+pub struct AsmBackend {
+    buffers: HostBuffers,
+}
+
+impl AsmBackend {
+    /// A new, empty context.
+    ///
+    /// # Errors
+    /// [`Error::UnsupportedTarget`] on an architecture without a trampoline (anything but
+    /// x86-64 and AArch64).
+    pub fn new() -> Result<AsmBackend> {
+        if cfg!(any(target_arch = "x86_64", target_arch = "aarch64")) {
+            Ok(AsmBackend {
+                buffers: HostBuffers::new(OwnerId::fresh()),
+            })
+        } else {
+            Err(Error::UnsupportedTarget(format!(
+                "the asm backend has trampolines for x86_64 and aarch64, not {}",
+                std::env::consts::ARCH
+            )))
+        }
+    }
+}
+
+/// The call plan of `sig` for the target this crate is built for.
+fn target_plan(sig: &Signature) -> Result<Plan> {
+    #[cfg(target_arch = "aarch64")]
+    let p = aarch64::plan(sig)?;
+    #[cfg(not(target_arch = "aarch64"))]
+    let p = x86_64::plan(sig)?;
+    plan::check_size(&p, sig)?;
+    Ok(p)
+}
+
+/// A code address that may cross threads.
+#[derive(Clone, Copy, Debug)]
+struct Code(*const c_void);
+
+// SAFETY: a function address is plain data; whether calling it from another thread is sound
+// is the foreign function's own property, covered by the `unsafe` contract of `call`.
+unsafe impl Send for Code {}
+// SAFETY: as above; the address is never written through.
+unsafe impl Sync for Code {}
+
+/// A function prepared for dynamic calls: the symbol's address and its call plan.
+#[derive(Debug)]
+pub struct AsmFunction {
+    code: Code,
+    plan: Plan,
+    signature: Signature,
+    symbol: Box<str>,
+    stack_budget: Option<usize>,
+    _lib: SharedLibrary,
+}
+
+impl AsmFunction {
+    /// The function's address.
+    pub fn code(&self) -> *const c_void {
+        self.code.0
+    }
+
+    /// Sets the stack the function may use, in bytes (`None`: no check, the default). Before
+    /// each call the calling thread's remaining stack is compared with the budget plus the
+    /// call's own stack arguments; too little is [`Error::StackBudgetExceeded`].
+    pub fn set_stack_budget(&mut self, bytes: Option<usize>) {
+        self.stack_budget = bytes;
+    }
+}
+
+/// A function prepared for typed calls `R(P...)`.
+#[derive(Debug)]
+pub struct AsmTyped<P, R> {
+    code: Code,
+    plan: Plan,
+    _lib: SharedLibrary,
+    _sig: PhantomData<fn(P) -> R>,
+}
+
+/// Calls through the trampoline once the plan has been executed into `frame`/`words`.
+///
+/// # Safety
+/// `frame` holds a sound call of `frame.code` prepared by `plan`; `words` holds the plan's
+/// stack and scratch words; `ret` (for an indirect return) is valid for the struct's size.
+#[inline(always)]
+unsafe fn finish(plan: &Plan, frame: &mut Frame, words: &[u64], ret: *mut u8) -> u64 {
+    frame.stack_words = plan.stack_words as u64;
+    frame.stack = words.as_ptr();
+    frame.extra = plan.extra;
+    if let RetPlan::Indirect { .. } = plan.ret {
+        if plan.sret_in_gp0 {
+            frame.gp[0] = ret as usize as u64;
+        } else {
+            frame.extra = ret as usize as u64;
+        }
+    }
+    // SAFETY: forwarded from the caller's contract.
+    unsafe { frame::call(frame) };
+    match plan.ret {
+        RetPlan::Float => frame.ret[2],
+        _ => frame.ret[0],
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn count_error(f: &AsmFunction, got: usize) -> Error {
+    Error::ArgumentCount {
+        function: f.symbol.to_string(),
+        expected: f.signature.args().len(),
+        got,
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn fill_error(f: &AsmFunction, e: FillError, args: &[Arg<'_>]) -> Error {
+    let FillError::Type(i) = e;
+    arg_type_error(&f.symbol, i, &f.signature.args()[i], &args[i])
+}
+
+#[cold]
+#[inline(never)]
+fn ret_slot_error(f: &AsmFunction, needed: u32, got: usize) -> Error {
+    Error::ReturnSlotTooSmall {
+        function: f.symbol.to_string(),
+        needed: needed as usize,
+        got,
+    }
+}
+
+fn unsupported(sig: &Signature, reason: &str) -> Error {
+    Error::UnsupportedSignature {
+        backend: "asm",
+        signature: sig.to_string(),
+        reason: reason.to_owned(),
+    }
+}
+
+impl Backend for AsmBackend {
+    const NAME: &'static str = "asm";
+    type Library = SharedLibrary;
+    type Function = AsmFunction;
+    type Typed<P: Params, R: ReturnType> = AsmTyped<P, R>;
+
+    fn owner(&self) -> OwnerId {
+        self.buffers.owner()
+    }
+
+    fn open(&mut self, source: Source<'_>) -> Result<SharedLibrary> {
+        match source {
+            // SAFETY: opening a library runs its initialisers; the user chose the library.
+            Source::Path(p) => unsafe { SharedLibrary::open(p) },
+            Source::Bytes(_) => Err(Error::UnsupportedSource {
+                backend: "asm",
+                what: format!("{} (a shared library must be a file)", source.describe()),
+            }),
+        }
+    }
+
+    unsafe fn prepare(&mut self, lib: &SharedLibrary, symbol: &str, sig: &Signature) -> Result<AsmFunction> {
+        let plan = target_plan(sig)?;
+        let code = lib.symbol_address(symbol)?;
+        Ok(AsmFunction {
+            code: Code(code),
+            plan,
+            signature: sig.clone(),
+            symbol: symbol.into(),
+            stack_budget: None,
+            _lib: lib.clone(),
+        })
+    }
+
+    fn signature_of(f: &AsmFunction) -> &Signature {
+        &f.signature
+    }
+
+    #[inline(always)]
+    unsafe fn call(&mut self, f: &AsmFunction, args: &[Arg<'_>], ret: &mut [u8]) -> Result<Value> {
+        let plan = &f.plan;
+        if args.len() != plan.args.len() {
+            return Err(count_error(f, args.len()));
+        }
+        let mut frame = Frame::new(f.code.0);
+        let mut storage = [MaybeUninit::<u64>::uninit(); MAX_WORDS];
+        let used = plan.stack_words as usize + plan.scratch_words as usize;
+        for w in &mut storage[..used] {
+            w.write(0);
+        }
+        // SAFETY: the first `used` words were just initialised (`used <= MAX_WORDS` was
+        // checked at prepare).
+        let words = unsafe { std::slice::from_raw_parts_mut(storage.as_mut_ptr().cast::<u64>(), used) };
+        if let Err(e) = plan::fill(plan, args, &mut frame, words) {
+            return Err(fill_error(f, e, args));
+        }
+        match plan.ret {
+            RetPlan::Indirect { size } | RetPlan::Pieces { size, .. } if ret.len() < size as usize => {
+                return Err(ret_slot_error(f, size, ret.len()));
+            }
+            _ => {}
+        }
+        if let Some(budget) = f.stack_budget {
+            stack::check(&f.symbol, budget + used * 8)?;
+        }
+        // SAFETY: the caller of `prepare` asserted the signature, from which the plan put
+        // every argument where the ABI expects it; the caller of `call` asserted the
+        // arguments are sound; `ret` holds at least the struct's size for an indirect return.
+        let bits = unsafe { finish(plan, &mut frame, words, ret.as_mut_ptr()) };
+        Ok(match &plan.ret {
+            RetPlan::Pieces { pieces, .. } => {
+                plan::decode_return(pieces, &frame, ret);
+                Value::Struct
+            }
+            RetPlan::Indirect { .. } => Value::Struct,
+            _ => Value::from_bits(f.signature.ret(), bits),
+        })
+    }
+
+    unsafe fn prepare_typed<P: Params, R: ReturnType>(
+        &mut self,
+        lib: &SharedLibrary,
+        symbol: &str,
+    ) -> Result<AsmTyped<P, R>> {
+        let sig = Signature::new(R::TYPE, P::types())?;
+        let plan = target_plan(&sig)?;
+        if P::COUNT > 12 || plan.stack_words as usize > 64 || matches!(plan.ret, RetPlan::Pieces { .. } | RetPlan::Indirect { .. }) {
+            return Err(unsupported(&sig, "the typed path takes scalars only"));
+        }
+        Ok(AsmTyped {
+            code: Code(lib.symbol_address(symbol)?),
+            plan,
+            _lib: lib.clone(),
+            _sig: PhantomData,
+        })
+    }
+
+    #[inline(always)]
+    unsafe fn call_typed<P: Params, R: ReturnType>(&mut self, f: &AsmTyped<P, R>, args: P) -> Result<R> {
+        let mut bits = [0u64; 12];
+        args.lower(PointerKind::Host, self.buffers.owner(), &mut bits)?;
+        let mut frame = Frame::new(f.code.0);
+        // Typed signatures have at most 12 scalars, so at most 64 stack words (checked at
+        // prepare); they need no scratch.
+        let mut words = [0u64; 64];
+        let words = &mut words[..f.plan.stack_words as usize];
+        plan::fill_bits(&f.plan, &bits[..P::COUNT], &mut frame, words);
+        // SAFETY: as in `call`; typed plans have scalar returns only.
+        let r = unsafe { finish(&f.plan, &mut frame, words, std::ptr::null_mut()) };
+        Ok(R::from_bits(r))
+    }
+
+    fn alloc_stable_buffer(&mut self, len: usize, align: usize) -> Result<StableBuffer> {
+        self.buffers.alloc(len, align)
+    }
+
+    fn free_stable_buffer(&mut self, buffer: StableBuffer) -> Result<()> {
+        self.buffers.free(buffer)
+    }
+}

@@ -1,0 +1,439 @@
+//! Generates and builds the ABI conformance fixture.
+//!
+//! `OUT_DIR/abi_fixture.c` holds one C function per signature: the hand-picked categories of
+//! libffi's `testsuite/libffi.call` and `libffi.bhaible` (small integers and their
+//! extensions, mixed integer/float orders, register exhaustion in both files, structs of
+//! 1-40 bytes as arguments and returns, HFAs, sret, variadics, stack spills), then 300
+//! random signatures from a fixed seed. Each function folds every scalar it receives into a
+//! checksum and derives its return value from it, so an argument in a wrong register shows
+//! as a wrong result, not as a crash. The library is `OUT_DIR/libffikit_abi_fixture.so`;
+//! `OUT_DIR/abi_cases.rs` lists `(symbol, signature)` for the tests.
+//!
+//! The checksum (mirrored in `tests/abi/checksum.rs`): start at `0xcbf29ce484222325 ^ index`,
+//! and for each scalar leaf in order `h = ((h ^ v) * 0x100000001b3) ^ (h' >> 29)`, where `v`
+//! is the value widened to 64 bits (signed types sign-extended, floats as their IEEE bits, a
+//! variadic `float` as the bits of the `double` it was promoted to).
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+#[derive(Clone, Debug, PartialEq)]
+enum T {
+    Void,
+    S(&'static str),
+    Struct(Vec<T>),
+}
+
+fn scalar(name: &'static str) -> T {
+    T::S(name)
+}
+
+fn text(t: &T) -> String {
+    match t {
+        T::Void => "void".into(),
+        T::S(s) => (*s).into(),
+        T::Struct(f) => format!("{{{}}}", f.iter().map(text).collect::<Vec<_>>().join(", ")),
+    }
+}
+
+/// Parses the subset of the grammar this script writes: a type.
+fn parse_type(s: &str) -> (T, &str) {
+    let s = s.trim_start();
+    if let Some(rest) = s.strip_prefix('{') {
+        let mut fields = Vec::new();
+        let mut rest = rest;
+        loop {
+            let (f, r) = parse_type(rest);
+            fields.push(f);
+            let r = r.trim_start();
+            if let Some(r) = r.strip_prefix(',') {
+                rest = r;
+            } else {
+                rest = r.strip_prefix('}').expect("`}`");
+                break;
+            }
+        }
+        return (T::Struct(fields), rest);
+    }
+    let end = s.find(|c: char| !c.is_ascii_alphanumeric()).unwrap_or(s.len());
+    let name: &'static str = match &s[..end] {
+        "void" => return (T::Void, &s[end..]),
+        n => Box::leak(n.to_owned().into_boxed_str()),
+    };
+    (T::S(name), &s[end..])
+}
+
+struct Sig {
+    ret: T,
+    args: Vec<T>,
+    fixed: Option<usize>,
+}
+
+fn parse_sig(s: &str) -> Sig {
+    let (ret, rest) = parse_type(s);
+    let mut rest = rest.trim_start().strip_prefix('(').expect("`(`");
+    let mut args = Vec::new();
+    let mut fixed = None;
+    loop {
+        rest = rest.trim_start();
+        if let Some(r) = rest.strip_prefix(')') {
+            assert!(r.trim().is_empty());
+            break;
+        }
+        if let Some(r) = rest.strip_prefix(',') {
+            rest = r;
+            continue;
+        }
+        if let Some(r) = rest.strip_prefix("...") {
+            fixed = Some(args.len());
+            rest = r;
+            continue;
+        }
+        let (t, r) = parse_type(rest);
+        args.push(t);
+        rest = r;
+    }
+    Sig { ret, args, fixed }
+}
+
+fn sig_text(s: &Sig) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for (i, a) in s.args.iter().enumerate() {
+        if s.fixed == Some(i) {
+            parts.push("...".into());
+        }
+        parts.push(text(a));
+    }
+    if s.fixed == Some(s.args.len()) {
+        parts.push("...".into());
+    }
+    format!("{}({})", text(&s.ret), parts.join(", "))
+}
+
+fn c_scalar(name: &str) -> &'static str {
+    match name {
+        "bool" => "_Bool",
+        "i8" => "int8_t",
+        "u8" => "uint8_t",
+        "i16" => "int16_t",
+        "u16" => "uint16_t",
+        "i32" => "int32_t",
+        "u32" => "uint32_t",
+        "i64" => "int64_t",
+        "u64" => "uint64_t",
+        "isize" => "intptr_t",
+        "usize" => "uintptr_t",
+        "f32" => "float",
+        "f64" => "double",
+        "ptr" => "void *",
+        other => panic!("unknown scalar {other}"),
+    }
+}
+
+/// Struct typedefs, keyed by the struct's text form.
+#[derive(Default)]
+struct Structs {
+    names: BTreeMap<String, String>,
+    decls: String,
+}
+
+impl Structs {
+    fn c_type(&mut self, t: &T) -> String {
+        match t {
+            T::Void => "void".into(),
+            T::S(s) => c_scalar(s).into(),
+            T::Struct(fields) => {
+                let key = text(t);
+                if let Some(n) = self.names.get(&key) {
+                    return n.clone();
+                }
+                let field_types: Vec<String> = fields.iter().map(|f| self.c_type(f)).collect();
+                let name = format!("S{}", self.names.len());
+                let mut decl = format!("typedef struct {{ /* {key} */\n");
+                for (i, ft) in field_types.iter().enumerate() {
+                    let _ = writeln!(decl, "    {ft} f{i};");
+                }
+                let _ = writeln!(decl, "}} {name};\n");
+                self.decls.push_str(&decl);
+                self.names.insert(key, name.clone());
+                name
+            }
+        }
+    }
+}
+
+/// C statements folding every scalar leaf of `expr` (of type `t`) into `h`.
+fn fold(t: &T, expr: &str, promoted_float: bool, out: &mut String) {
+    match t {
+        T::Void => {}
+        T::S(s) => {
+            let v = match *s {
+                "bool" => format!("(uint64_t)({expr} ? 1 : 0)"),
+                "i8" | "i16" | "i32" | "i64" | "isize" => format!("(uint64_t)(int64_t)({expr})"),
+                "u8" | "u16" | "u32" | "u64" | "usize" => format!("(uint64_t)({expr})"),
+                "ptr" => format!("(uint64_t)(uintptr_t)({expr})"),
+                "f32" if promoted_float => format!("dbits({expr})"),
+                "f32" => format!("fbits({expr})"),
+                "f64" => format!("dbits({expr})"),
+                other => panic!("{other}"),
+            };
+            let _ = writeln!(out, "    h = mix(h, {v});");
+        }
+        T::Struct(fields) => {
+            for (i, f) in fields.iter().enumerate() {
+                fold(f, &format!("{expr}.f{i}"), false, out);
+            }
+        }
+    }
+}
+
+/// C statements assigning every scalar leaf of `expr` a value derived from `h` and its
+/// leaf number.
+fn fill(t: &T, expr: &str, leaf: &mut u32, out: &mut String) {
+    match t {
+        T::Void => {}
+        T::S(s) => {
+            let _ = writeln!(out, "    {expr} = ({})conv_{s}(mix(h, {leaf}));", c_scalar(s));
+            *leaf += 1;
+        }
+        T::Struct(fields) => {
+            for (i, f) in fields.iter().enumerate() {
+                fill(f, &format!("{expr}.f{i}"), leaf, out);
+            }
+        }
+    }
+}
+
+fn promoted_c(t: &T, structs: &mut Structs) -> String {
+    match t {
+        T::S("f32") => "double".into(),
+        T::S("bool" | "i8" | "u8" | "i16" | "u16") => "int".into(),
+        other => structs.c_type(other),
+    }
+}
+
+/// The hand-picked categories.
+fn categories() -> Vec<String> {
+    let ints = ["bool", "i8", "u8", "i16", "u16", "i32", "u32", "i64", "u64", "isize", "usize", "ptr"];
+    let mut v: Vec<String> = Vec::new();
+    // Small integers and their extensions, as arguments and returns.
+    for t in ints {
+        v.push(format!("{t}({t})"));
+        v.push(format!("{t}({t}, {t})"));
+        v.push(format!("i64({t}, i64, {t})"));
+    }
+    // Floats and mixed orders.
+    for s in [
+        "f32(f32)", "f64(f64)", "f32(f32, f32)", "f64(f32, f64, f32)", "f32(f64, f32, f64)",
+        "f64(i32, f64, i64, f32, u8, f64)", "f32(i8, f32, i16, f32, i32, f32)",
+        "i64(f64, i64, f32, i32, f64, u16)", "f64(f32, i8, f64, u8, f32, i16, f64, u16)",
+        "u8(f64, u8, f64, u8)", "i16(f32, i16)", "bool(f64, bool, f32)",
+        "f64(ptr, f64, ptr, f64)", "f32(u64, f32, u64)", "i32(f64, f64, f64, i32)",
+    ] {
+        v.push(s.into());
+    }
+    // Register exhaustion, both files and mixed.
+    for n in 1..=12 {
+        v.push(format!("i64({})", vec!["i64"; n].join(", ")));
+        v.push(format!("f64({})", vec!["f64"; n].join(", ")));
+        v.push(format!("f32({})", vec!["f32"; n].join(", ")));
+    }
+    for (n, m) in [(6, 8), (7, 9), (8, 8), (9, 10), (2, 12), (12, 2), (10, 10), (6, 9), (7, 8)] {
+        let mut a = vec!["i64"; n];
+        a.extend(vec!["f64"; m]);
+        v.push(format!("f64({})", a.join(", ")));
+        let inter: Vec<&str> = (0..n.max(m)).flat_map(|k| {
+            let mut x = vec![];
+            if k < n { x.push("i32"); }
+            if k < m { x.push("f32"); }
+            x
+        }).collect();
+        v.push(format!("i64({})", inter.join(", ")));
+    }
+    // Structs: 55 shapes (purego's abitest families), as argument, return, after exhausted
+    // registers, and on the stack.
+    let shapes = [
+        "{i8}", "{i16}", "{i32}", "{i64}", "{f32}", "{f64}", "{ptr}", "{bool}",
+        "{i8, i8}", "{u8, u8, u8}", "{u8, u8, u8, u8, u8}", "{u8, u8, u8, u8, u8, u8, u8}",
+        "{i16, i16, i16}", "{i32, i32}", "{i32, i32, i32}", "{i64, i64}", "{i64, i64, i64}",
+        "{i64, i64, i64, i64}", "{f32, f32}", "{f32, f32, f32}", "{f32, f32, f32, f32}",
+        "{f32, f32, f32, f32, f32}", "{f64, f64}", "{f64, f64, f64}", "{f64, f64, f64, f64}",
+        "{f64, f64, f64, f64, f64}", "{i64, f64}", "{f64, i64}", "{f32, i32}", "{i32, f32}",
+        "{i32, f32, f64}", "{f64, f32}", "{f32, f64}", "{i8, f64}", "{f64, i8}", "{i8, i16, i32}",
+        "{i8, i32, i8}", "{u16, f32, u16}", "{f32, f32, i32}", "{i32, f32, f32}", "{f32, {f32, f32}}",
+        "{{f64}, {f64}}", "{i32, {f32, f32}}", "{{i8, i8}, {i16}}", "{ptr, usize}", "{ptr, ptr, ptr}",
+        "{u8, u64}", "{u64, u8}", "{f32, u8, f32}", "{i64, f32, f32}", "{f32, f32, i64}",
+        "{{f32, f32}, {f32, f32}}", "{f64, {f64, f64}}", "{i16, f64, i16}", "{u8, u8, u8, u8, u8, u8, u8, u8, u8, u8, u8, u8, u8, u8, u8, u8, u8}",
+    ];
+    for s in shapes {
+        v.push(format!("{s}({s})"));
+        v.push(format!("i64({s}, i64)"));
+        v.push(format!("f64(f64, {s}, f64)"));
+        v.push(format!("{s}(i64, i64, i64, i64, i64, {s})"));
+        v.push(format!("i64(i64, i64, i64, i64, i64, i64, i64, i64, f64, f64, f64, f64, f64, f64, f64, f64, {s}, i32)"));
+    }
+    // Variadic calls: ints, doubles, promoted floats and small ints, structs.
+    for s in [
+        "i32(ptr, ..., i32)", "i32(ptr, ..., f64)", "i32(ptr, ..., f32)", "i32(ptr, ..., i8, u16, bool)",
+        "i64(i64, ..., f64, i32, f32, i8, u16, i64)", "f64(i32, ..., f64, f64, f64, f64, f64, f64, f64, f64, f64, f64)",
+        "i64(i64, ..., i64, i64, i64, i64, i64, i64, i64, i64, i64, i64)", "i64(ptr, ..., {f64, f64})",
+        "i64(ptr, ..., {i64, i64, i64})", "f64(f64, ..., f32, f64, f32, i32)", "i32(ptr, usize, ptr, ..., f64, i32)",
+        "i64(i32, ...)", "{f64, f64}(i32, ..., f64, f32)", "{i64, i64, i64}(i32, ..., i64, f64)",
+    ] {
+        v.push(s.into());
+    }
+    v
+}
+
+/// A small deterministic PRNG (SplitMix64) for the random signatures.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e3779b97f4a7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58476d1ce4e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d049bb133111eb);
+        z ^ (z >> 31)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+fn random_type(r: &mut Rng, depth: u32) -> T {
+    const SCALARS: [&str; 14] = ["bool", "i8", "u8", "i16", "u16", "i32", "u32", "i64", "u64", "isize", "usize", "f32", "f64", "ptr"];
+    if depth < 2 && r.below(5) == 0 {
+        let n = 1 + r.below(5) as usize;
+        T::Struct((0..n).map(|_| random_type(r, depth + 1)).collect())
+    } else {
+        scalar(SCALARS[r.below(SCALARS.len() as u64) as usize])
+    }
+}
+
+fn random_sigs(n: usize) -> Vec<String> {
+    let mut r = Rng(0x5eed_ff1c_0de0_0001);
+    (0..n)
+        .map(|_| {
+            let ret = match r.below(6) {
+                0 => T::Void,
+                _ => random_type(&mut r, 0),
+            };
+            let nargs = r.below(15) as usize;
+            let args: Vec<T> = (0..nargs).map(|_| random_type(&mut r, 0)).collect();
+            let fixed = (nargs > 1 && r.below(8) == 0).then(|| 1 + r.below(nargs as u64 - 1) as usize);
+            sig_text(&Sig { ret, args, fixed })
+        })
+        .collect()
+}
+
+fn main() {
+    println!("cargo:rerun-if-changed=build.rs");
+    println!("cargo:rerun-if-changed=tests/abi/capture.c");
+    let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
+    let mut all = categories();
+    let hand = all.len();
+    all.extend(random_sigs(300));
+
+    let mut structs = Structs::default();
+    let mut funcs = String::new();
+    let mut cases = String::from("/// `(symbol, signature, hand-picked)` of every fixture function.\npub(crate) const CASES: &[(&str, &str, bool)] = &[\n");
+    for (index, text) in all.iter().enumerate() {
+        let sig = parse_sig(text);
+        let name = format!("abi_{index}");
+        let ret_c = structs.c_type(&sig.ret);
+        let nfixed = sig.fixed.unwrap_or(sig.args.len());
+        let mut params: Vec<String> = sig.args[..nfixed]
+            .iter()
+            .enumerate()
+            .map(|(i, t)| format!("{} a{i}", structs.c_type(t)))
+            .collect();
+        if sig.fixed.is_some() {
+            params.push("...".into());
+        }
+        let params = if params.is_empty() { "void".into() } else { params.join(", ") };
+        let mut body = format!("    uint64_t h = 0xcbf29ce484222325ULL ^ {index}ULL;\n");
+        for (i, t) in sig.args[..nfixed].iter().enumerate() {
+            fold(t, &format!("a{i}"), false, &mut body);
+        }
+        if sig.fixed.is_some() {
+            let _ = writeln!(body, "    va_list ap;\n    va_start(ap, a{});", nfixed - 1);
+            for (i, t) in sig.args[nfixed..].iter().enumerate() {
+                let pc = promoted_c(t, &mut structs);
+                let _ = writeln!(body, "    {pc} v{i} = va_arg(ap, {pc});");
+                let promoted_float = *t == T::S("f32");
+                let expr = match t {
+                    T::S("bool") => format!("(v{i} != 0)"),
+                    T::S(s @ ("i8" | "u8" | "i16" | "u16")) => format!("({})v{i}", c_scalar(s)),
+                    _ => format!("v{i}"),
+                };
+                fold(t, &expr, promoted_float, &mut body);
+            }
+            body.push_str("    va_end(ap);\n");
+        }
+        match &sig.ret {
+            T::Void => body.push_str("    ffx_sink = h;\n"),
+            T::S(s) => {
+                let _ = writeln!(body, "    return ({})conv_{s}(h);", c_scalar(s));
+            }
+            T::Struct(_) => {
+                let _ = writeln!(body, "    {ret_c} r;\n    memset(&r, 0, sizeof r);");
+                fill(&sig.ret, "r", &mut 0, &mut body);
+                body.push_str("    return r;\n");
+            }
+        }
+        let _ = writeln!(funcs, "/* {text} */\n{ret_c} {name}({params}) {{\n{body}}}\n");
+        let _ = writeln!(cases, "    (\"{name}\", \"{text}\", {}),", index < hand);
+    }
+    cases.push_str("];\n");
+
+    let prelude = r#"/* Generated by crates/backend-asm/build.rs: the ABI conformance fixture. */
+#include <stdarg.h>
+#include <stdint.h>
+#include <string.h>
+
+volatile uint64_t ffx_sink;
+
+static uint64_t mix(uint64_t h, uint64_t v) {
+    h ^= v;
+    h *= 0x100000001b3ULL;
+    return h ^ (h >> 29);
+}
+static uint64_t fbits(float f) { uint32_t u; memcpy(&u, &f, 4); return u; }
+static uint64_t dbits(double d) { uint64_t u; memcpy(&u, &d, 8); return u; }
+static _Bool conv_bool(uint64_t h) { return h & 1; }
+static int8_t conv_i8(uint64_t h) { return (int8_t)h; }
+static uint8_t conv_u8(uint64_t h) { return (uint8_t)h; }
+static int16_t conv_i16(uint64_t h) { return (int16_t)h; }
+static uint16_t conv_u16(uint64_t h) { return (uint16_t)h; }
+static int32_t conv_i32(uint64_t h) { return (int32_t)h; }
+static uint32_t conv_u32(uint64_t h) { return (uint32_t)h; }
+static int64_t conv_i64(uint64_t h) { return (int64_t)h; }
+static uint64_t conv_u64(uint64_t h) { return h; }
+static intptr_t conv_isize(uint64_t h) { return (intptr_t)h; }
+static uintptr_t conv_usize(uint64_t h) { return (uintptr_t)h; }
+static float conv_f32(uint64_t h) { return (float)(h >> 40); }
+static double conv_f64(uint64_t h) { return (double)(h >> 11); }
+static void *conv_ptr(uint64_t h) { return (void *)(uintptr_t)h; }
+
+"#;
+    let source = format!("{prelude}{}{funcs}", structs.decls);
+    let c_path = out.join("abi_fixture.c");
+    std::fs::write(&c_path, source).expect("writing abi_fixture.c");
+    std::fs::write(out.join("abi_cases.rs"), cases).expect("writing abi_cases.rs");
+
+    let lib = out.join("libffikit_abi_fixture.so");
+    let compiler = cc::Build::new().opt_level(1).get_compiler();
+    let status = compiler
+        .to_command()
+        .args(["-shared", "-fPIC", "-w", "-o"])
+        .arg(&lib)
+        .arg(&c_path)
+        .arg("tests/abi/capture.c")
+        .status()
+        .expect("running the C compiler for the ABI fixture");
+    assert!(status.success(), "compiling the ABI fixture failed");
+    println!("cargo:rustc-env=FFIKIT_ABI_FIXTURE={}", lib.display());
+    println!("cargo:rustc-env=FFIKIT_ABI_CASES={}", out.join("abi_cases.rs").display());
+}
