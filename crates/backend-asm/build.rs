@@ -330,7 +330,7 @@ fn random_sigs(n: usize) -> Vec<String> {
 
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
-    println!("cargo:rerun-if-changed=tests/abi/capture.c");
+    println!("cargo:rerun-if-changed=tests/abi/handwritten.c");
     let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
     let mut all = categories();
     let hand = all.len();
@@ -430,7 +430,7 @@ static void *conv_ptr(uint64_t h) { return (void *)(uintptr_t)h; }
         .args(["-shared", "-fPIC", "-w", "-o"])
         .arg(&lib)
         .arg(&c_path)
-        .arg("tests/abi/capture.c")
+        .arg("tests/abi/handwritten.c")
         .status()
         .expect("running the C compiler for the ABI fixture");
     assert!(status.success(), "compiling the ABI fixture failed");

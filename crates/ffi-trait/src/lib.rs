@@ -22,6 +22,7 @@
 
 pub mod backend;
 pub mod buffer;
+pub mod conformance;
 pub mod error;
 pub mod kernel;
 pub mod library;

@@ -1,4 +1,4 @@
-/* Register capture: a stub that records the argument registers and the first eight stack
+/* Hand-written fixtures. Register capture: a stub that records the argument registers and the first eight stack
  * words it was entered with, so tests check exactly where each argument landed. */
 #include <stdint.h>
 
@@ -65,3 +65,16 @@ __attribute__((naked)) void ffx_capture(void) {
         "ret\n");
 }
 #endif
+
+/* qsort comparator for int32_t. */
+int ffx_cmp_i32(const void *a, const void *b) {
+    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Fourteen mixed arguments (registers and stack on both ABIs), weighted by position. */
+double ffx_diff14(int8_t a, uint16_t b, double c, float d, int64_t e, uint32_t f, _Bool g,
+                  int8_t a2, uint16_t b2, double c2, float d2, int64_t e2, uint32_t f2, _Bool g2) {
+    return a * 1.0 + b * 3.0 + c * 5.0 + d * 7.0 + (double)(e % 1000003) * 11.0 + f * 13.0 + g * 17.0
+         + a2 * 19.0 + b2 * 23.0 + c2 * 29.0 + d2 * 31.0 + (double)(e2 % 999983) * 37.0 + f2 * 41.0 + g2 * 43.0;
+}

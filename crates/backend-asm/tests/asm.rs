@@ -1,0 +1,262 @@
+//! The asm backend on the shared conformance checks (run unchanged from the native backend's
+//! suite), on real libraries no one here wrote (libc's variadic `snprintf`, `div`/`ldiv`
+//! struct returns, `qsort` with a C comparator, libm's `frexp`), differentially against the
+//! native typed path with random values, with a counting allocator (zero allocations per
+//! call), and with stack budgets.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use backend_asm::AsmBackend;
+use ffi_trait::{Arg, Backend, Error, SharedLibrary, Signature, Source, Value, conformance};
+use ffikit_kernels::{locate::kernels_library, reference};
+use proptest::prelude::*;
+
+/// Counts allocations made by the thread that set `COUNTING`.
+struct Counting;
+
+static ALLOCS: AtomicUsize = AtomicUsize::new(0);
+thread_local! {
+    static COUNTING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+// SAFETY: forwards every call to the system allocator unchanged; only counts.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        if COUNTING.with(|c| c.get()) {
+            ALLOCS.fetch_add(1, Ordering::Relaxed);
+        }
+        // SAFETY: forwarded with the caller's layout.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: forwarded; `ptr` came from `System.alloc` with this layout.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn sig(text: &str) -> Signature {
+    text.parse().unwrap()
+}
+
+fn open(b: &mut AsmBackend, name: &str) -> SharedLibrary {
+    b.open(Source::Path(Path::new(name))).unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[test]
+fn conformance_kernels() {
+    conformance::kernels(&mut AsmBackend::new().unwrap(), &kernels_library(), reference::sum_f64, reference::dot_f64);
+}
+
+#[test]
+fn conformance_system_libraries() {
+    conformance::system_libraries(&mut AsmBackend::new().unwrap());
+}
+
+#[test]
+fn conformance_errors() {
+    conformance::errors(&mut AsmBackend::new().unwrap(), &mut AsmBackend::new().unwrap());
+}
+
+#[test]
+fn snprintf_variadic_ints_and_doubles() {
+    let mut b = AsmBackend::new().unwrap();
+    let libc = open(&mut b, "libc.so.6");
+    let mut out = [0u8; 128];
+    let fmt = c"%d|%.3f|%ld|%c|%.1f|%s|%u";
+    let word = c"ffi";
+    // SAFETY: snprintf(char *, size_t, const char *, ...) with arguments matching the format
+    // (an f32 is promoted to double, as C does).
+    let v = unsafe {
+        let f = b
+            .prepare(&libc, "snprintf", &sig("i32(ptr, usize, ptr, ..., i32, f64, i64, i8, f32, ptr, u32)"))
+            .unwrap();
+        let args = [
+            Arg::ptr(out.as_mut_ptr()),
+            Arg::usize(out.len()),
+            Arg::ptr(fmt.as_ptr()),
+            Arg::i32(-42),
+            Arg::f64(3.14159),
+            Arg::i64(1 << 40),
+            Arg::i8(b'Z' as i8),
+            Arg::f32(2.5),
+            Arg::ptr(word.as_ptr()),
+            Arg::u32(7),
+        ];
+        b.call(&f, &args, &mut []).unwrap()
+    };
+    let text = "-42|3.142|1099511627776|Z|2.5|ffi|7";
+    assert_eq!(v, Value::I32(text.len() as i32));
+    assert_eq!(&out[..text.len()], text.as_bytes());
+
+    // Many doubles: past the eight vector registers, onto the stack.
+    let fmt = c"%g %g %g %g %g %g %g %g %g %g";
+    // SAFETY: as above, ten doubles for ten %g.
+    unsafe {
+        let f = b
+            .prepare(&libc, "snprintf", &sig("i32(ptr, usize, ptr, ..., f64, f64, f64, f64, f64, f64, f64, f64, f64, f64)"))
+            .unwrap();
+        let mut args = vec![Arg::ptr(out.as_mut_ptr()), Arg::usize(out.len()), Arg::ptr(fmt.as_ptr())];
+        args.extend((1..=10).map(|i| Arg::f64(i as f64 * 1.5)));
+        b.call(&f, &args, &mut []).unwrap();
+    }
+    let text = "1.5 3 4.5 6 7.5 9 10.5 12 13.5 15";
+    assert_eq!(&out[..text.len()], text.as_bytes());
+}
+
+#[test]
+fn div_ldiv_struct_returns_and_frexp() {
+    let mut b = AsmBackend::new().unwrap();
+    let libc = open(&mut b, "libc.so.6");
+    let libm = open(&mut b, "libm.so.6");
+    // SAFETY: div_t div(int, int); ldiv_t ldiv(long, long); double frexp(double, int *).
+    unsafe {
+        let div = b.prepare(&libc, "div", &sig("{i32, i32}(i32, i32)")).unwrap();
+        let mut r = [0u8; 8];
+        assert_eq!(b.call(&div, &[Arg::i32(-17), Arg::i32(5)], &mut r).unwrap(), Value::Struct);
+        assert_eq!(i32::from_ne_bytes(r[..4].try_into().unwrap()), -3);
+        assert_eq!(i32::from_ne_bytes(r[4..].try_into().unwrap()), -2);
+        let ldiv = b.prepare(&libc, "ldiv", &sig("{i64, i64}(i64, i64)")).unwrap();
+        let mut r = [0u8; 16];
+        b.call(&ldiv, &[Arg::i64(1 << 40), Arg::i64(7)], &mut r).unwrap();
+        assert_eq!(i64::from_ne_bytes(r[..8].try_into().unwrap()), (1i64 << 40) / 7);
+        assert_eq!(i64::from_ne_bytes(r[8..].try_into().unwrap()), (1i64 << 40) % 7);
+        let e = b.call(&ldiv, &[Arg::i64(1), Arg::i64(1)], &mut [0u8; 8]).unwrap_err();
+        assert!(matches!(e, Error::ReturnSlotTooSmall { needed: 16, got: 8, .. }), "{e}");
+
+        let frexp = b.prepare(&libm, "frexp", &sig("f64(f64, ptr)")).unwrap();
+        let mut exp = 0i32;
+        let v = b.call(&frexp, &[Arg::f64(48.0), Arg::ptr(&mut exp as *mut i32)], &mut []).unwrap();
+        assert_eq!((v, exp), (Value::F64(0.75), 6));
+        let ldexp = b.prepare(&libm, "ldexp", &sig("f64(f64, i32)")).unwrap();
+        assert_eq!(b.call(&ldexp, &[Arg::f64(0.75), Arg::i32(6)], &mut []).unwrap(), Value::F64(48.0));
+    }
+}
+
+#[test]
+fn qsort_with_a_c_comparator() {
+    let mut b = AsmBackend::new().unwrap();
+    let libc = open(&mut b, "libc.so.6");
+    let fixture = open(&mut b, env!("FFIKIT_ABI_FIXTURE"));
+    let cmp = fixture.symbol_address("ffx_cmp_i32").unwrap();
+    let mut v: Vec<i32> = vec![5, -3, 99, 0, 42, -100, 7, 7, 1];
+    // SAFETY: void qsort(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *))
+    // on a Vec<i32> of n elements with a comparator of i32.
+    unsafe {
+        let qsort = b.prepare(&libc, "qsort", &sig("void(ptr, usize, usize, ptr)")).unwrap();
+        let args = [Arg::ptr(v.as_mut_ptr()), Arg::usize(v.len()), Arg::usize(4), Arg::ptr(cmp)];
+        b.call(&qsort, &args, &mut []).unwrap();
+    }
+    assert_eq!(v, vec![-100, -3, 0, 1, 5, 7, 7, 42, 99]);
+}
+
+#[test]
+fn zero_allocations_per_call() {
+    let mut b = AsmBackend::new().unwrap();
+    let lib = open(&mut b, kernels_library().to_str().unwrap());
+    let fixture = open(&mut b, env!("FFIKIT_ABI_FIXTURE"));
+    let x = b.alloc_stable_buffer(800, 64).unwrap();
+    // SAFETY: the kernels' and the fixture's signatures.
+    let (add, sum, typed, big) = unsafe {
+        (
+            b.prepare(&lib, "ffikit_add_u32", &sig("u32(u32, u32)")).unwrap(),
+            b.prepare(&lib, "ffikit_sum_f64", &sig("f64(ptr, usize)")).unwrap(),
+            b.prepare_typed::<(u32, u32), u32>(&lib, "ffikit_add_u32").unwrap(),
+            b.prepare(&fixture, "abi_0", &sig("bool(bool)")).unwrap(),
+        )
+    };
+    let s = [0u8; 24];
+    // SAFETY: `ffx_capture` ignores its arguments, and the struct is 24 bytes.
+    let stacky = unsafe {
+        b.prepare(&fixture, "ffx_capture", &sig("{i64, i64, i64}(i64, i64, i64, i64, i64, i64, i64, {i64, i64, i64}, f64)")).unwrap()
+    };
+    let mut ret = [0u8; 24];
+    COUNTING.with(|c| c.set(true));
+    let before = ALLOCS.load(Ordering::Relaxed);
+    for i in 0..1000u32 {
+        // SAFETY: as above; the buffer holds 100 f64.
+        unsafe {
+            b.call(&add, &[Arg::u32(i), Arg::u32(1)], &mut []).unwrap();
+            b.call(&sum, &[Arg::buffer(x), Arg::usize(100)], &mut []).unwrap();
+            b.call_typed(&typed, (i, 2)).unwrap();
+            b.call(&big, &[Arg::bool(true)], &mut []).unwrap();
+            let args = [Arg::i64(1), Arg::i64(2), Arg::i64(3), Arg::i64(4), Arg::i64(5), Arg::i64(6), Arg::i64(7), Arg::bytes(&s), Arg::f64(1.0)];
+            b.call(&stacky, &args, &mut ret).unwrap();
+        }
+    }
+    let after = ALLOCS.load(Ordering::Relaxed);
+    COUNTING.with(|c| c.set(false));
+    assert_eq!(after - before, 0, "allocations during 5,000 calls");
+}
+
+#[test]
+fn stack_budget_is_checked_before_the_call() {
+    let mut b = AsmBackend::new().unwrap();
+    let lib = open(&mut b, kernels_library().to_str().unwrap());
+    // SAFETY: the kernel's signature.
+    let mut add = unsafe { b.prepare(&lib, "ffikit_add_u32", &sig("u32(u32, u32)")) }.unwrap();
+    add.set_stack_budget(Some(16 * 1024));
+    // SAFETY: no pointers.
+    assert_eq!(unsafe { b.call(&add, &[Arg::u32(1), Arg::u32(2)], &mut []) }.unwrap(), Value::U32(3));
+    add.set_stack_budget(Some(1 << 40));
+    // SAFETY: the call does not happen: the budget fails first.
+    let e = unsafe { b.call(&add, &[Arg::u32(1), Arg::u32(2)], &mut []) }.unwrap_err();
+    assert!(matches!(e, Error::StackBudgetExceeded { .. }), "{e}");
+    assert!(e.to_string().contains("ffikit_add_u32"), "{e}");
+    // A thread with a small stack has less left.
+    let handle = std::thread::Builder::new()
+        .stack_size(256 * 1024)
+        .spawn(move || {
+            let mut b = AsmBackend::new().unwrap();
+            let lib = open(&mut b, kernels_library().to_str().unwrap());
+            // SAFETY: the kernel's signature.
+            let mut add = unsafe { b.prepare(&lib, "ffikit_add_u32", &sig("u32(u32, u32)")) }.unwrap();
+            add.set_stack_budget(Some(1024 * 1024));
+            // SAFETY: the call does not happen.
+            unsafe { b.call(&add, &[Arg::u32(1), Arg::u32(2)], &mut []) }.unwrap_err()
+        })
+        .unwrap();
+    assert!(matches!(handle.join().unwrap(), Error::StackBudgetExceeded { .. }));
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// Random values through the asm backend's dynamic path and through a native typed call
+    /// (Rust's own `extern "C"` call) of the same fixture function agree.
+    #[test]
+    fn dynamic_asm_agrees_with_a_compiled_call(a in any::<i8>(), bv in any::<u16>(), c in -1e9f64..1e9, d in -1e6f32..1e6, e in any::<i64>(), f in any::<u32>(), g in any::<bool>()) {
+        thread_local! {
+            static STATE: std::cell::RefCell<Option<(AsmBackend, SharedLibrary)>> = const { std::cell::RefCell::new(None) };
+        }
+        STATE.with(|s| {
+            let mut s = s.borrow_mut();
+            let (b, lib) = s.get_or_insert_with(|| {
+                let mut b = AsmBackend::new().unwrap();
+                let lib = open(&mut b, env!("FFIKIT_ABI_FIXTURE"));
+                (b, lib)
+            });
+            let text = "f64(i8, u16, f64, f32, i64, u32, bool, i8, u16, f64, f32, i64, u32, bool)";
+            let code = lib.symbol_address("ffx_diff14").unwrap();
+            // SAFETY: ffx_diff14 has exactly this signature (tests/abi/handwritten.c).
+            let want = unsafe {
+                let compiled: extern "C" fn(i8, u16, f64, f32, i64, u32, bool, i8, u16, f64, f32, i64, u32, bool) -> f64 =
+                    std::mem::transmute(code);
+                compiled(a, bv, c, d, e, f, g, a, bv, c, d, e, f, g)
+            };
+            let args = [Arg::i8(a), Arg::u16(bv), Arg::f64(c), Arg::f32(d), Arg::i64(e), Arg::u32(f), Arg::bool(g),
+                        Arg::i8(a), Arg::u16(bv), Arg::f64(c), Arg::f32(d), Arg::i64(e), Arg::u32(f), Arg::bool(g)];
+            // SAFETY: as above.
+            let got = unsafe {
+                let fun = b.prepare(lib, "ffx_diff14", &sig(text)).unwrap();
+                b.call(&fun, &args, &mut []).unwrap()
+            };
+            prop_assert_eq!(got, Value::F64(want));
+            Ok(())
+        })?;
+    }
+}
