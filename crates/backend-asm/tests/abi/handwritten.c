@@ -13,57 +13,67 @@ __attribute__((visibility("hidden"))) struct ffx_regs ffx_captured;
 
 struct ffx_regs *ffx_captured_regs(void) { return &ffx_captured; }
 
+/* ffx_capture is written in file-scope assembly (GCC's `naked` attribute is not available
+ * for AArch64 before GCC 14), so no compiler prologue touches the registers. */
 #if defined(__x86_64__)
-__attribute__((naked)) void ffx_capture(void) {
-    __asm__ volatile(
-        "lea ffx_captured(%rip), %r11\n"
-        "mov %rdi, 0(%r11)\n"
-        "mov %rsi, 8(%r11)\n"
-        "mov %rdx, 16(%r11)\n"
-        "mov %rcx, 24(%r11)\n"
-        "mov %r8, 32(%r11)\n"
-        "mov %r9, 40(%r11)\n"
-        "movq %xmm0, 64(%r11)\n"
-        "movq %xmm1, 72(%r11)\n"
-        "movq %xmm2, 80(%r11)\n"
-        "movq %xmm3, 88(%r11)\n"
-        "movq %xmm4, 96(%r11)\n"
-        "movq %xmm5, 104(%r11)\n"
-        "movq %xmm6, 112(%r11)\n"
-        "movq %xmm7, 120(%r11)\n"
-        "mov %rax, 128(%r11)\n"
-        "mov 8(%rsp), %rax\n  mov %rax, 136(%r11)\n"
-        "mov 16(%rsp), %rax\n mov %rax, 144(%r11)\n"
-        "mov 24(%rsp), %rax\n mov %rax, 152(%r11)\n"
-        "mov 32(%rsp), %rax\n mov %rax, 160(%r11)\n"
-        "mov 40(%rsp), %rax\n mov %rax, 168(%r11)\n"
-        "mov 48(%rsp), %rax\n mov %rax, 176(%r11)\n"
-        "mov 56(%rsp), %rax\n mov %rax, 184(%r11)\n"
-        "mov 64(%rsp), %rax\n mov %rax, 192(%r11)\n"
-        "xor %eax, %eax\n"
-        "ret\n");
-}
+__asm__(
+    ".text\n"
+    ".globl ffx_capture\n"
+    ".type ffx_capture, @function\n"
+    "ffx_capture:\n"
+    "    lea ffx_captured(%rip), %r11\n"
+    "    mov %rdi, 0(%r11)\n"
+    "    mov %rsi, 8(%r11)\n"
+    "    mov %rdx, 16(%r11)\n"
+    "    mov %rcx, 24(%r11)\n"
+    "    mov %r8, 32(%r11)\n"
+    "    mov %r9, 40(%r11)\n"
+    "    movq %xmm0, 64(%r11)\n"
+    "    movq %xmm1, 72(%r11)\n"
+    "    movq %xmm2, 80(%r11)\n"
+    "    movq %xmm3, 88(%r11)\n"
+    "    movq %xmm4, 96(%r11)\n"
+    "    movq %xmm5, 104(%r11)\n"
+    "    movq %xmm6, 112(%r11)\n"
+    "    movq %xmm7, 120(%r11)\n"
+    "    mov %rax, 128(%r11)\n"
+    "    mov 8(%rsp), %rax\n    mov %rax, 136(%r11)\n"
+    "    mov 16(%rsp), %rax\n   mov %rax, 144(%r11)\n"
+    "    mov 24(%rsp), %rax\n   mov %rax, 152(%r11)\n"
+    "    mov 32(%rsp), %rax\n   mov %rax, 160(%r11)\n"
+    "    mov 40(%rsp), %rax\n   mov %rax, 168(%r11)\n"
+    "    mov 48(%rsp), %rax\n   mov %rax, 176(%r11)\n"
+    "    mov 56(%rsp), %rax\n   mov %rax, 184(%r11)\n"
+    "    mov 64(%rsp), %rax\n   mov %rax, 192(%r11)\n"
+    "    xor %eax, %eax\n"
+    "    ret\n"
+    ".size ffx_capture, .-ffx_capture\n");
 #elif defined(__aarch64__)
-__attribute__((naked)) void ffx_capture(void) {
-    __asm__ volatile(
-        "adrp x9, ffx_captured\n"
-        "add x9, x9, :lo12:ffx_captured\n"
-        "stp x0, x1, [x9, #0]\n"
-        "stp x2, x3, [x9, #16]\n"
-        "stp x4, x5, [x9, #32]\n"
-        "stp x6, x7, [x9, #48]\n"
-        "stp d0, d1, [x9, #64]\n"
-        "stp d2, d3, [x9, #80]\n"
-        "stp d4, d5, [x9, #96]\n"
-        "stp d6, d7, [x9, #112]\n"
-        "str x8, [x9, #128]\n"
-        "ldp x10, x11, [sp, #0]\n  stp x10, x11, [x9, #136]\n"
-        "ldp x10, x11, [sp, #16]\n stp x10, x11, [x9, #152]\n"
-        "ldp x10, x11, [sp, #32]\n stp x10, x11, [x9, #168]\n"
-        "ldp x10, x11, [sp, #48]\n stp x10, x11, [x9, #184]\n"
-        "mov x0, #0\n"
-        "ret\n");
-}
+__asm__(
+    ".text\n"
+    ".globl ffx_capture\n"
+    ".type ffx_capture, %function\n"
+    "ffx_capture:\n"
+    "    adrp x9, ffx_captured\n"
+    "    add x9, x9, :lo12:ffx_captured\n"
+    "    stp x0, x1, [x9, #0]\n"
+    "    stp x2, x3, [x9, #16]\n"
+    "    stp x4, x5, [x9, #32]\n"
+    "    stp x6, x7, [x9, #48]\n"
+    "    stp d0, d1, [x9, #64]\n"
+    "    stp d2, d3, [x9, #80]\n"
+    "    stp d4, d5, [x9, #96]\n"
+    "    stp d6, d7, [x9, #112]\n"
+    "    str x8, [x9, #128]\n"
+    "    ldp x10, x11, [sp, #0]\n    stp x10, x11, [x9, #136]\n"
+    "    ldp x10, x11, [sp, #16]\n   stp x10, x11, [x9, #152]\n"
+    "    ldp x10, x11, [sp, #32]\n   stp x10, x11, [x9, #168]\n"
+    "    ldp x10, x11, [sp, #48]\n   stp x10, x11, [x9, #184]\n"
+    "    mov x0, #0\n"
+    "    ret\n"
+    ".size ffx_capture, .-ffx_capture\n");
+#else
+#error "the register capture stub supports x86_64 and aarch64"
 #endif
 
 /* qsort comparator for int32_t. */
