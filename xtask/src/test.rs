@@ -5,6 +5,9 @@ use crate::cmd::{cargo, run};
 /// Options of `cargo xtask test`.
 #[derive(clap::Args)]
 pub(crate) struct TestArgs {
+    /// Skip the AArch64 run under qemu-user even when the tools are present.
+    #[arg(long)]
+    no_aarch64: bool,
     /// Skip `cargo fmt --check` and `cargo clippy` (tests only).
     #[arg(long)]
     no_lint: bool,
@@ -18,6 +21,7 @@ pub(crate) fn run_all(args: &TestArgs) -> Result<(), String> {
     run(cargo().args(["test", "--workspace", "--all-targets"]))?;
     // The C API crate has no Rust library target, so it has no doc tests.
     run(cargo().args(["test", "--workspace", "--doc", "--exclude", "ffikit-capi"]))?;
+    aarch64(args)?;
     if !args.no_lint {
         run(cargo().args(["fmt", "--all", "--", "--check"]))?;
         run(cargo().args([
@@ -31,4 +35,61 @@ pub(crate) fn run_all(args: &TestArgs) -> Result<(), String> {
     }
     eprintln!("xtask: all tests passed");
     Ok(())
+}
+
+/// The target the AArch64 run builds for.
+const AARCH64: &str = "aarch64-unknown-linux-gnu";
+
+/// Cross-builds for AArch64 and runs the crates that carry ABI code under qemu-user, when
+/// `qemu-aarch64`, `aarch64-linux-gnu-gcc` and the rustup target are present. Without them
+/// it says so loudly and fails under CI (where `.ci/run` installs them), so a missing tool
+/// never passes silently.
+fn aarch64(args: &TestArgs) -> Result<(), String> {
+    if args.no_aarch64 {
+        eprintln!("xtask: AArch64 run SKIPPED (--no-aarch64)");
+        return Ok(());
+    }
+    let missing: Vec<&str> = [
+        ("qemu-aarch64", tool_present("qemu-aarch64")),
+        ("aarch64-linux-gnu-gcc", tool_present("aarch64-linux-gnu-gcc")),
+        ("the arm64 libc (libc6:arm64)", std::path::Path::new("/lib/ld-linux-aarch64.so.1").exists()),
+        ("rustup target aarch64-unknown-linux-gnu", target_installed()),
+    ]
+    .into_iter()
+    .filter(|(_, ok)| !ok)
+    .map(|(name, _)| name)
+    .collect();
+    if !missing.is_empty() {
+        let msg = format!("AArch64 run NOT RUN: missing {}", missing.join(", "));
+        eprintln!("xtask: ********** {msg} **********");
+        return if std::env::var_os("CI").is_some() { Err(msg) } else { Ok(()) };
+    }
+    let target_dir = crate::cmd::root().join("target");
+    run(cargo()
+        .args(["build", "--release", "--lib", "-p", "ffikit-kernels", "--target", AARCH64])
+        .env("CC_aarch64_unknown_linux_gnu", "aarch64-linux-gnu-gcc"))?;
+    let kernels = target_dir.join(AARCH64).join("release/libffikit_kernels.so");
+    run(cargo()
+        .args(["test", "--target", AARCH64, "-p", "ffi-trait", "-p", "ffikit-kernels", "-p", "backend-native", "-p", "backend-asm"])
+        .env("CC_aarch64_unknown_linux_gnu", "aarch64-linux-gnu-gcc")
+        .env("FFIKIT_KERNELS_LIB", kernels))?;
+    eprintln!("xtask: AArch64 tests passed under qemu-user (emulated)");
+    Ok(())
+}
+
+fn tool_present(name: &str) -> bool {
+    std::process::Command::new(name)
+        .arg("--version")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok()
+}
+
+fn target_installed() -> bool {
+    std::process::Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).lines().any(|l| l.trim() == AARCH64))
+        .unwrap_or(false)
 }

@@ -32,12 +32,14 @@ use ffi_trait::{
 
 #[cfg_attr(not(target_arch = "aarch64"), allow(dead_code))]
 mod aarch64;
+mod fast;
 mod frame;
 mod plan;
 mod stack;
 #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
 mod x86_64;
 
+use fast::InlinePlan;
 use frame::{Frame, MAX_WORDS};
 use plan::{FillError, Plan, RetPlan};
 
@@ -95,6 +97,10 @@ unsafe impl Sync for Code {}
 pub struct AsmFunction {
     code: Code,
     plan: Plan,
+    /// The inline entry's form of the plan, when it has one.
+    inline: Option<InlinePlan>,
+    /// Tests set this to run every call through the naked trampoline.
+    force_trampoline: bool,
     signature: Signature,
     symbol: Box<str>,
     stack_budget: Option<usize>,
@@ -113,6 +119,13 @@ impl AsmFunction {
     pub fn set_stack_budget(&mut self, bytes: Option<usize>) {
         self.stack_budget = bytes;
     }
+
+    /// Runs every call through the naked trampoline even when the inline entry could take
+    /// it (for tests that exercise both paths; the inline entry is faster).
+    #[doc(hidden)]
+    pub fn force_trampoline(&mut self, on: bool) {
+        self.force_trampoline = on;
+    }
 }
 
 /// A function prepared for typed calls `R(P...)`.
@@ -120,6 +133,7 @@ impl AsmFunction {
 pub struct AsmTyped<P, R> {
     code: Code,
     plan: Plan,
+    inline: Option<InlinePlan>,
     _lib: SharedLibrary,
     _sig: PhantomData<fn(P) -> R>,
 }
@@ -130,7 +144,7 @@ pub struct AsmTyped<P, R> {
 /// `frame` holds a sound call of `frame.code` prepared by `plan`; `words` holds the plan's
 /// stack and scratch words; `ret` (for an indirect return) is valid for the struct's size.
 #[inline(always)]
-unsafe fn finish(plan: &Plan, frame: &mut Frame, words: &[u64], ret: *mut u8) -> u64 {
+unsafe fn finish(plan: &Plan, frame: &mut Frame, words: &[u64], ret: *mut u8) {
     frame.stack_words = plan.stack_words as u64;
     frame.stack = words.as_ptr();
     frame.extra = plan.extra;
@@ -143,9 +157,20 @@ unsafe fn finish(plan: &Plan, frame: &mut Frame, words: &[u64], ret: *mut u8) ->
     }
     // SAFETY: forwarded from the caller's contract.
     unsafe { frame::call(frame) };
-    match plan.ret {
-        RetPlan::Float => frame.ret[2],
-        _ => frame.ret[0],
+}
+
+/// The call's result from the return registers (`regs`, in the order of [`Frame::ret`]):
+/// a scalar, or a struct copied into `ret`.
+#[inline(always)]
+fn decode(f: &AsmFunction, regs: &[u64; 6], ret: &mut [u8]) -> Value {
+    match &f.plan.ret {
+        RetPlan::Pieces { pieces, .. } => {
+            plan::decode_return(pieces, regs, ret);
+            Value::Struct
+        }
+        RetPlan::Indirect { .. } => Value::Struct,
+        RetPlan::Float => Value::from_bits(f.signature.ret(), regs[2]),
+        RetPlan::Void | RetPlan::Int => Value::from_bits(f.signature.ret(), regs[0]),
     }
 }
 
@@ -210,6 +235,8 @@ impl Backend for AsmBackend {
         let code = lib.symbol_address(symbol)?;
         Ok(AsmFunction {
             code: Code(code),
+            inline: InlinePlan::of(&plan),
+            force_trampoline: false,
             plan,
             signature: sig.clone(),
             symbol: symbol.into(),
@@ -228,6 +255,25 @@ impl Backend for AsmBackend {
         if args.len() != plan.args.len() {
             return Err(count_error(f, args.len()));
         }
+        match plan.ret {
+            RetPlan::Indirect { size } | RetPlan::Pieces { size, .. } if ret.len() < size as usize => {
+                return Err(ret_slot_error(f, size, ret.len()));
+            }
+            _ => {}
+        }
+        if let Some(budget) = f.stack_budget {
+            stack::check(&f.symbol, budget + plan.stack_words as usize * 8)?;
+        }
+        if let (Some(inline), false) = (&f.inline, f.force_trampoline) {
+            if let Err(e) = plan::check(plan, args) {
+                return Err(fill_error(f, e, args));
+            }
+            // SAFETY: the arguments passed the plan's checks; `ret` holds at least the
+            // struct's size for a struct return; the callers of `prepare` and `call`
+            // asserted the signature and the arguments.
+            let regs = unsafe { inline.call(f.code.0, args, ret.as_mut_ptr(), plan.extra) };
+            return Ok(decode(f, &regs, ret));
+        }
         let mut frame = Frame::new(f.code.0);
         let mut storage = [MaybeUninit::<u64>::uninit(); MAX_WORDS];
         let used = plan.stack_words as usize + plan.scratch_words as usize;
@@ -240,27 +286,11 @@ impl Backend for AsmBackend {
         if let Err(e) = plan::fill(plan, args, &mut frame, words) {
             return Err(fill_error(f, e, args));
         }
-        match plan.ret {
-            RetPlan::Indirect { size } | RetPlan::Pieces { size, .. } if ret.len() < size as usize => {
-                return Err(ret_slot_error(f, size, ret.len()));
-            }
-            _ => {}
-        }
-        if let Some(budget) = f.stack_budget {
-            stack::check(&f.symbol, budget + used * 8)?;
-        }
         // SAFETY: the caller of `prepare` asserted the signature, from which the plan put
         // every argument where the ABI expects it; the caller of `call` asserted the
         // arguments are sound; `ret` holds at least the struct's size for an indirect return.
-        let bits = unsafe { finish(plan, &mut frame, words, ret.as_mut_ptr()) };
-        Ok(match &plan.ret {
-            RetPlan::Pieces { pieces, .. } => {
-                plan::decode_return(pieces, &frame, ret);
-                Value::Struct
-            }
-            RetPlan::Indirect { .. } => Value::Struct,
-            _ => Value::from_bits(f.signature.ret(), bits),
-        })
+        unsafe { finish(plan, &mut frame, words, ret.as_mut_ptr()) };
+        Ok(decode(f, &frame.ret, ret))
     }
 
     unsafe fn prepare_typed<P: Params, R: ReturnType>(
@@ -275,6 +305,7 @@ impl Backend for AsmBackend {
         }
         Ok(AsmTyped {
             code: Code(lib.symbol_address(symbol)?),
+            inline: InlinePlan::of(&plan),
             plan,
             _lib: lib.clone(),
             _sig: PhantomData,
@@ -285,6 +316,15 @@ impl Backend for AsmBackend {
     unsafe fn call_typed<P: Params, R: ReturnType>(&mut self, f: &AsmTyped<P, R>, args: P) -> Result<R> {
         let mut bits = [0u64; 12];
         args.lower(PointerKind::Host, self.buffers.owner(), &mut bits)?;
+        if let Some(inline) = &f.inline {
+            // SAFETY: the plan's sources index `bits` (P::COUNT <= 12 entries); the plan's
+            // registers are the function's (asserted at prepare), the arguments sound
+            // (asserted by the caller); typed plans have scalar returns.
+            let regs = unsafe {
+                inline.call_with(f.code.0, |i| *bits.get_unchecked(i), std::ptr::null_mut(), f.plan.extra)
+            };
+            return Ok(R::from_bits(if let RetPlan::Float = f.plan.ret { regs[2] } else { regs[0] }));
+        }
         let mut frame = Frame::new(f.code.0);
         // Typed signatures have at most 12 scalars, so at most 64 stack words (checked at
         // prepare); they need no scratch.
@@ -292,8 +332,8 @@ impl Backend for AsmBackend {
         let words = &mut words[..f.plan.stack_words as usize];
         plan::fill_bits(&f.plan, &bits[..P::COUNT], &mut frame, words);
         // SAFETY: as in `call`; typed plans have scalar returns only.
-        let r = unsafe { finish(&f.plan, &mut frame, words, std::ptr::null_mut()) };
-        Ok(R::from_bits(r))
+        unsafe { finish(&f.plan, &mut frame, words, std::ptr::null_mut()) };
+        Ok(R::from_bits(if let RetPlan::Float = f.plan.ret { frame.ret[2] } else { frame.ret[0] }))
     }
 
     fn alloc_stable_buffer(&mut self, len: usize, align: usize) -> Result<StableBuffer> {

@@ -96,10 +96,11 @@ fn conv(ty: &Type, h: u64) -> Vec<u8> {
 
 /// Runs one fixture function with random values; returns a description of the first
 /// mismatch, if any.
-fn run_case(b: &mut AsmBackend, lib: &ffi_trait::SharedLibrary, index: u64, symbol: &str, text: &str, seed: u64) -> Result<(), String> {
+fn run_case(b: &mut AsmBackend, lib: &ffi_trait::SharedLibrary, index: u64, symbol: &str, text: &str, seed: u64, trampoline: bool) -> Result<(), String> {
     let sig: Signature = text.parse().map_err(|e| format!("{e}"))?;
     // SAFETY: the fixture function has exactly this signature (generated from it).
-    let f = unsafe { b.prepare(lib, symbol, &sig) }.map_err(|e| e.to_string())?;
+    let mut f = unsafe { b.prepare(lib, symbol, &sig) }.map_err(|e| e.to_string())?;
+    f.force_trampoline(trampoline);
     let mut r = Rng(seed ^ index.wrapping_mul(0x9e37));
     let mut h = 0xcbf29ce484222325u64 ^ index;
     let mut storage: Vec<Vec<u8>> = Vec::new();
@@ -172,15 +173,18 @@ fn every_fixture_function_sees_its_arguments() {
     let hand = cases::CASES.iter().filter(|c| c.2).count();
     assert!(hand >= 200, "only {hand} hand-picked cases");
     let mut failures = Vec::new();
-    for seed in [1u64, 2, 3] {
-        for (index, (symbol, text, _)) in cases::CASES.iter().enumerate() {
-            if let Err(e) = run_case(&mut b, &lib, index as u64, symbol, text, seed) {
-                failures.push(format!("{symbol} `{text}` (seed {seed}): {e}"));
+    // Every case through the inline entry and through the naked trampoline, three seeds each.
+    for trampoline in [false, true] {
+        for seed in [1u64, 2, 3] {
+            for (index, (symbol, text, _)) in cases::CASES.iter().enumerate() {
+                if let Err(e) = run_case(&mut b, &lib, index as u64, symbol, text, seed, trampoline) {
+                    failures.push(format!("{symbol} `{text}` (seed {seed}, trampoline {trampoline}): {e}"));
+                }
             }
         }
     }
-    assert!(failures.is_empty(), "{} of {} calls failed:\n{}", failures.len(), cases::CASES.len() * 3, failures.join("\n"));
-    println!("{} fixture functions ({hand} hand-picked, {} random) x 3 seeds passed", cases::CASES.len(), cases::CASES.len() - hand);
+    assert!(failures.is_empty(), "{} of {} calls failed:\n{}", failures.len(), cases::CASES.len() * 6, failures.join("\n"));
+    println!("{} fixture functions ({hand} hand-picked, {} random) x 3 seeds x 2 paths passed", cases::CASES.len(), cases::CASES.len() - hand);
 }
 
 /// The registers and stack words `ffx_capture` was entered with.

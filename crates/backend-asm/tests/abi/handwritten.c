@@ -88,3 +88,15 @@ double ffx_diff14(int8_t a, uint16_t b, double c, float d, int64_t e, uint32_t f
     return a * 1.0 + b * 3.0 + c * 5.0 + d * 7.0 + (double)(e % 1000003) * 11.0 + f * 13.0 + g * 17.0
          + a2 * 19.0 + b2 * 23.0 + c2 * 29.0 + d2 * 31.0 + (double)(e2 % 999983) * 37.0 + f2 * 41.0 + g2 * 43.0;
 }
+
+/* Benchmark shapes. */
+int32_t ffx_add_i32(int32_t a, int32_t b) { return a + b; }
+int64_t ffx_6i64_8f64(int64_t a, int64_t b, int64_t c, int64_t d, int64_t e, int64_t f,
+                      double g, double h, double i, double j, double k, double l, double m, double n) {
+    return a + b + c + d + e + f + (int64_t)(g + h + i + j + k + l + m + n);
+}
+int64_t ffx_8i64(int64_t a, int64_t b, int64_t c, int64_t d, int64_t e, int64_t f, int64_t g, int64_t h) {
+    return a + b + c + d + e + f + g + h;
+}
+typedef struct { int64_t a, b; } ffx_s16;
+ffx_s16 ffx_swap16(ffx_s16 s) { ffx_s16 r = { s.b, s.a + 1 }; return r; }

@@ -1,0 +1,266 @@
+//! The inline entry: the call sequence as one `asm!` block whose register operands the
+//! compiler loads straight from the caller's argument slice.
+//!
+//! The naked trampoline ([`crate::frame`]) reads a frame the Rust side wrote to memory; every
+//! argument then makes a store-and-reload round trip before the call, and every return value
+//! another after it. Here each argument register is an `asm!` input computed from the
+//! argument (`Arg::bits`, or a piece of a struct's bytes), the return registers are `asm!`
+//! outputs, and only stack arguments pass through memory (they must). Plans that need
+//! caller-owned copies (AArch64 composites over 16 bytes) or more than [`MAX_STACK_WORDS`]
+//! stack words use the trampoline.
+//!
+//! Rust guarantees that the stack pointer is aligned for a call on entry to an `asm!` block
+//! without `nostack` (and keeps the red zone clear); the block lowers the stack pointer by a
+//! multiple of 16, copies the stack words, calls, and restores it. `clobber_abi("C")` tells
+//! the compiler every caller-saved register is overwritten.
+
+use std::ffi::c_void;
+
+use ffi_trait::Arg;
+
+use crate::plan::{ArgPlan, Loc, Plan, RetPlan};
+
+/// Argument register slots: integer registers `0..8` (x86-64 uses 6), floating-point
+/// registers `8..16`.
+pub(crate) const REGS: usize = 16;
+/// Index of the first floating-point slot.
+pub(crate) const FP0: usize = 8;
+/// The most stack words the inline entry passes.
+pub(crate) const MAX_STACK_WORDS: usize = 64;
+
+/// Where one register or stack word's value comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Src {
+    /// The argument index; [`Src::RET_SLOT`] for the hidden struct-return pointer.
+    arg: u8,
+    /// 0: the argument's whole register image (promoted when `promote`); else `len` bytes
+    /// of a struct argument from byte `offset`, zero-extended.
+    len: u8,
+    offset: u16,
+    promote: bool,
+}
+
+impl Src {
+    const RET_SLOT: u8 = u8::MAX;
+    const UNUSED: Src = Src { arg: 0, len: 0, offset: 0, promote: false };
+
+    /// The 64-bit image of this source for one call; `bits(i)` is argument `i`'s register
+    /// image ([`Arg::bits`]: for a struct, the address of its bytes).
+    ///
+    /// # Safety
+    /// `bits` accepts `self.arg` (unless `RET_SLOT`); a piece source's argument is a struct
+    /// (checked by the caller) at least `offset + len` bytes long.
+    #[inline(always)]
+    unsafe fn image(self, bits: &impl Fn(usize) -> u64, ret: *mut u8) -> u64 {
+        if self.arg == Src::RET_SLOT {
+            return ret as usize as u64;
+        }
+        let a = bits(self.arg as usize);
+        if self.len == 0 {
+            if self.promote {
+                (f32::from_bits(a as u32) as f64).to_bits()
+            } else {
+                a
+            }
+        } else {
+            let mut w = [0u8; 8];
+            // SAFETY: a struct argument's `bits` is the address of its bytes, at least
+            // `offset + len` long (checked by the caller); never read past them.
+            unsafe {
+                std::ptr::copy_nonoverlapping(
+                    (a as usize as *const u8).add(self.offset as usize),
+                    w.as_mut_ptr(),
+                    self.len as usize,
+                )
+            };
+            u64::from_le_bytes(w)
+        }
+    }
+}
+
+/// The inline entry's form of a plan: a source for every register and stack word.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct InlinePlan {
+    regs: [Src; REGS],
+    stack: Box<[Src]>,
+    /// The hidden return pointer goes in `x8` (AArch64).
+    ret_in_x8: bool,
+}
+
+impl InlinePlan {
+    /// The inline form of `plan`, or `None` when it needs the trampoline.
+    pub(crate) fn of(plan: &Plan) -> Option<InlinePlan> {
+        if plan.scratch_words != 0 || plan.stack_words as usize > MAX_STACK_WORDS {
+            return None;
+        }
+        let mut regs = [Src::UNUSED; REGS];
+        let mut stack = vec![Src::UNUSED; plan.stack_words as usize];
+        let mut place = |loc: Loc, src: Src| match loc {
+            Loc::Gp(r) => regs[r as usize] = src,
+            Loc::Fp(r) => regs[FP0 + r as usize] = src,
+            Loc::Stack(w) => stack[w as usize] = src,
+        };
+        for (i, ap) in plan.args.iter().enumerate() {
+            let arg = i as u8;
+            match ap {
+                ArgPlan::Scalar { promote_f32, loc, .. } => {
+                    place(*loc, Src { arg, len: 0, offset: 0, promote: *promote_f32 })
+                }
+                ArgPlan::Pieces { pieces, .. } => {
+                    for p in pieces.iter() {
+                        place(p.loc, Src { arg, len: p.len, offset: p.offset, promote: false });
+                    }
+                }
+                ArgPlan::StackCopy { size, word } => {
+                    for k in 0..(*size as usize).div_ceil(8) {
+                        let len = (*size as usize - k * 8).min(8) as u8;
+                        place(Loc::Stack(*word + k as u16), Src { arg, len, offset: (k * 8) as u16, promote: false });
+                    }
+                }
+                ArgPlan::ByRef { .. } => return None,
+            }
+        }
+        let mut ret_in_x8 = false;
+        if let RetPlan::Indirect { .. } = plan.ret {
+            if plan.sret_in_gp0 {
+                regs[0] = Src { arg: Src::RET_SLOT, len: 0, offset: 0, promote: false };
+            } else {
+                ret_in_x8 = true;
+            }
+        }
+        Some(InlinePlan { regs, stack: stack.into_boxed_slice(), ret_in_x8 })
+    }
+
+    /// Calls `code` with the dynamic `args`, returning the return registers: x86-64
+    /// `[rax, rdx, xmm0, xmm1, 0, 0]`, AArch64 `[x0, x1, d0, d1, d2, d3]` (the order of
+    /// `Frame::ret`).
+    ///
+    /// # Safety
+    /// `args` has passed the plan's checks (count, kinds, struct sizes); `ret` is valid for
+    /// an indirect return's size; the callers of `prepare` and `call` asserted the signature
+    /// and the soundness of the arguments.
+    #[inline(always)]
+    pub(crate) unsafe fn call(&self, code: *const c_void, args: &[Arg<'_>], ret: *mut u8, extra: u64) -> [u64; 6] {
+        // Unused register slots name argument 0; with no arguments they read 0 instead.
+        let bits = |i: usize| if args.is_empty() { 0 } else {
+            // SAFETY: sources name argument indices below the checked argument count.
+            unsafe { args.get_unchecked(i) }.bits()
+        };
+        // SAFETY: forwarded from the caller's contract.
+        unsafe { self.call_with(code, bits, ret, extra) }
+    }
+
+    /// As [`InlinePlan::call`], with argument `i`'s register image given by `bits(i)` (the
+    /// typed path).
+    ///
+    /// # Safety
+    /// As [`InlinePlan::call`]; `bits` accepts every argument index of the plan.
+    #[inline(always)]
+    pub(crate) unsafe fn call_with(&self, code: *const c_void, bits: impl Fn(usize) -> u64, ret: *mut u8, extra: u64) -> [u64; 6] {
+        let mut words = [0u64; MAX_STACK_WORDS];
+        for (w, src) in words.iter_mut().zip(self.stack.iter()) {
+            // SAFETY: forwarded contract.
+            *w = unsafe { src.image(&bits, ret) };
+        }
+        let n = self.stack.len();
+        // SAFETY: forwarded contract.
+        let reg = |r: usize| unsafe { self.regs[r].image(&bits, ret) };
+        let extra = if self.ret_in_x8 { ret as usize as u64 } else { extra };
+        // SAFETY: forwarded from the caller's contract.
+        unsafe { enter(code, reg, &words[..n], extra) }
+    }
+}
+
+/// The `asm!` call: argument registers from `reg`, `stack` copied below the stack pointer,
+/// `extra` in `%rax` (x86-64 `%al`) or `x8` (AArch64).
+///
+/// # Safety
+/// The registers and stack words must make a sound call of `code`.
+#[inline(always)]
+unsafe fn enter(code: *const c_void, reg: impl Fn(usize) -> u64, stack: &[u64], extra: u64) -> [u64; 6] {
+    let bytes = (stack.len() * 8).next_multiple_of(16);
+    let (r0, r1): (u64, u64);
+    let (f0, f1): (f64, f64);
+    #[cfg(target_arch = "x86_64")]
+    let (f2, f3) = (0f64, 0f64);
+    #[cfg(target_arch = "aarch64")]
+    let (f2, f3): (f64, f64);
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: the caller guarantees the call is sound; the block restores rsp (r12 is
+    // callee-saved, so it still holds the byte count after the call) and declares every
+    // caller-saved register clobbered.
+    unsafe {
+        core::arch::asm!(
+            "sub rsp, r12",                 // the outgoing argument area (16-byte multiple)
+            "2:",
+            "test r14, r14",                // words left to copy?
+            "jz 3f",
+            "dec r14",                      // copy word r14 (from the last down)
+            "mov r11, [r13 + r14*8]",
+            "mov [rsp + r14*8], r11",
+            "jmp 2b",
+            "3:",
+            "call r15",                     // the call, on this very stack
+            "add rsp, r12",                 // drop the argument area
+            in("r12") bytes,
+            in("r13") stack.as_ptr(),
+            inout("r14") stack.len() => _,
+            in("r15") code,
+            inout("rdi") reg(0) => _,
+            inout("rsi") reg(1) => _,
+            inout("rdx") reg(2) => r1,
+            inout("rcx") reg(3) => _,
+            inout("r8") reg(4) => _,
+            inout("r9") reg(5) => _,
+            inout("xmm0") f64::from_bits(reg(FP0)) => f0,
+            inout("xmm1") f64::from_bits(reg(FP0 + 1)) => f1,
+            inout("xmm2") f64::from_bits(reg(FP0 + 2)) => _,
+            inout("xmm3") f64::from_bits(reg(FP0 + 3)) => _,
+            inout("xmm4") f64::from_bits(reg(FP0 + 4)) => _,
+            inout("xmm5") f64::from_bits(reg(FP0 + 5)) => _,
+            inout("xmm6") f64::from_bits(reg(FP0 + 6)) => _,
+            inout("xmm7") f64::from_bits(reg(FP0 + 7)) => _,
+            inout("rax") extra => r0,
+            clobber_abi("C"),
+        );
+    }
+    #[cfg(target_arch = "aarch64")]
+    // SAFETY: as above (x20 is callee-saved).
+    unsafe {
+        core::arch::asm!(
+            "sub sp, sp, x20",              // the outgoing argument area (16-byte multiple)
+            "2:",
+            "cbz x22, 3f",                  // words left to copy?
+            "sub x22, x22, #1",             // copy word x22 (from the last down)
+            "ldr x9, [x21, x22, lsl #3]",
+            "str x9, [sp, x22, lsl #3]",
+            "b 2b",
+            "3:",
+            "blr x23",                      // the call, on this very stack
+            "add sp, sp, x20",              // drop the argument area
+            in("x20") bytes,
+            in("x21") stack.as_ptr(),
+            inout("x22") stack.len() => _,
+            in("x23") code,
+            in("x8") extra,
+            inout("x0") reg(0) => r0,
+            inout("x1") reg(1) => r1,
+            inout("x2") reg(2) => _,
+            inout("x3") reg(3) => _,
+            inout("x4") reg(4) => _,
+            inout("x5") reg(5) => _,
+            inout("x6") reg(6) => _,
+            inout("x7") reg(7) => _,
+            inout("v0") f64::from_bits(reg(FP0)) => f0,
+            inout("v1") f64::from_bits(reg(FP0 + 1)) => f1,
+            inout("v2") f64::from_bits(reg(FP0 + 2)) => f2,
+            inout("v3") f64::from_bits(reg(FP0 + 3)) => f3,
+            inout("v4") f64::from_bits(reg(FP0 + 4)) => _,
+            inout("v5") f64::from_bits(reg(FP0 + 5)) => _,
+            inout("v6") f64::from_bits(reg(FP0 + 6)) => _,
+            inout("v7") f64::from_bits(reg(FP0 + 7)) => _,
+            clobber_abi("C"),
+        );
+    }
+    [r0, r1, f0.to_bits(), f1.to_bits(), f2.to_bits(), f3.to_bits()]
+}
