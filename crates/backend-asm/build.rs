@@ -56,7 +56,9 @@ fn parse_type(s: &str) -> (T, &str) {
         }
         return (T::Struct(fields), rest);
     }
-    let end = s.find(|c: char| !c.is_ascii_alphanumeric()).unwrap_or(s.len());
+    let end = s
+        .find(|c: char| !c.is_ascii_alphanumeric())
+        .unwrap_or(s.len());
     let name: &'static str = match &s[..end] {
         "void" => return (T::Void, &s[end..]),
         n => Box::leak(n.to_owned().into_boxed_str()),
@@ -194,7 +196,11 @@ fn fill(t: &T, expr: &str, leaf: &mut u32, out: &mut String) {
     match t {
         T::Void => {}
         T::S(s) => {
-            let _ = writeln!(out, "    {expr} = ({})conv_{s}(mix(h, {leaf}));", c_scalar(s));
+            let _ = writeln!(
+                out,
+                "    {expr} = ({})conv_{s}(mix(h, {leaf}));",
+                c_scalar(s)
+            );
             *leaf += 1;
         }
         T::Struct(fields) => {
@@ -215,7 +221,9 @@ fn promoted_c(t: &T, structs: &mut Structs) -> String {
 
 /// The hand-picked categories.
 fn categories() -> Vec<String> {
-    let ints = ["bool", "i8", "u8", "i16", "u16", "i32", "u32", "i64", "u64", "isize", "usize", "ptr"];
+    let ints = [
+        "bool", "i8", "u8", "i16", "u16", "i32", "u32", "i64", "u64", "isize", "usize", "ptr",
+    ];
     let mut v: Vec<String> = Vec::new();
     // Small integers and their extensions, as arguments and returns.
     for t in ints {
@@ -225,11 +233,21 @@ fn categories() -> Vec<String> {
     }
     // Floats and mixed orders.
     for s in [
-        "f32(f32)", "f64(f64)", "f32(f32, f32)", "f64(f32, f64, f32)", "f32(f64, f32, f64)",
-        "f64(i32, f64, i64, f32, u8, f64)", "f32(i8, f32, i16, f32, i32, f32)",
-        "i64(f64, i64, f32, i32, f64, u16)", "f64(f32, i8, f64, u8, f32, i16, f64, u16)",
-        "u8(f64, u8, f64, u8)", "i16(f32, i16)", "bool(f64, bool, f32)",
-        "f64(ptr, f64, ptr, f64)", "f32(u64, f32, u64)", "i32(f64, f64, f64, i32)",
+        "f32(f32)",
+        "f64(f64)",
+        "f32(f32, f32)",
+        "f64(f32, f64, f32)",
+        "f32(f64, f32, f64)",
+        "f64(i32, f64, i64, f32, u8, f64)",
+        "f32(i8, f32, i16, f32, i32, f32)",
+        "i64(f64, i64, f32, i32, f64, u16)",
+        "f64(f32, i8, f64, u8, f32, i16, f64, u16)",
+        "u8(f64, u8, f64, u8)",
+        "i16(f32, i16)",
+        "bool(f64, bool, f32)",
+        "f64(ptr, f64, ptr, f64)",
+        "f32(u64, f32, u64)",
+        "i32(f64, f64, f64, i32)",
     ] {
         v.push(s.into());
     }
@@ -239,32 +257,92 @@ fn categories() -> Vec<String> {
         v.push(format!("f64({})", vec!["f64"; n].join(", ")));
         v.push(format!("f32({})", vec!["f32"; n].join(", ")));
     }
-    for (n, m) in [(6, 8), (7, 9), (8, 8), (9, 10), (2, 12), (12, 2), (10, 10), (6, 9), (7, 8)] {
+    for (n, m) in [
+        (6, 8),
+        (7, 9),
+        (8, 8),
+        (9, 10),
+        (2, 12),
+        (12, 2),
+        (10, 10),
+        (6, 9),
+        (7, 8),
+    ] {
         let mut a = vec!["i64"; n];
         a.extend(vec!["f64"; m]);
         v.push(format!("f64({})", a.join(", ")));
-        let inter: Vec<&str> = (0..n.max(m)).flat_map(|k| {
-            let mut x = vec![];
-            if k < n { x.push("i32"); }
-            if k < m { x.push("f32"); }
-            x
-        }).collect();
+        let inter: Vec<&str> = (0..n.max(m))
+            .flat_map(|k| {
+                let mut x = vec![];
+                if k < n {
+                    x.push("i32");
+                }
+                if k < m {
+                    x.push("f32");
+                }
+                x
+            })
+            .collect();
         v.push(format!("i64({})", inter.join(", ")));
     }
     // Structs: 55 shapes (purego's abitest families), as argument, return, after exhausted
     // registers, and on the stack.
     let shapes = [
-        "{i8}", "{i16}", "{i32}", "{i64}", "{f32}", "{f64}", "{ptr}", "{bool}",
-        "{i8, i8}", "{u8, u8, u8}", "{u8, u8, u8, u8, u8}", "{u8, u8, u8, u8, u8, u8, u8}",
-        "{i16, i16, i16}", "{i32, i32}", "{i32, i32, i32}", "{i64, i64}", "{i64, i64, i64}",
-        "{i64, i64, i64, i64}", "{f32, f32}", "{f32, f32, f32}", "{f32, f32, f32, f32}",
-        "{f32, f32, f32, f32, f32}", "{f64, f64}", "{f64, f64, f64}", "{f64, f64, f64, f64}",
-        "{f64, f64, f64, f64, f64}", "{i64, f64}", "{f64, i64}", "{f32, i32}", "{i32, f32}",
-        "{i32, f32, f64}", "{f64, f32}", "{f32, f64}", "{i8, f64}", "{f64, i8}", "{i8, i16, i32}",
-        "{i8, i32, i8}", "{u16, f32, u16}", "{f32, f32, i32}", "{i32, f32, f32}", "{f32, {f32, f32}}",
-        "{{f64}, {f64}}", "{i32, {f32, f32}}", "{{i8, i8}, {i16}}", "{ptr, usize}", "{ptr, ptr, ptr}",
-        "{u8, u64}", "{u64, u8}", "{f32, u8, f32}", "{i64, f32, f32}", "{f32, f32, i64}",
-        "{{f32, f32}, {f32, f32}}", "{f64, {f64, f64}}", "{i16, f64, i16}", "{u8, u8, u8, u8, u8, u8, u8, u8, u8, u8, u8, u8, u8, u8, u8, u8, u8}",
+        "{i8}",
+        "{i16}",
+        "{i32}",
+        "{i64}",
+        "{f32}",
+        "{f64}",
+        "{ptr}",
+        "{bool}",
+        "{i8, i8}",
+        "{u8, u8, u8}",
+        "{u8, u8, u8, u8, u8}",
+        "{u8, u8, u8, u8, u8, u8, u8}",
+        "{i16, i16, i16}",
+        "{i32, i32}",
+        "{i32, i32, i32}",
+        "{i64, i64}",
+        "{i64, i64, i64}",
+        "{i64, i64, i64, i64}",
+        "{f32, f32}",
+        "{f32, f32, f32}",
+        "{f32, f32, f32, f32}",
+        "{f32, f32, f32, f32, f32}",
+        "{f64, f64}",
+        "{f64, f64, f64}",
+        "{f64, f64, f64, f64}",
+        "{f64, f64, f64, f64, f64}",
+        "{i64, f64}",
+        "{f64, i64}",
+        "{f32, i32}",
+        "{i32, f32}",
+        "{i32, f32, f64}",
+        "{f64, f32}",
+        "{f32, f64}",
+        "{i8, f64}",
+        "{f64, i8}",
+        "{i8, i16, i32}",
+        "{i8, i32, i8}",
+        "{u16, f32, u16}",
+        "{f32, f32, i32}",
+        "{i32, f32, f32}",
+        "{f32, {f32, f32}}",
+        "{{f64}, {f64}}",
+        "{i32, {f32, f32}}",
+        "{{i8, i8}, {i16}}",
+        "{ptr, usize}",
+        "{ptr, ptr, ptr}",
+        "{u8, u64}",
+        "{u64, u8}",
+        "{f32, u8, f32}",
+        "{i64, f32, f32}",
+        "{f32, f32, i64}",
+        "{{f32, f32}, {f32, f32}}",
+        "{f64, {f64, f64}}",
+        "{i16, f64, i16}",
+        "{u8, u8, u8, u8, u8, u8, u8, u8, u8, u8, u8, u8, u8, u8, u8, u8, u8}",
     ];
     for s in shapes {
         v.push(format!("{s}({s})"));
@@ -275,11 +353,20 @@ fn categories() -> Vec<String> {
     }
     // Variadic calls: ints, doubles, promoted floats and small ints, structs.
     for s in [
-        "i32(ptr, ..., i32)", "i32(ptr, ..., f64)", "i32(ptr, ..., f32)", "i32(ptr, ..., i8, u16, bool)",
-        "i64(i64, ..., f64, i32, f32, i8, u16, i64)", "f64(i32, ..., f64, f64, f64, f64, f64, f64, f64, f64, f64, f64)",
-        "i64(i64, ..., i64, i64, i64, i64, i64, i64, i64, i64, i64, i64)", "i64(ptr, ..., {f64, f64})",
-        "i64(ptr, ..., {i64, i64, i64})", "f64(f64, ..., f32, f64, f32, i32)", "i32(ptr, usize, ptr, ..., f64, i32)",
-        "i64(i32, ...)", "{f64, f64}(i32, ..., f64, f32)", "{i64, i64, i64}(i32, ..., i64, f64)",
+        "i32(ptr, ..., i32)",
+        "i32(ptr, ..., f64)",
+        "i32(ptr, ..., f32)",
+        "i32(ptr, ..., i8, u16, bool)",
+        "i64(i64, ..., f64, i32, f32, i8, u16, i64)",
+        "f64(i32, ..., f64, f64, f64, f64, f64, f64, f64, f64, f64, f64)",
+        "i64(i64, ..., i64, i64, i64, i64, i64, i64, i64, i64, i64, i64)",
+        "i64(ptr, ..., {f64, f64})",
+        "i64(ptr, ..., {i64, i64, i64})",
+        "f64(f64, ..., f32, f64, f32, i32)",
+        "i32(ptr, usize, ptr, ..., f64, i32)",
+        "i64(i32, ...)",
+        "{f64, f64}(i32, ..., f64, f32)",
+        "{i64, i64, i64}(i32, ..., i64, f64)",
     ] {
         v.push(s.into());
     }
@@ -303,7 +390,10 @@ impl Rng {
 }
 
 fn random_type(r: &mut Rng, depth: u32) -> T {
-    const SCALARS: [&str; 14] = ["bool", "i8", "u8", "i16", "u16", "i32", "u32", "i64", "u64", "isize", "usize", "f32", "f64", "ptr"];
+    const SCALARS: [&str; 14] = [
+        "bool", "i8", "u8", "i16", "u16", "i32", "u32", "i64", "u64", "isize", "usize", "f32",
+        "f64", "ptr",
+    ];
     if depth < 2 && r.below(5) == 0 {
         let n = 1 + r.below(5) as usize;
         T::Struct((0..n).map(|_| random_type(r, depth + 1)).collect())
@@ -322,7 +412,8 @@ fn random_sigs(n: usize) -> Vec<String> {
             };
             let nargs = r.below(15) as usize;
             let args: Vec<T> = (0..nargs).map(|_| random_type(&mut r, 0)).collect();
-            let fixed = (nargs > 1 && r.below(8) == 0).then(|| 1 + r.below(nargs as u64 - 1) as usize);
+            let fixed =
+                (nargs > 1 && r.below(8) == 0).then(|| 1 + r.below(nargs as u64 - 1) as usize);
             sig_text(&Sig { ret, args, fixed })
         })
         .collect()
@@ -338,7 +429,9 @@ fn main() {
 
     let mut structs = Structs::default();
     let mut funcs = String::new();
-    let mut cases = String::from("/// `(symbol, signature, hand-picked)` of every fixture function.\npub(crate) const CASES: &[(&str, &str, bool)] = &[\n");
+    let mut cases = String::from(
+        "/// `(symbol, signature, hand-picked)` of every fixture function.\npub(crate) const CASES: &[(&str, &str, bool)] = &[\n",
+    );
     for (index, text) in all.iter().enumerate() {
         let sig = parse_sig(text);
         let name = format!("abi_{index}");
@@ -352,7 +445,11 @@ fn main() {
         if sig.fixed.is_some() {
             params.push("...".into());
         }
-        let params = if params.is_empty() { "void".into() } else { params.join(", ") };
+        let params = if params.is_empty() {
+            "void".into()
+        } else {
+            params.join(", ")
+        };
         let mut body = format!("    uint64_t h = 0xcbf29ce484222325ULL ^ {index}ULL;\n");
         for (i, t) in sig.args[..nfixed].iter().enumerate() {
             fold(t, &format!("a{i}"), false, &mut body);
@@ -383,7 +480,10 @@ fn main() {
                 body.push_str("    return r;\n");
             }
         }
-        let _ = writeln!(funcs, "/* {text} */\n{ret_c} {name}({params}) {{\n{body}}}\n");
+        let _ = writeln!(
+            funcs,
+            "/* {text} */\n{ret_c} {name}({params}) {{\n{body}}}\n"
+        );
         let _ = writeln!(cases, "    (\"{name}\", \"{text}\", {}),", index < hand);
     }
     cases.push_str("];\n");
@@ -435,5 +535,8 @@ static void *conv_ptr(uint64_t h) { return (void *)(uintptr_t)h; }
         .expect("running the C compiler for the ABI fixture");
     assert!(status.success(), "compiling the ABI fixture failed");
     println!("cargo:rustc-env=FFIKIT_ABI_FIXTURE={}", lib.display());
-    println!("cargo:rustc-env=FFIKIT_ABI_CASES={}", out.join("abi_cases.rs").display());
+    println!(
+        "cargo:rustc-env=FFIKIT_ABI_CASES={}",
+        out.join("abi_cases.rs").display()
+    );
 }

@@ -51,9 +51,18 @@ fn aarch64(args: &TestArgs) -> Result<(), String> {
     }
     let missing: Vec<&str> = [
         ("qemu-aarch64", tool_present("qemu-aarch64")),
-        ("aarch64-linux-gnu-gcc", tool_present("aarch64-linux-gnu-gcc")),
-        ("the arm64 libc (libc6:arm64)", std::path::Path::new("/lib/ld-linux-aarch64.so.1").exists()),
-        ("rustup target aarch64-unknown-linux-gnu", target_installed()),
+        (
+            "aarch64-linux-gnu-gcc",
+            tool_present("aarch64-linux-gnu-gcc"),
+        ),
+        (
+            "the arm64 libc (libc6:arm64)",
+            std::path::Path::new("/lib/ld-linux-aarch64.so.1").exists(),
+        ),
+        (
+            "rustup target aarch64-unknown-linux-gnu",
+            target_installed(),
+        ),
     ]
     .into_iter()
     .filter(|(_, ok)| !ok)
@@ -62,15 +71,41 @@ fn aarch64(args: &TestArgs) -> Result<(), String> {
     if !missing.is_empty() {
         let msg = format!("AArch64 run NOT RUN: missing {}", missing.join(", "));
         eprintln!("xtask: ********** {msg} **********");
-        return if std::env::var_os("CI").is_some() { Err(msg) } else { Ok(()) };
+        return if std::env::var_os("CI").is_some() {
+            Err(msg)
+        } else {
+            Ok(())
+        };
     }
     let target_dir = crate::cmd::root().join("target");
     run(cargo()
-        .args(["build", "--release", "--lib", "-p", "ffikit-kernels", "--target", AARCH64])
+        .args([
+            "build",
+            "--release",
+            "--lib",
+            "-p",
+            "ffikit-kernels",
+            "--target",
+            AARCH64,
+        ])
         .env("CC_aarch64_unknown_linux_gnu", "aarch64-linux-gnu-gcc"))?;
-    let kernels = target_dir.join(AARCH64).join("release/libffikit_kernels.so");
+    let kernels = target_dir
+        .join(AARCH64)
+        .join("release/libffikit_kernels.so");
     run(cargo()
-        .args(["test", "--target", AARCH64, "-p", "ffi-trait", "-p", "ffikit-kernels", "-p", "backend-native", "-p", "backend-asm"])
+        .args([
+            "test",
+            "--target",
+            AARCH64,
+            "-p",
+            "ffi-trait",
+            "-p",
+            "ffikit-kernels",
+            "-p",
+            "backend-native",
+            "-p",
+            "backend-asm",
+        ])
         .env("CC_aarch64_unknown_linux_gnu", "aarch64-linux-gnu-gcc")
         .env("FFIKIT_KERNELS_LIB", kernels))?;
     eprintln!("xtask: AArch64 tests passed under qemu-user (emulated)");
@@ -90,6 +125,10 @@ fn target_installed() -> bool {
     std::process::Command::new("rustup")
         .args(["target", "list", "--installed"])
         .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).lines().any(|l| l.trim() == AARCH64))
+        .map(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .lines()
+                .any(|l| l.trim() == AARCH64)
+        })
         .unwrap_or(false)
 }

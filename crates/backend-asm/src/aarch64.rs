@@ -32,7 +32,9 @@ use ffi_trait::{ArgKind, Error, ScalarClass, Signature, Type};
 
 #[cfg(target_arch = "aarch64")]
 use crate::frame::Frame;
-use crate::plan::{Alloc, ArgPlan, Loc, Piece, Plan, RetPiece, RetPlan, leaves, stack_pieces, words};
+use crate::plan::{
+    Alloc, ArgPlan, Loc, Piece, Plan, RetPiece, RetPlan, leaves, stack_pieces, words,
+};
 
 const GP_REGS: u8 = 8;
 const FP_REGS: u8 = 8;
@@ -69,7 +71,9 @@ pub(crate) fn plan(sig: &Signature) -> Result<Plan, Error> {
                     })
                     .collect(),
             },
-            None if s.size() > 16 => RetPlan::Indirect { size: s.size() as u32 },
+            None if s.size() > 16 => RetPlan::Indirect {
+                size: s.size() as u32,
+            },
             None => RetPlan::Pieces {
                 size: s.size() as u32,
                 pieces: (0..words(s.size()) as usize)

@@ -42,7 +42,12 @@ pub(crate) struct Src {
 
 impl Src {
     const RET_SLOT: u8 = u8::MAX;
-    const UNUSED: Src = Src { arg: 0, len: 0, offset: 0, promote: false };
+    const UNUSED: Src = Src {
+        arg: 0,
+        len: 0,
+        offset: 0,
+        promote: false,
+    };
 
     /// The 64-bit image of this source for one call; `bits(i)` is argument `i`'s register
     /// image ([`Arg::bits`]: for a struct, the address of its bytes).
@@ -61,6 +66,15 @@ impl Src {
                 (f32::from_bits(a as u32) as f64).to_bits()
             } else {
                 a
+            }
+        } else if self.len == 8 {
+            // SAFETY: a struct argument's `bits` is the address of its bytes, at least
+            // `offset + 8` long (checked by the caller).
+            unsafe {
+                (a as usize as *const u8)
+                    .add(self.offset as usize)
+                    .cast::<u64>()
+                    .read_unaligned()
             }
         } else {
             let mut w = [0u8; 8];
@@ -82,6 +96,12 @@ impl Src {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct InlinePlan {
     regs: [Src; REGS],
+    /// Every register source is a whole, unpromoted argument image (no struct pieces, no
+    /// return pointer): registers load `bits(arg)` with no further branching.
+    simple: bool,
+    /// For plans whose arguments are all scalars: the kind each takes and whether it is a
+    /// `ptr` (which also takes a buffer), for a check with one comparison per argument.
+    kinds: Option<Box<[(ffi_trait::ArgKind, bool)]>>,
     stack: Box<[Src]>,
     /// The hidden return pointer goes in `x8` (AArch64).
     ret_in_x8: bool,
@@ -103,18 +123,42 @@ impl InlinePlan {
         for (i, ap) in plan.args.iter().enumerate() {
             let arg = i as u8;
             match ap {
-                ArgPlan::Scalar { promote_f32, loc, .. } => {
-                    place(*loc, Src { arg, len: 0, offset: 0, promote: *promote_f32 })
-                }
+                ArgPlan::Scalar {
+                    promote_f32, loc, ..
+                } => place(
+                    *loc,
+                    Src {
+                        arg,
+                        len: 0,
+                        offset: 0,
+                        promote: *promote_f32,
+                    },
+                ),
                 ArgPlan::Pieces { pieces, .. } => {
                     for p in pieces.iter() {
-                        place(p.loc, Src { arg, len: p.len, offset: p.offset, promote: false });
+                        place(
+                            p.loc,
+                            Src {
+                                arg,
+                                len: p.len,
+                                offset: p.offset,
+                                promote: false,
+                            },
+                        );
                     }
                 }
                 ArgPlan::StackCopy { size, word } => {
                     for k in 0..(*size as usize).div_ceil(8) {
                         let len = (*size as usize - k * 8).min(8) as u8;
-                        place(Loc::Stack(*word + k as u16), Src { arg, len, offset: (k * 8) as u16, promote: false });
+                        place(
+                            Loc::Stack(*word + k as u16),
+                            Src {
+                                arg,
+                                len,
+                                offset: (k * 8) as u16,
+                                promote: false,
+                            },
+                        );
                     }
                 }
                 ArgPlan::ByRef { .. } => return None,
@@ -123,12 +167,59 @@ impl InlinePlan {
         let mut ret_in_x8 = false;
         if let RetPlan::Indirect { .. } = plan.ret {
             if plan.sret_in_gp0 {
-                regs[0] = Src { arg: Src::RET_SLOT, len: 0, offset: 0, promote: false };
+                regs[0] = Src {
+                    arg: Src::RET_SLOT,
+                    len: 0,
+                    offset: 0,
+                    promote: false,
+                };
             } else {
                 ret_in_x8 = true;
             }
         }
-        Some(InlinePlan { regs, stack: stack.into_boxed_slice(), ret_in_x8 })
+        let simple = regs
+            .iter()
+            .all(|s| s.len == 0 && !s.promote && s.arg != Src::RET_SLOT);
+        let kinds = plan
+            .args
+            .iter()
+            .map(|ap| match ap {
+                ArgPlan::Scalar { expect, is_ptr, .. } => Some((*expect, *is_ptr)),
+                _ => None,
+            })
+            .collect::<Option<Box<[_]>>>();
+        Some(InlinePlan {
+            regs,
+            simple,
+            kinds,
+            stack: stack.into_boxed_slice(),
+            ret_in_x8,
+        })
+    }
+
+    /// Checks the argument kinds: one comparison per argument for all-scalar plans, the
+    /// plan's full check (struct sizes) otherwise.
+    ///
+    /// # Errors
+    /// The index of the first argument that does not match.
+    #[inline(always)]
+    pub(crate) fn check(
+        &self,
+        plan: &Plan,
+        args: &[Arg<'_>],
+    ) -> Result<(), crate::plan::FillError> {
+        match &self.kinds {
+            Some(kinds) => {
+                for (i, (arg, (expect, is_ptr))) in args.iter().zip(kinds.iter()).enumerate() {
+                    let kind = arg.kind();
+                    if kind != *expect && !(*is_ptr && kind == ffi_trait::ArgKind::Buffer) {
+                        return Err(crate::plan::FillError::Type(i));
+                    }
+                }
+                Ok(())
+            }
+            None => crate::plan::check(plan, args),
+        }
     }
 
     /// Calls `code` with the dynamic `args`, returning the return registers: x86-64
@@ -140,11 +231,21 @@ impl InlinePlan {
     /// an indirect return's size; the callers of `prepare` and `call` asserted the signature
     /// and the soundness of the arguments.
     #[inline(always)]
-    pub(crate) unsafe fn call(&self, code: *const c_void, args: &[Arg<'_>], ret: *mut u8, extra: u64) -> [u64; 6] {
+    pub(crate) unsafe fn call(
+        &self,
+        code: *const c_void,
+        args: &[Arg<'_>],
+        ret: *mut u8,
+        extra: u64,
+    ) -> [u64; 6] {
         // Unused register slots name argument 0; with no arguments they read 0 instead.
-        let bits = |i: usize| if args.is_empty() { 0 } else {
-            // SAFETY: sources name argument indices below the checked argument count.
-            unsafe { args.get_unchecked(i) }.bits()
+        let bits = |i: usize| {
+            if args.is_empty() {
+                0
+            } else {
+                // SAFETY: sources name argument indices below the checked argument count.
+                unsafe { args.get_unchecked(i) }.bits()
+            }
         };
         // SAFETY: forwarded from the caller's contract.
         unsafe { self.call_with(code, bits, ret, extra) }
@@ -156,19 +257,119 @@ impl InlinePlan {
     /// # Safety
     /// As [`InlinePlan::call`]; `bits` accepts every argument index of the plan.
     #[inline(always)]
-    pub(crate) unsafe fn call_with(&self, code: *const c_void, bits: impl Fn(usize) -> u64, ret: *mut u8, extra: u64) -> [u64; 6] {
-        let mut words = [0u64; MAX_STACK_WORDS];
-        for (w, src) in words.iter_mut().zip(self.stack.iter()) {
-            // SAFETY: forwarded contract.
-            *w = unsafe { src.image(&bits, ret) };
-        }
+    pub(crate) unsafe fn call_with(
+        &self,
+        code: *const c_void,
+        bits: impl Fn(usize) -> u64,
+        ret: *mut u8,
+        extra: u64,
+    ) -> [u64; 6] {
+        // Only the words the plan uses are written (no zeroing of the whole area).
+        let mut storage = [std::mem::MaybeUninit::<u64>::uninit(); MAX_STACK_WORDS];
         let n = self.stack.len();
-        // SAFETY: forwarded contract.
-        let reg = |r: usize| unsafe { self.regs[r].image(&bits, ret) };
-        let extra = if self.ret_in_x8 { ret as usize as u64 } else { extra };
-        // SAFETY: forwarded from the caller's contract.
-        unsafe { enter(code, reg, &words[..n], extra) }
+        for (w, src) in storage.iter_mut().zip(self.stack.iter()) {
+            // SAFETY: forwarded contract.
+            w.write(unsafe { src.image(&bits, ret) });
+        }
+        // SAFETY: the first `n <= MAX_STACK_WORDS` words were just written.
+        let words = unsafe { std::slice::from_raw_parts(storage.as_ptr().cast::<u64>(), n) };
+        let extra = if self.ret_in_x8 {
+            ret as usize as u64
+        } else {
+            extra
+        };
+        if n == 0 {
+            return if self.simple {
+                // SAFETY: forwarded contract; no stack arguments.
+                unsafe { enter_regs(code, |r| bits(self.regs[r].arg as usize), extra) }
+            } else {
+                // SAFETY: forwarded contract; no stack arguments.
+                unsafe { enter_regs(code, |r| self.regs[r].image(&bits, ret), extra) }
+            };
+        }
+        if self.simple {
+            // SAFETY: forwarded contract; simple sources are plain argument indices.
+            unsafe { enter(code, |r| bits(self.regs[r].arg as usize), words, extra) }
+        } else {
+            // SAFETY: forwarded contract.
+            unsafe { enter(code, |r| self.regs[r].image(&bits, ret), words, extra) }
+        }
     }
+}
+
+/// The `asm!` call without stack arguments: argument registers from `reg`, `extra` in
+/// `%rax` / `x8`. Separate from [`enter`] so that register-only calls need no callee-saved
+/// scratch registers (which the enclosing function would have to save).
+///
+/// # Safety
+/// The registers must make a sound call of `code`, which takes no stack arguments.
+#[inline(always)]
+unsafe fn enter_regs(code: *const c_void, reg: impl Fn(usize) -> u64, extra: u64) -> [u64; 6] {
+    let (r0, r1): (u64, u64);
+    let (f0, f1): (f64, f64);
+    #[cfg(target_arch = "x86_64")]
+    let (f2, f3) = (0f64, 0f64);
+    #[cfg(target_arch = "aarch64")]
+    let (f2, f3): (f64, f64);
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: the caller guarantees the call is sound; every caller-saved register is
+    // declared clobbered.
+    unsafe {
+        core::arch::asm!(
+            "call {code}",
+            code = in(reg) code,
+            inout("rdi") reg(0) => _,
+            inout("rsi") reg(1) => _,
+            inout("rdx") reg(2) => r1,
+            inout("rcx") reg(3) => _,
+            inout("r8") reg(4) => _,
+            inout("r9") reg(5) => _,
+            inout("xmm0") f64::from_bits(reg(FP0)) => f0,
+            inout("xmm1") f64::from_bits(reg(FP0 + 1)) => f1,
+            inout("xmm2") f64::from_bits(reg(FP0 + 2)) => _,
+            inout("xmm3") f64::from_bits(reg(FP0 + 3)) => _,
+            inout("xmm4") f64::from_bits(reg(FP0 + 4)) => _,
+            inout("xmm5") f64::from_bits(reg(FP0 + 5)) => _,
+            inout("xmm6") f64::from_bits(reg(FP0 + 6)) => _,
+            inout("xmm7") f64::from_bits(reg(FP0 + 7)) => _,
+            inout("rax") extra => r0,
+            clobber_abi("C"),
+        );
+    }
+    #[cfg(target_arch = "aarch64")]
+    // SAFETY: as above.
+    unsafe {
+        core::arch::asm!(
+            "blr {code}",
+            code = in(reg) code,
+            in("x8") extra,
+            inout("x0") reg(0) => r0,
+            inout("x1") reg(1) => r1,
+            inout("x2") reg(2) => _,
+            inout("x3") reg(3) => _,
+            inout("x4") reg(4) => _,
+            inout("x5") reg(5) => _,
+            inout("x6") reg(6) => _,
+            inout("x7") reg(7) => _,
+            inout("v0") f64::from_bits(reg(FP0)) => f0,
+            inout("v1") f64::from_bits(reg(FP0 + 1)) => f1,
+            inout("v2") f64::from_bits(reg(FP0 + 2)) => f2,
+            inout("v3") f64::from_bits(reg(FP0 + 3)) => f3,
+            inout("v4") f64::from_bits(reg(FP0 + 4)) => _,
+            inout("v5") f64::from_bits(reg(FP0 + 5)) => _,
+            inout("v6") f64::from_bits(reg(FP0 + 6)) => _,
+            inout("v7") f64::from_bits(reg(FP0 + 7)) => _,
+            clobber_abi("C"),
+        );
+    }
+    [
+        r0,
+        r1,
+        f0.to_bits(),
+        f1.to_bits(),
+        f2.to_bits(),
+        f3.to_bits(),
+    ]
 }
 
 /// The `asm!` call: argument registers from `reg`, `stack` copied below the stack pointer,
@@ -177,7 +378,12 @@ impl InlinePlan {
 /// # Safety
 /// The registers and stack words must make a sound call of `code`.
 #[inline(always)]
-unsafe fn enter(code: *const c_void, reg: impl Fn(usize) -> u64, stack: &[u64], extra: u64) -> [u64; 6] {
+unsafe fn enter(
+    code: *const c_void,
+    reg: impl Fn(usize) -> u64,
+    stack: &[u64],
+    extra: u64,
+) -> [u64; 6] {
     let bytes = (stack.len() * 8).next_multiple_of(16);
     let (r0, r1): (u64, u64);
     let (f0, f1): (f64, f64);
@@ -262,5 +468,12 @@ unsafe fn enter(code: *const c_void, reg: impl Fn(usize) -> u64, stack: &[u64], 
             clobber_abi("C"),
         );
     }
-    [r0, r1, f0.to_bits(), f1.to_bits(), f2.to_bits(), f3.to_bits()]
+    [
+        r0,
+        r1,
+        f0.to_bits(),
+        f1.to_bits(),
+        f2.to_bits(),
+        f3.to_bits(),
+    ]
 }

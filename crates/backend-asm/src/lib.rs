@@ -26,8 +26,8 @@ use std::marker::PhantomData;
 use std::mem::MaybeUninit;
 
 use ffi_trait::{
-    Arg, Backend, Error, HostBuffers, OwnerId, Params, PointerKind, Result, ReturnType, SharedLibrary,
-    Signature, Source, StableBuffer, Value, backend::arg_type_error,
+    Arg, Backend, Error, HostBuffers, OwnerId, Params, PointerKind, Result, ReturnType,
+    SharedLibrary, Signature, Source, StableBuffer, Value, backend::arg_type_error,
 };
 
 #[cfg_attr(not(target_arch = "aarch64"), allow(dead_code))]
@@ -230,7 +230,12 @@ impl Backend for AsmBackend {
         }
     }
 
-    unsafe fn prepare(&mut self, lib: &SharedLibrary, symbol: &str, sig: &Signature) -> Result<AsmFunction> {
+    unsafe fn prepare(
+        &mut self,
+        lib: &SharedLibrary,
+        symbol: &str,
+        sig: &Signature,
+    ) -> Result<AsmFunction> {
         let plan = target_plan(sig)?;
         let code = lib.symbol_address(symbol)?;
         Ok(AsmFunction {
@@ -256,7 +261,9 @@ impl Backend for AsmBackend {
             return Err(count_error(f, args.len()));
         }
         match plan.ret {
-            RetPlan::Indirect { size } | RetPlan::Pieces { size, .. } if ret.len() < size as usize => {
+            RetPlan::Indirect { size } | RetPlan::Pieces { size, .. }
+                if ret.len() < size as usize =>
+            {
                 return Err(ret_slot_error(f, size, ret.len()));
             }
             _ => {}
@@ -265,7 +272,7 @@ impl Backend for AsmBackend {
             stack::check(&f.symbol, budget + plan.stack_words as usize * 8)?;
         }
         if let (Some(inline), false) = (&f.inline, f.force_trampoline) {
-            if let Err(e) = plan::check(plan, args) {
+            if let Err(e) = inline.check(plan, args) {
                 return Err(fill_error(f, e, args));
             }
             // SAFETY: the arguments passed the plan's checks; `ret` holds at least the
@@ -282,7 +289,8 @@ impl Backend for AsmBackend {
         }
         // SAFETY: the first `used` words were just initialised (`used <= MAX_WORDS` was
         // checked at prepare).
-        let words = unsafe { std::slice::from_raw_parts_mut(storage.as_mut_ptr().cast::<u64>(), used) };
+        let words =
+            unsafe { std::slice::from_raw_parts_mut(storage.as_mut_ptr().cast::<u64>(), used) };
         if let Err(e) = plan::fill(plan, args, &mut frame, words) {
             return Err(fill_error(f, e, args));
         }
@@ -300,7 +308,10 @@ impl Backend for AsmBackend {
     ) -> Result<AsmTyped<P, R>> {
         let sig = Signature::new(R::TYPE, P::types())?;
         let plan = target_plan(&sig)?;
-        if P::COUNT > 12 || plan.stack_words as usize > 64 || matches!(plan.ret, RetPlan::Pieces { .. } | RetPlan::Indirect { .. }) {
+        if P::COUNT > 12
+            || plan.stack_words as usize > 64
+            || matches!(plan.ret, RetPlan::Pieces { .. } | RetPlan::Indirect { .. })
+        {
             return Err(unsupported(&sig, "the typed path takes scalars only"));
         }
         Ok(AsmTyped {
@@ -313,7 +324,11 @@ impl Backend for AsmBackend {
     }
 
     #[inline(always)]
-    unsafe fn call_typed<P: Params, R: ReturnType>(&mut self, f: &AsmTyped<P, R>, args: P) -> Result<R> {
+    unsafe fn call_typed<P: Params, R: ReturnType>(
+        &mut self,
+        f: &AsmTyped<P, R>,
+        args: P,
+    ) -> Result<R> {
         let mut bits = [0u64; 12];
         args.lower(PointerKind::Host, self.buffers.owner(), &mut bits)?;
         if let Some(inline) = &f.inline {
@@ -321,9 +336,18 @@ impl Backend for AsmBackend {
             // registers are the function's (asserted at prepare), the arguments sound
             // (asserted by the caller); typed plans have scalar returns.
             let regs = unsafe {
-                inline.call_with(f.code.0, |i| *bits.get_unchecked(i), std::ptr::null_mut(), f.plan.extra)
+                inline.call_with(
+                    f.code.0,
+                    |i| *bits.get_unchecked(i),
+                    std::ptr::null_mut(),
+                    f.plan.extra,
+                )
             };
-            return Ok(R::from_bits(if let RetPlan::Float = f.plan.ret { regs[2] } else { regs[0] }));
+            return Ok(R::from_bits(if let RetPlan::Float = f.plan.ret {
+                regs[2]
+            } else {
+                regs[0]
+            }));
         }
         let mut frame = Frame::new(f.code.0);
         // Typed signatures have at most 12 scalars, so at most 64 stack words (checked at
@@ -333,7 +357,11 @@ impl Backend for AsmBackend {
         plan::fill_bits(&f.plan, &bits[..P::COUNT], &mut frame, words);
         // SAFETY: as in `call`; typed plans have scalar returns only.
         unsafe { finish(&f.plan, &mut frame, words, std::ptr::null_mut()) };
-        Ok(R::from_bits(if let RetPlan::Float = f.plan.ret { frame.ret[2] } else { frame.ret[0] }))
+        Ok(R::from_bits(if let RetPlan::Float = f.plan.ret {
+            frame.ret[2]
+        } else {
+            frame.ret[0]
+        }))
     }
 
     fn alloc_stable_buffer(&mut self, len: usize, align: usize) -> Result<StableBuffer> {

@@ -178,7 +178,12 @@ pub(crate) enum FillError {
 /// # Errors
 /// [`FillError::Type`] for the first argument whose kind does not match.
 #[inline(always)]
-pub(crate) fn fill(plan: &Plan, args: &[Arg<'_>], frame: &mut Frame, words: &mut [u64]) -> Result<(), FillError> {
+pub(crate) fn fill(
+    plan: &Plan,
+    args: &[Arg<'_>],
+    frame: &mut Frame,
+    words: &mut [u64],
+) -> Result<(), FillError> {
     for (i, (arg, ap)) in args.iter().zip(plan.args.iter()).enumerate() {
         match ap {
             ArgPlan::Scalar {
@@ -201,7 +206,12 @@ pub(crate) fn fill(plan: &Plan, args: &[Arg<'_>], frame: &mut Frame, words: &mut
             ArgPlan::Pieces { size, pieces } => {
                 let bytes = struct_bytes(arg, *size).ok_or(FillError::Type(i))?;
                 for p in pieces.iter() {
-                    put(frame, words, p.loc, read_piece(bytes, p.offset as usize, p.len as usize));
+                    put(
+                        frame,
+                        words,
+                        p.loc,
+                        read_piece(bytes, p.offset as usize, p.len as usize),
+                    );
                 }
             }
             ArgPlan::StackCopy { size, word } => {
@@ -232,9 +242,9 @@ pub(crate) fn check(plan: &Plan, args: &[Arg<'_>]) -> Result<(), FillError> {
                 let kind = arg.kind();
                 kind == *expect || (*is_ptr && kind == ArgKind::Buffer)
             }
-            ArgPlan::Pieces { size, .. } | ArgPlan::StackCopy { size, .. } | ArgPlan::ByRef { size, .. } => {
-                struct_bytes(arg, *size).is_some()
-            }
+            ArgPlan::Pieces { size, .. }
+            | ArgPlan::StackCopy { size, .. }
+            | ArgPlan::ByRef { size, .. } => struct_bytes(arg, *size).is_some(),
         };
         if !ok {
             return Err(FillError::Type(i));
@@ -248,7 +258,10 @@ pub(crate) fn check(plan: &Plan, args: &[Arg<'_>]) -> Result<(), FillError> {
 #[inline(always)]
 pub(crate) fn fill_bits(plan: &Plan, bits: &[u64], frame: &mut Frame, words: &mut [u64]) {
     for (b, ap) in bits.iter().zip(plan.args.iter()) {
-        if let ArgPlan::Scalar { promote_f32, loc, .. } = ap {
+        if let ArgPlan::Scalar {
+            promote_f32, loc, ..
+        } = ap
+        {
             let v = if *promote_f32 {
                 (f32::from_bits(*b as u32) as f64).to_bits()
             } else {
@@ -276,7 +289,8 @@ fn copy_to_words(bytes: &[u8], words: &mut [u64]) {
 pub(crate) fn decode_return(pieces: &[RetPiece], regs: &[u64; 6], out: &mut [u8]) {
     for p in pieces {
         let bytes = regs[p.reg as usize].to_le_bytes();
-        out[p.offset as usize..p.offset as usize + p.len as usize].copy_from_slice(&bytes[..p.len as usize]);
+        out[p.offset as usize..p.offset as usize + p.len as usize]
+            .copy_from_slice(&bytes[..p.len as usize]);
     }
 }
 

@@ -35,7 +35,9 @@ use ffi_trait::{ArgKind, Error, ScalarClass, Signature, Type};
 
 #[cfg(target_arch = "x86_64")]
 use crate::frame::Frame;
-use crate::plan::{Alloc, ArgPlan, Loc, Piece, Plan, RetPiece, RetPlan, leaves, stack_pieces, words};
+use crate::plan::{
+    Alloc, ArgPlan, Loc, Piece, Plan, RetPiece, RetPlan, leaves, stack_pieces, words,
+};
 
 const GP_REGS: u8 = 6;
 const FP_REGS: u8 = 8;
@@ -69,7 +71,9 @@ pub(crate) fn plan(sig: &Signature) -> Result<Plan, Error> {
         Type::F32 | Type::F64 => RetPlan::Float,
         Type::Struct(s) if s.size() > 16 => {
             a.gp = 1; // the hidden sret pointer takes rdi
-            RetPlan::Indirect { size: s.size() as u32 }
+            RetPlan::Indirect {
+                size: s.size() as u32,
+            }
         }
         ty @ Type::Struct(s) => {
             let (mut int_reg, mut sse_reg) = (0u8, 2u8);
@@ -117,7 +121,8 @@ pub(crate) fn plan(sig: &Signature) -> Result<Plan, Error> {
                 let classes = classify_struct(ty);
                 let need_gp = classes.iter().filter(|c| **c == Class::Integer).count() as u8;
                 let need_fp = classes.len() as u8 - need_gp;
-                let pieces: Box<[Piece]> = if a.gp + need_gp <= GP_REGS && a.fp + need_fp <= FP_REGS {
+                let pieces: Box<[Piece]> = if a.gp + need_gp <= GP_REGS && a.fp + need_fp <= FP_REGS
+                {
                     classes
                         .iter()
                         .enumerate()
@@ -267,7 +272,17 @@ mod tests {
             .collect();
         assert_eq!(
             locs,
-            vec![Loc::Gp(0), Loc::Gp(1), Loc::Gp(2), Loc::Gp(3), Loc::Gp(4), Loc::Gp(5), Loc::Stack(0), Loc::Fp(0), Loc::Stack(1)]
+            vec![
+                Loc::Gp(0),
+                Loc::Gp(1),
+                Loc::Gp(2),
+                Loc::Gp(3),
+                Loc::Gp(4),
+                Loc::Gp(5),
+                Loc::Stack(0),
+                Loc::Fp(0),
+                Loc::Stack(1)
+            ]
         );
         assert_eq!(pl.stack_words, 2);
     }
@@ -276,19 +291,46 @@ mod tests {
     fn eightbyte_classes() {
         // {f64, i32}: eightbyte 0 SSE, eightbyte 1 INTEGER.
         let pl = p("void({f64, i32})");
-        let ArgPlan::Pieces { pieces, .. } = &pl.args[0] else { panic!() };
-        assert_eq!(pieces[0], Piece { offset: 0, len: 8, loc: Loc::Fp(0) });
-        assert_eq!(pieces[1], Piece { offset: 8, len: 8, loc: Loc::Gp(0) });
+        let ArgPlan::Pieces { pieces, .. } = &pl.args[0] else {
+            panic!()
+        };
+        assert_eq!(
+            pieces[0],
+            Piece {
+                offset: 0,
+                len: 8,
+                loc: Loc::Fp(0)
+            }
+        );
+        assert_eq!(
+            pieces[1],
+            Piece {
+                offset: 8,
+                len: 8,
+                loc: Loc::Gp(0)
+            }
+        );
         // {f32, i32}: one eightbyte with an integer field: INTEGER.
         let pl = p("void({f32, i32})");
-        let ArgPlan::Pieces { pieces, .. } = &pl.args[0] else { panic!() };
-        assert_eq!(&pieces[..], &[Piece { offset: 0, len: 8, loc: Loc::Gp(0) }]);
+        let ArgPlan::Pieces { pieces, .. } = &pl.args[0] else {
+            panic!()
+        };
+        assert_eq!(
+            &pieces[..],
+            &[Piece {
+                offset: 0,
+                len: 8,
+                loc: Loc::Gp(0)
+            }]
+        );
         // > 16 bytes: MEMORY.
         let pl = p("void({i64, i64, i64})");
         assert_eq!(pl.args[0], ArgPlan::StackCopy { size: 24, word: 0 });
         // Not enough GP registers left for both eightbytes: the whole struct on the stack.
         let pl = p("void(i64, i64, i64, i64, i64, {i64, i64})");
-        let ArgPlan::Pieces { pieces, .. } = &pl.args[5] else { panic!() };
+        let ArgPlan::Pieces { pieces, .. } = &pl.args[5] else {
+            panic!()
+        };
         assert_eq!(pieces[0].loc, Loc::Stack(0));
         assert_eq!(pieces[1].loc, Loc::Stack(1));
     }
@@ -300,14 +342,38 @@ mod tests {
             pl.ret,
             RetPlan::Pieces {
                 size: 16,
-                pieces: vec![RetPiece { reg: 0, offset: 0, len: 8 }, RetPiece { reg: 2, offset: 8, len: 8 }].into()
+                pieces: vec![
+                    RetPiece {
+                        reg: 0,
+                        offset: 0,
+                        len: 8
+                    },
+                    RetPiece {
+                        reg: 2,
+                        offset: 8,
+                        len: 8
+                    }
+                ]
+                .into()
             }
         );
         let pl = p("{i64, i64, i64}(i64)");
         assert_eq!(pl.ret, RetPlan::Indirect { size: 24 });
-        assert!(matches!(pl.args[0], ArgPlan::Scalar { loc: Loc::Gp(1), .. }));
+        assert!(matches!(
+            pl.args[0],
+            ArgPlan::Scalar {
+                loc: Loc::Gp(1),
+                ..
+            }
+        ));
         let pl = p("i32(ptr, ..., f32, f64, i32)");
         assert_eq!(pl.extra, 2);
-        assert!(matches!(pl.args[1], ArgPlan::Scalar { promote_f32: true, .. }));
+        assert!(matches!(
+            pl.args[1],
+            ArgPlan::Scalar {
+                promote_f32: true,
+                ..
+            }
+        ));
     }
 }

@@ -48,7 +48,11 @@ fn random_scalar(ty: &Type, r: &mut Rng, promoted: bool) -> (Vec<u8>, u64) {
         Type::U64 | Type::Usize | Type::Ptr => (x.to_ne_bytes().to_vec(), x),
         Type::F32 => {
             let f = (x >> 40) as f32 / 1024.0 - 3000.0;
-            let check = if promoted { (f as f64).to_bits() } else { f.to_bits() as u64 };
+            let check = if promoted {
+                (f as f64).to_bits()
+            } else {
+                f.to_bits() as u64
+            };
             (f.to_ne_bytes().to_vec(), check)
         }
         Type::F64 => {
@@ -96,7 +100,15 @@ fn conv(ty: &Type, h: u64) -> Vec<u8> {
 
 /// Runs one fixture function with random values; returns a description of the first
 /// mismatch, if any.
-fn run_case(b: &mut AsmBackend, lib: &ffi_trait::SharedLibrary, index: u64, symbol: &str, text: &str, seed: u64, trampoline: bool) -> Result<(), String> {
+fn run_case(
+    b: &mut AsmBackend,
+    lib: &ffi_trait::SharedLibrary,
+    index: u64,
+    symbol: &str,
+    text: &str,
+    seed: u64,
+    trampoline: bool,
+) -> Result<(), String> {
     let sig: Signature = text.parse().map_err(|e| format!("{e}"))?;
     // SAFETY: the fixture function has exactly this signature (generated from it).
     let mut f = unsafe { b.prepare(lib, symbol, &sig) }.map_err(|e| e.to_string())?;
@@ -136,7 +148,9 @@ fn run_case(b: &mut AsmBackend, lib: &ffi_trait::SharedLibrary, index: u64, symb
     // SAFETY: the fixture never dereferences its pointer arguments.
     let v = unsafe { b.call(&f, &args, &mut ret) }.map_err(|e| e.to_string())?;
     match sig.ret() {
-        Type::Void => (v == Value::Void).then_some(()).ok_or(format!("{v:?} for void")),
+        Type::Void => (v == Value::Void)
+            .then_some(())
+            .ok_or(format!("{v:?} for void")),
         Type::Struct(s) => {
             if ret[size..].iter().any(|&x| x != 0xaa) {
                 return Err("bytes past the struct return were written".into());
@@ -146,7 +160,11 @@ fn run_case(b: &mut AsmBackend, lib: &ffi_trait::SharedLibrary, index: u64, symb
             s.for_each_scalar(0, &mut |off, leaf| {
                 let want = conv(leaf, mix(h, k));
                 if ret[off..off + want.len()] != want[..] && bad.is_none() {
-                    bad = Some(format!("return leaf {k} ({leaf}) at {off}: {:?} != {:?}", &ret[off..off + want.len()], want));
+                    bad = Some(format!(
+                        "return leaf {k} ({leaf}) at {off}: {:?} != {:?}",
+                        &ret[off..off + want.len()],
+                        want
+                    ));
                 }
                 k += 1;
             });
@@ -156,14 +174,18 @@ fn run_case(b: &mut AsmBackend, lib: &ffi_trait::SharedLibrary, index: u64, symb
             let want = conv(scalar, h);
             let mut got = vec![0u8; 8];
             v.write_to(&mut got);
-            (got[..want.len()] == want[..]).then_some(()).ok_or(format!("return {v:?}, want bytes {want:?}"))
+            (got[..want.len()] == want[..])
+                .then_some(())
+                .ok_or(format!("return {v:?}, want bytes {want:?}"))
         }
     }
 }
 
 fn fixture() -> (AsmBackend, ffi_trait::SharedLibrary) {
     let mut b = AsmBackend::new().unwrap();
-    let lib = b.open(Source::Path(Path::new(env!("FFIKIT_ABI_FIXTURE")))).unwrap();
+    let lib = b
+        .open(Source::Path(Path::new(env!("FFIKIT_ABI_FIXTURE"))))
+        .unwrap();
     (b, lib)
 }
 
@@ -177,14 +199,27 @@ fn every_fixture_function_sees_its_arguments() {
     for trampoline in [false, true] {
         for seed in [1u64, 2, 3] {
             for (index, (symbol, text, _)) in cases::CASES.iter().enumerate() {
-                if let Err(e) = run_case(&mut b, &lib, index as u64, symbol, text, seed, trampoline) {
-                    failures.push(format!("{symbol} `{text}` (seed {seed}, trampoline {trampoline}): {e}"));
+                if let Err(e) = run_case(&mut b, &lib, index as u64, symbol, text, seed, trampoline)
+                {
+                    failures.push(format!(
+                        "{symbol} `{text}` (seed {seed}, trampoline {trampoline}): {e}"
+                    ));
                 }
             }
         }
     }
-    assert!(failures.is_empty(), "{} of {} calls failed:\n{}", failures.len(), cases::CASES.len() * 6, failures.join("\n"));
-    println!("{} fixture functions ({hand} hand-picked, {} random) x 3 seeds x 2 paths passed", cases::CASES.len(), cases::CASES.len() - hand);
+    assert!(
+        failures.is_empty(),
+        "{} of {} calls failed:\n{}",
+        failures.len(),
+        cases::CASES.len() * 6,
+        failures.join("\n")
+    );
+    println!(
+        "{} fixture functions ({hand} hand-picked, {} random) x 3 seeds x 2 paths passed",
+        cases::CASES.len(),
+        cases::CASES.len() - hand
+    );
 }
 
 /// The registers and stack words `ffx_capture` was entered with.
@@ -197,15 +232,26 @@ struct Captured {
     stack: [u64; 8],
 }
 
-fn capture(b: &mut AsmBackend, lib: &ffi_trait::SharedLibrary, sig: &str, args: &[Arg<'_>]) -> Captured {
+fn capture(
+    b: &mut AsmBackend,
+    lib: &ffi_trait::SharedLibrary,
+    sig: &str,
+    args: &[Arg<'_>],
+) -> Captured {
     // SAFETY: `ffx_capture` reads registers and stack words only, whatever the signature
     // (its return registers are zero), and `ffx_captured_regs` returns a pointer to them.
     unsafe {
-        let f = b.prepare(lib, "ffx_capture", &sig.parse().unwrap()).unwrap();
+        let f = b
+            .prepare(lib, "ffx_capture", &sig.parse().unwrap())
+            .unwrap();
         let mut ret = [0u8; 64];
         b.call(&f, args, &mut ret).unwrap();
-        let regs = b.prepare(lib, "ffx_captured_regs", &"ptr()".parse().unwrap()).unwrap();
-        let Value::Ptr(p) = b.call(&regs, &[], &mut []).unwrap() else { panic!() };
+        let regs = b
+            .prepare(lib, "ffx_captured_regs", &"ptr()".parse().unwrap())
+            .unwrap();
+        let Value::Ptr(p) = b.call(&regs, &[], &mut []).unwrap() else {
+            panic!()
+        };
         *(p as *const Captured)
     }
 }
@@ -214,7 +260,12 @@ fn capture(b: &mut AsmBackend, lib: &ffi_trait::SharedLibrary, sig: &str, args: 
 fn registers_land_exactly_where_the_abi_says() {
     let (mut b, lib) = fixture();
     let ints: Vec<Arg> = (1..=10).map(|i| Arg::i64(i * 0x1111)).collect();
-    let c = capture(&mut b, &lib, "void(i64, i64, i64, i64, i64, i64, i64, i64, i64, i64)", &ints);
+    let c = capture(
+        &mut b,
+        &lib,
+        "void(i64, i64, i64, i64, i64, i64, i64, i64, i64, i64)",
+        &ints,
+    );
     let nreg = if cfg!(target_arch = "aarch64") { 8 } else { 6 };
     for i in 0..nreg {
         assert_eq!(c.gp[i], (i as u64 + 1) * 0x1111, "gp{i}");
@@ -224,7 +275,12 @@ fn registers_land_exactly_where_the_abi_says() {
     }
 
     let floats: Vec<Arg> = (1..=10).map(|i| Arg::f64(i as f64 + 0.5)).collect();
-    let c = capture(&mut b, &lib, "void(f64, f64, f64, f64, f64, f64, f64, f64, f64, f64)", &floats);
+    let c = capture(
+        &mut b,
+        &lib,
+        "void(f64, f64, f64, f64, f64, f64, f64, f64, f64, f64)",
+        &floats,
+    );
     for i in 0..8 {
         assert_eq!(f64::from_bits(c.fp[i]), i as f64 + 1.5, "fp{i}");
     }
@@ -232,7 +288,17 @@ fn registers_land_exactly_where_the_abi_says() {
     assert_eq!(f64::from_bits(c.stack[1]), 10.5);
 
     // Narrow integers are extended; f32 sits in the low 32 bits.
-    let c = capture(&mut b, &lib, "void(i8, u16, f32, bool)", &[Arg::i8(-2), Arg::u16(0xfffe), Arg::f32(1.25), Arg::bool(true)]);
+    let c = capture(
+        &mut b,
+        &lib,
+        "void(i8, u16, f32, bool)",
+        &[
+            Arg::i8(-2),
+            Arg::u16(0xfffe),
+            Arg::f32(1.25),
+            Arg::bool(true),
+        ],
+    );
     assert_eq!(c.gp[0] as i64, -2);
     assert_eq!(c.gp[1], 0xfffe);
     assert_eq!(c.gp[2], 1);
@@ -244,7 +310,12 @@ fn registers_land_exactly_where_the_abi_says() {
     let mut bytes = vec![0u8; s.size()];
     bytes[..8].copy_from_slice(&7i64.to_ne_bytes());
     bytes[8..].copy_from_slice(&2.5f64.to_ne_bytes());
-    let c = capture(&mut b, &lib, "void(i32, {i64, f64})", &[Arg::i32(1), Arg::bytes(&bytes)]);
+    let c = capture(
+        &mut b,
+        &lib,
+        "void(i32, {i64, f64})",
+        &[Arg::i32(1), Arg::bytes(&bytes)],
+    );
     assert_eq!(c.gp[1], 7);
     if cfg!(target_arch = "aarch64") {
         assert_eq!(f64::from_bits(c.gp[2]), 2.5);
@@ -253,7 +324,17 @@ fn registers_land_exactly_where_the_abi_says() {
     }
 
     // Variadic: %al holds the number of vector registers used (x86-64); f32 is promoted.
-    let c = capture(&mut b, &lib, "void(ptr, ..., f32, f64, i32)", &[Arg::ptr(std::ptr::null::<u8>()), Arg::f32(0.5), Arg::f64(0.25), Arg::i32(3)]);
+    let c = capture(
+        &mut b,
+        &lib,
+        "void(ptr, ..., f32, f64, i32)",
+        &[
+            Arg::ptr(std::ptr::null::<u8>()),
+            Arg::f32(0.5),
+            Arg::f64(0.25),
+            Arg::i32(3),
+        ],
+    );
     assert_eq!(f64::from_bits(c.fp[0]), 0.5, "promoted to double");
     assert_eq!(f64::from_bits(c.fp[1]), 0.25);
     assert_eq!(c.gp[1], 3);
@@ -264,13 +345,24 @@ fn registers_land_exactly_where_the_abi_says() {
     // A large struct return: the hidden pointer goes in rdi (x86-64) or x8 (AArch64).
     let mut big = [0u8; 24];
     // SAFETY: the capture stub writes nothing through the hidden pointer.
-    let f = unsafe { b.prepare(&lib, "ffx_capture", &"{i64, i64, i64}(i64)".parse().unwrap()) }.unwrap();
+    let f = unsafe {
+        b.prepare(
+            &lib,
+            "ffx_capture",
+            &"{i64, i64, i64}(i64)".parse().unwrap(),
+        )
+    }
+    .unwrap();
     // SAFETY: as above.
     unsafe { b.call(&f, &[Arg::i64(5)], &mut big) }.unwrap();
     // SAFETY: `ffx_captured_regs` returns a pointer to the capture area.
     let c = unsafe {
-        let regs = b.prepare(&lib, "ffx_captured_regs", &"ptr()".parse().unwrap()).unwrap();
-        let Value::Ptr(p) = b.call(&regs, &[], &mut []).unwrap() else { panic!() };
+        let regs = b
+            .prepare(&lib, "ffx_captured_regs", &"ptr()".parse().unwrap())
+            .unwrap();
+        let Value::Ptr(p) = b.call(&regs, &[], &mut []).unwrap() else {
+            panic!()
+        };
         *(p as *const Captured)
     };
     let addr = big.as_ptr() as u64;

@@ -44,12 +44,18 @@ fn sig(text: &str) -> Signature {
 }
 
 fn open(b: &mut AsmBackend, name: &str) -> SharedLibrary {
-    b.open(Source::Path(Path::new(name))).unwrap_or_else(|e| panic!("{e}"))
+    b.open(Source::Path(Path::new(name)))
+        .unwrap_or_else(|e| panic!("{e}"))
 }
 
 #[test]
 fn conformance_kernels() {
-    conformance::kernels(&mut AsmBackend::new().unwrap(), &kernels_library(), reference::sum_f64, reference::dot_f64);
+    conformance::kernels(
+        &mut AsmBackend::new().unwrap(),
+        &kernels_library(),
+        reference::sum_f64,
+        reference::dot_f64,
+    );
 }
 
 #[test]
@@ -59,7 +65,10 @@ fn conformance_system_libraries() {
 
 #[test]
 fn conformance_errors() {
-    conformance::errors(&mut AsmBackend::new().unwrap(), &mut AsmBackend::new().unwrap());
+    conformance::errors(
+        &mut AsmBackend::new().unwrap(),
+        &mut AsmBackend::new().unwrap(),
+    );
 }
 
 #[test]
@@ -73,14 +82,18 @@ fn snprintf_variadic_ints_and_doubles() {
     // (an f32 is promoted to double, as C does).
     let v = unsafe {
         let f = b
-            .prepare(&libc, "snprintf", &sig("i32(ptr, usize, ptr, ..., i32, f64, i64, i8, f32, ptr, u32)"))
+            .prepare(
+                &libc,
+                "snprintf",
+                &sig("i32(ptr, usize, ptr, ..., i32, f64, i64, i8, f32, ptr, u32)"),
+            )
             .unwrap();
         let args = [
             Arg::ptr(out.as_mut_ptr()),
             Arg::usize(out.len()),
             Arg::ptr(fmt.as_ptr()),
             Arg::i32(-42),
-            Arg::f64(3.14159),
+            Arg::f64(3.25),
             Arg::i64(1 << 40),
             Arg::i8(b'Z' as i8),
             Arg::f32(2.5),
@@ -89,7 +102,7 @@ fn snprintf_variadic_ints_and_doubles() {
         ];
         b.call(&f, &args, &mut []).unwrap()
     };
-    let text = "-42|3.142|1099511627776|Z|2.5|ffi|7";
+    let text = "-42|3.250|1099511627776|Z|2.5|ffi|7";
     assert_eq!(v, Value::I32(text.len() as i32));
     assert_eq!(&out[..text.len()], text.as_bytes());
 
@@ -98,9 +111,17 @@ fn snprintf_variadic_ints_and_doubles() {
     // SAFETY: as above, ten doubles for ten %g.
     unsafe {
         let f = b
-            .prepare(&libc, "snprintf", &sig("i32(ptr, usize, ptr, ..., f64, f64, f64, f64, f64, f64, f64, f64, f64, f64)"))
+            .prepare(
+                &libc,
+                "snprintf",
+                &sig("i32(ptr, usize, ptr, ..., f64, f64, f64, f64, f64, f64, f64, f64, f64, f64)"),
+            )
             .unwrap();
-        let mut args = vec![Arg::ptr(out.as_mut_ptr()), Arg::usize(out.len()), Arg::ptr(fmt.as_ptr())];
+        let mut args = vec![
+            Arg::ptr(out.as_mut_ptr()),
+            Arg::usize(out.len()),
+            Arg::ptr(fmt.as_ptr()),
+        ];
         args.extend((1..=10).map(|i| Arg::f64(i as f64 * 1.5)));
         b.call(&f, &args, &mut []).unwrap();
     }
@@ -115,25 +136,61 @@ fn div_ldiv_struct_returns_and_frexp() {
     let libm = open(&mut b, "libm.so.6");
     // SAFETY: div_t div(int, int); ldiv_t ldiv(long, long); double frexp(double, int *).
     unsafe {
-        let div = b.prepare(&libc, "div", &sig("{i32, i32}(i32, i32)")).unwrap();
+        let div = b
+            .prepare(&libc, "div", &sig("{i32, i32}(i32, i32)"))
+            .unwrap();
         let mut r = [0u8; 8];
-        assert_eq!(b.call(&div, &[Arg::i32(-17), Arg::i32(5)], &mut r).unwrap(), Value::Struct);
+        assert_eq!(
+            b.call(&div, &[Arg::i32(-17), Arg::i32(5)], &mut r).unwrap(),
+            Value::Struct
+        );
         assert_eq!(i32::from_ne_bytes(r[..4].try_into().unwrap()), -3);
         assert_eq!(i32::from_ne_bytes(r[4..].try_into().unwrap()), -2);
-        let ldiv = b.prepare(&libc, "ldiv", &sig("{i64, i64}(i64, i64)")).unwrap();
+        let ldiv = b
+            .prepare(&libc, "ldiv", &sig("{i64, i64}(i64, i64)"))
+            .unwrap();
         let mut r = [0u8; 16];
-        b.call(&ldiv, &[Arg::i64(1 << 40), Arg::i64(7)], &mut r).unwrap();
-        assert_eq!(i64::from_ne_bytes(r[..8].try_into().unwrap()), (1i64 << 40) / 7);
-        assert_eq!(i64::from_ne_bytes(r[8..].try_into().unwrap()), (1i64 << 40) % 7);
-        let e = b.call(&ldiv, &[Arg::i64(1), Arg::i64(1)], &mut [0u8; 8]).unwrap_err();
-        assert!(matches!(e, Error::ReturnSlotTooSmall { needed: 16, got: 8, .. }), "{e}");
+        b.call(&ldiv, &[Arg::i64(1 << 40), Arg::i64(7)], &mut r)
+            .unwrap();
+        assert_eq!(
+            i64::from_ne_bytes(r[..8].try_into().unwrap()),
+            (1i64 << 40) / 7
+        );
+        assert_eq!(
+            i64::from_ne_bytes(r[8..].try_into().unwrap()),
+            (1i64 << 40) % 7
+        );
+        let e = b
+            .call(&ldiv, &[Arg::i64(1), Arg::i64(1)], &mut [0u8; 8])
+            .unwrap_err();
+        assert!(
+            matches!(
+                e,
+                Error::ReturnSlotTooSmall {
+                    needed: 16,
+                    got: 8,
+                    ..
+                }
+            ),
+            "{e}"
+        );
 
         let frexp = b.prepare(&libm, "frexp", &sig("f64(f64, ptr)")).unwrap();
         let mut exp = 0i32;
-        let v = b.call(&frexp, &[Arg::f64(48.0), Arg::ptr(&mut exp as *mut i32)], &mut []).unwrap();
+        let v = b
+            .call(
+                &frexp,
+                &[Arg::f64(48.0), Arg::ptr(&mut exp as *mut i32)],
+                &mut [],
+            )
+            .unwrap();
         assert_eq!((v, exp), (Value::F64(0.75), 6));
         let ldexp = b.prepare(&libm, "ldexp", &sig("f64(f64, i32)")).unwrap();
-        assert_eq!(b.call(&ldexp, &[Arg::f64(0.75), Arg::i32(6)], &mut []).unwrap(), Value::F64(48.0));
+        assert_eq!(
+            b.call(&ldexp, &[Arg::f64(0.75), Arg::i32(6)], &mut [])
+                .unwrap(),
+            Value::F64(48.0)
+        );
     }
 }
 
@@ -147,8 +204,15 @@ fn qsort_with_a_c_comparator() {
     // SAFETY: void qsort(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *))
     // on a Vec<i32> of n elements with a comparator of i32.
     unsafe {
-        let qsort = b.prepare(&libc, "qsort", &sig("void(ptr, usize, usize, ptr)")).unwrap();
-        let args = [Arg::ptr(v.as_mut_ptr()), Arg::usize(v.len()), Arg::usize(4), Arg::ptr(cmp)];
+        let qsort = b
+            .prepare(&libc, "qsort", &sig("void(ptr, usize, usize, ptr)"))
+            .unwrap();
+        let args = [
+            Arg::ptr(v.as_mut_ptr()),
+            Arg::usize(v.len()),
+            Arg::usize(4),
+            Arg::ptr(cmp),
+        ];
         b.call(&qsort, &args, &mut []).unwrap();
     }
     assert_eq!(v, vec![-100, -3, 0, 1, 5, 7, 7, 42, 99]);
@@ -163,16 +227,24 @@ fn zero_allocations_per_call() {
     // SAFETY: the kernels' and the fixture's signatures.
     let (add, sum, typed, big) = unsafe {
         (
-            b.prepare(&lib, "ffikit_add_u32", &sig("u32(u32, u32)")).unwrap(),
-            b.prepare(&lib, "ffikit_sum_f64", &sig("f64(ptr, usize)")).unwrap(),
-            b.prepare_typed::<(u32, u32), u32>(&lib, "ffikit_add_u32").unwrap(),
+            b.prepare(&lib, "ffikit_add_u32", &sig("u32(u32, u32)"))
+                .unwrap(),
+            b.prepare(&lib, "ffikit_sum_f64", &sig("f64(ptr, usize)"))
+                .unwrap(),
+            b.prepare_typed::<(u32, u32), u32>(&lib, "ffikit_add_u32")
+                .unwrap(),
             b.prepare(&fixture, "abi_0", &sig("bool(bool)")).unwrap(),
         )
     };
     let s = [0u8; 24];
     // SAFETY: `ffx_capture` ignores its arguments, and the struct is 24 bytes.
     let stacky = unsafe {
-        b.prepare(&fixture, "ffx_capture", &sig("{i64, i64, i64}(i64, i64, i64, i64, i64, i64, i64, {i64, i64, i64}, f64)")).unwrap()
+        b.prepare(
+            &fixture,
+            "ffx_capture",
+            &sig("{i64, i64, i64}(i64, i64, i64, i64, i64, i64, i64, {i64, i64, i64}, f64)"),
+        )
+        .unwrap()
     };
     let mut ret = [0u8; 24];
     COUNTING.with(|c| c.set(true));
@@ -181,10 +253,21 @@ fn zero_allocations_per_call() {
         // SAFETY: as above; the buffer holds 100 f64.
         unsafe {
             b.call(&add, &[Arg::u32(i), Arg::u32(1)], &mut []).unwrap();
-            b.call(&sum, &[Arg::buffer(x), Arg::usize(100)], &mut []).unwrap();
+            b.call(&sum, &[Arg::buffer(x), Arg::usize(100)], &mut [])
+                .unwrap();
             b.call_typed(&typed, (i, 2)).unwrap();
             b.call(&big, &[Arg::bool(true)], &mut []).unwrap();
-            let args = [Arg::i64(1), Arg::i64(2), Arg::i64(3), Arg::i64(4), Arg::i64(5), Arg::i64(6), Arg::i64(7), Arg::bytes(&s), Arg::f64(1.0)];
+            let args = [
+                Arg::i64(1),
+                Arg::i64(2),
+                Arg::i64(3),
+                Arg::i64(4),
+                Arg::i64(5),
+                Arg::i64(6),
+                Arg::i64(7),
+                Arg::bytes(&s),
+                Arg::f64(1.0),
+            ];
             b.call(&stacky, &args, &mut ret).unwrap();
         }
     }
@@ -200,8 +283,11 @@ fn stack_budget_is_checked_before_the_call() {
     // SAFETY: the kernel's signature.
     let mut add = unsafe { b.prepare(&lib, "ffikit_add_u32", &sig("u32(u32, u32)")) }.unwrap();
     add.set_stack_budget(Some(16 * 1024));
-    // SAFETY: no pointers.
-    assert_eq!(unsafe { b.call(&add, &[Arg::u32(1), Arg::u32(2)], &mut []) }.unwrap(), Value::U32(3));
+    assert_eq!(
+        // SAFETY: no pointers.
+        unsafe { b.call(&add, &[Arg::u32(1), Arg::u32(2)], &mut []) }.unwrap(),
+        Value::U32(3)
+    );
     add.set_stack_budget(Some(1 << 40));
     // SAFETY: the call does not happen: the budget fails first.
     let e = unsafe { b.call(&add, &[Arg::u32(1), Arg::u32(2)], &mut []) }.unwrap_err();
@@ -214,13 +300,17 @@ fn stack_budget_is_checked_before_the_call() {
             let mut b = AsmBackend::new().unwrap();
             let lib = open(&mut b, kernels_library().to_str().unwrap());
             // SAFETY: the kernel's signature.
-            let mut add = unsafe { b.prepare(&lib, "ffikit_add_u32", &sig("u32(u32, u32)")) }.unwrap();
+            let mut add =
+                unsafe { b.prepare(&lib, "ffikit_add_u32", &sig("u32(u32, u32)")) }.unwrap();
             add.set_stack_budget(Some(1024 * 1024));
             // SAFETY: the call does not happen.
             unsafe { b.call(&add, &[Arg::u32(1), Arg::u32(2)], &mut []) }.unwrap_err()
         })
         .unwrap();
-    assert!(matches!(handle.join().unwrap(), Error::StackBudgetExceeded { .. }));
+    assert!(matches!(
+        handle.join().unwrap(),
+        Error::StackBudgetExceeded { .. }
+    ));
 }
 
 proptest! {

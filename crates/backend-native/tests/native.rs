@@ -18,7 +18,12 @@ fn open(b: &mut NativeBackend, name: &str) -> backend_native::NativeLibrary {
 
 #[test]
 fn kernels_typed_and_dynamic() {
-    conformance::kernels(&mut NativeBackend::new(), &kernels_library(), reference::sum_f64, reference::dot_f64);
+    conformance::kernels(
+        &mut NativeBackend::new(),
+        &kernels_library(),
+        reference::sum_f64,
+        reference::dot_f64,
+    );
 }
 
 #[test]
@@ -30,18 +35,26 @@ fn libc_libm_zlib() {
 fn errors_name_what_failed() {
     conformance::errors(&mut NativeBackend::new(), &mut NativeBackend::new());
     let mut b = NativeBackend::new();
-    assert!(matches!(b.open(Source::Bytes(b"\x7fELF")), Err(Error::UnsupportedSource { .. })));
+    assert!(matches!(
+        b.open(Source::Bytes(b"\x7fELF")),
+        Err(Error::UnsupportedSource { .. })
+    ));
     let libm = open(&mut b, "libm.so.6");
     // SAFETY: failing prepares never produce a callable function.
     unsafe {
-        let e = b.prepare_typed::<(), ()>(&libm, "no_such_symbol").unwrap_err();
+        let e = b
+            .prepare_typed::<(), ()>(&libm, "no_such_symbol")
+            .unwrap_err();
         assert!(matches!(e, Error::SymbolNotFound { .. }), "{e}");
         for (text, why) in [
             ("{f64, f64}(f64)", "struct returns"),
             ("f64({i32, i32})", "structs by value"),
             ("i32(ptr, ..., f64)", "variadic"),
             ("void(i64, i64, i64, i64, i64, i64, i64)", "7 integer"),
-            ("void(f64, f64, f64, f64, f64, f64, f64, f64, f64)", "9 floating-point"),
+            (
+                "void(f64, f64, f64, f64, f64, f64, f64, f64, f64)",
+                "9 floating-point",
+            ),
         ] {
             let e = b.prepare(&libm, "cos", &sig(text)).unwrap_err();
             let msg = e.to_string();

@@ -2,7 +2,7 @@
 //!
 //! Call foreign code — a C shared library or a WebAssembly module — at the cost of a function
 //! call. This facade re-exports the contract ([`ffi_trait`]) and the backends compiled in,
-//! chosen statically by Cargo feature (`native`, ...) or at run time by name with
+//! chosen statically by Cargo feature (`native`, `asm`) or at run time by name with
 //! [`backend_by_name`].
 //!
 //! ```
@@ -19,6 +19,8 @@
 
 pub use ffi_trait::*;
 
+#[cfg(feature = "asm")]
+pub use backend_asm::{AsmBackend, AsmFunction, AsmTyped};
 #[cfg(feature = "native")]
 pub use backend_native::{NativeBackend, NativeFunction, NativeLibrary, NativeTyped};
 
@@ -26,7 +28,7 @@ pub use backend_native::{NativeBackend, NativeFunction, NativeLibrary, NativeTyp
 /// build of ffikit contains each.
 pub const BACKENDS: [(&str, bool); 3] = [
     ("native", cfg!(feature = "native")),
-    ("asm", false),
+    ("asm", cfg!(feature = "asm")),
     ("wasm", false),
 ];
 
@@ -35,11 +37,14 @@ pub const BACKENDS: [(&str, bool); 3] = [
 ///
 /// # Errors
 /// [`Error::UnknownBackend`] when no backend of that name is built into this ffikit; the
-/// message lists the ones that are.
+/// message lists the ones that are. [`Error::UnsupportedTarget`] for `asm` on an
+/// architecture without a trampoline.
 pub fn backend_by_name(name: &str) -> Result<Box<dyn DynBackend>> {
     match name {
         #[cfg(feature = "native")]
         "native" => Ok(Box::new(NativeBackend::new())),
+        #[cfg(feature = "asm")]
+        "asm" => Ok(Box::new(AsmBackend::new()?)),
         _ => Err(Error::UnknownBackend {
             name: name.to_owned(),
             available: BACKENDS
@@ -56,3 +61,23 @@ pub fn backend_by_name(name: &str) -> Result<Box<dyn DynBackend>> {
 #[doc = include_str!("../../../README.md")]
 #[cfg(doctest)]
 pub struct ReadmeDoctests;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backends_by_name() {
+        for (name, built) in BACKENDS {
+            match backend_by_name(name) {
+                Ok(b) => assert!(built && b.name() == name),
+                Err(e) => assert!(!built && e.to_string().contains(name), "{e}"),
+            }
+        }
+        let e = backend_by_name("jit").err().unwrap();
+        assert_eq!(
+            e.to_string(),
+            "unknown backend `jit`: expected one of native, asm"
+        );
+    }
+}
