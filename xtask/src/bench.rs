@@ -2,8 +2,10 @@
 //!
 //! Each benchmark is compared with its floor from the same run: `native/{kernel}/typed` and
 //! `native/{kernel}/dynamic` with `native/{kernel}/plain` (a plain Rust call through a
-//! function pointer), and `native/sum_f64/*/100000` with `memory/read/100000` (the machine's
-//! cache read bound over the same 800 KB).
+//! function pointer), `native/sum_f64/*/100000` with `memory/read/100000` (the machine's
+//! cache read bound over the same 800 KB), and the asm backend's shapes
+//! (`asm-vs/asm/{shape}/{typed|dynamic}`) with the native typed call and libffi's
+//! `Cif::call` of the same function.
 
 use std::path::Path;
 
@@ -31,6 +33,15 @@ pub(crate) fn run_benches(args: &BenchArgs) -> Result<(), String> {
         "--",
         "--noplot",
     ]);
+    if args.quick {
+        c.args(["--warm-up-time", "1", "--measurement-time", "2"]);
+    }
+    if let Some(f) = &args.filter {
+        c.arg(f);
+    }
+    run(&mut c)?;
+    let mut c = cargo();
+    c.args(["bench", "-p", "backend-asm", "--bench", "asm", "--", "--noplot"]);
     if args.quick {
         c.args(["--warm-up-time", "1", "--measurement-time", "2"]);
     }
@@ -82,6 +93,30 @@ pub(crate) fn run_benches(args: &BenchArgs) -> Result<(), String> {
                 );
             }
         }
+    }
+    println!("\n| shape | native typed | asm typed | asm dynamic | libffi `Cif::call` | asm dynamic / native | libffi / asm dynamic |\n|---|---|---|---|---|---|---|");
+    for shape in ["add", "dot", "6i64_8f64", "8i64", "struct16"] {
+        let m = |path: &str| median_ns(&dir, &format!("asm-vs/{path}"));
+        let (native, typed, dynamic, libffi) = (
+            m(&format!("native/{shape}/typed")),
+            m(&format!("asm/{shape}/typed")),
+            m(&format!("asm/{shape}/dynamic")),
+            m(&format!("libffi/{shape}/call")),
+        );
+        let show = |v: Option<f64>| v.map_or("—".to_owned(), fmt_ns);
+        let ratio = |a: Option<f64>, b: Option<f64>| match (a, b) {
+            (Some(a), Some(b)) => format!("{:.2}x", a / b),
+            _ => "—".to_owned(),
+        };
+        println!(
+            "| {shape} | {} | {} | {} | {} | {} | {} |",
+            show(native),
+            show(typed),
+            show(dynamic),
+            show(libffi),
+            ratio(dynamic, native),
+            ratio(libffi, dynamic)
+        );
     }
     Ok(())
 }
