@@ -41,7 +41,15 @@ pub(crate) fn run_benches(args: &BenchArgs) -> Result<(), String> {
     }
     run(&mut c)?;
     let mut c = cargo();
-    c.args(["bench", "-p", "backend-asm", "--bench", "asm", "--", "--noplot"]);
+    c.args([
+        "bench",
+        "-p",
+        "backend-asm",
+        "--bench",
+        "asm",
+        "--",
+        "--noplot",
+    ]);
     if args.quick {
         c.args(["--warm-up-time", "1", "--measurement-time", "2"]);
     }
@@ -94,7 +102,9 @@ pub(crate) fn run_benches(args: &BenchArgs) -> Result<(), String> {
             }
         }
     }
-    println!("\n| shape | native typed | asm typed | asm dynamic | libffi `Cif::call` | asm dynamic / native | libffi / asm dynamic |\n|---|---|---|---|---|---|---|");
+    println!(
+        "\n| shape | native typed | asm typed | asm dynamic | libffi `Cif::call` | asm dynamic / native | libffi / asm dynamic |\n|---|---|---|---|---|---|---|"
+    );
     for shape in ["add", "dot", "6i64_8f64", "8i64", "struct16"] {
         let m = |path: &str| median_ns(&dir, &format!("asm-vs/{path}"));
         let (native, typed, dynamic, libffi) = (
