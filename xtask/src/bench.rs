@@ -23,40 +23,8 @@ pub(crate) struct BenchArgs {
 
 /// Runs the benches, then prints the summary table.
 pub(crate) fn run_benches(args: &BenchArgs) -> Result<(), String> {
-    let mut c = cargo();
-    c.args([
-        "bench",
-        "-p",
-        "backend-native",
-        "--bench",
-        "native",
-        "--",
-        "--noplot",
-    ]);
-    if args.quick {
-        c.args(["--warm-up-time", "1", "--measurement-time", "2"]);
-    }
-    if let Some(f) = &args.filter {
-        c.arg(f);
-    }
-    run(&mut c)?;
-    let mut c = cargo();
-    c.args([
-        "bench",
-        "-p",
-        "backend-asm",
-        "--bench",
-        "asm",
-        "--",
-        "--noplot",
-    ]);
-    if args.quick {
-        c.args(["--warm-up-time", "1", "--measurement-time", "2"]);
-    }
-    if let Some(f) = &args.filter {
-        c.arg(f);
-    }
-    run(&mut c)?;
+    run_bench("backend-native", "native", args)?;
+    run_bench("backend-asm", "asm", args)?;
     let dir = root().join("target/criterion");
     println!("\n| benchmark | median | floor | ratio to floor |\n|---|---|---|---|");
     for kernel in [
@@ -129,6 +97,19 @@ pub(crate) fn run_benches(args: &BenchArgs) -> Result<(), String> {
         );
     }
     Ok(())
+}
+
+/// Runs one criterion bench target with the options of `args`.
+fn run_bench(package: &str, bench: &str, args: &BenchArgs) -> Result<(), String> {
+    let mut c = cargo();
+    c.args(["bench", "-p", package, "--bench", bench, "--", "--noplot"]);
+    if args.quick {
+        c.args(["--warm-up-time", "1", "--measurement-time", "2"]);
+    }
+    if let Some(f) = &args.filter {
+        c.arg(f);
+    }
+    run(&mut c)
 }
 
 /// The median of a criterion benchmark's latest run, in ns, from
