@@ -28,7 +28,7 @@
 //!   stack argument 0           <- sp at `blr` (16-byte aligned, AAPCS64 §6.4.5.1)
 //! ```
 
-use ffi_trait::{ArgKind, Error, ScalarClass, Signature, Type};
+use ffi_trait::{Error, Signature, Type};
 
 #[cfg(target_arch = "aarch64")]
 use crate::frame::Frame;
@@ -154,26 +154,7 @@ pub(crate) fn plan(sig: &Signature) -> Result<Plan, Error> {
                     }
                 }
             }
-            scalar => {
-                let expect = ArgKind::of(scalar).expect("arguments are never void");
-                let loc = match scalar.scalar_class() {
-                    Some(ScalarClass::Float) if a.fp < FP_REGS => {
-                        a.fp += 1;
-                        Loc::Fp(a.fp - 1)
-                    }
-                    Some(ScalarClass::Integer) if a.gp < GP_REGS => {
-                        a.gp += 1;
-                        Loc::Gp(a.gp - 1)
-                    }
-                    _ => Loc::Stack(a.stack_words(1)),
-                };
-                ArgPlan::Scalar {
-                    expect,
-                    is_ptr: *scalar == Type::Ptr,
-                    promote_f32: variadic && *scalar == Type::F32,
-                    loc,
-                }
-            }
+            scalar => a.scalar(scalar, variadic, GP_REGS, FP_REGS),
         };
         args.push(ap);
     }

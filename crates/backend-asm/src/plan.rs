@@ -6,7 +6,7 @@
 //! classification, AAPCS64 HFAs and indirect composites); [`fill`] and [`decode_return`]
 //! execute it for one call, without looking at a type again.
 
-use ffi_trait::{Arg, ArgKind, Error, Type};
+use ffi_trait::{Arg, ArgKind, Error, ScalarClass, Type};
 
 use crate::frame::{Frame, MAX_WORDS};
 
@@ -100,6 +100,38 @@ pub(crate) struct Alloc {
 }
 
 impl Alloc {
+    /// Places a scalar argument: the next register of its class while `gp_regs` / `fp_regs`
+    /// last, else the next stack word (both ABIs; a variadic `f32` is promoted to `f64`).
+    ///
+    /// # Panics
+    /// On `void`, which signatures never have as an argument.
+    pub(crate) fn scalar(
+        &mut self,
+        ty: &Type,
+        variadic: bool,
+        gp_regs: u8,
+        fp_regs: u8,
+    ) -> ArgPlan {
+        let expect = ArgKind::of(ty).expect("arguments are never void");
+        let loc = match ty.scalar_class() {
+            Some(ScalarClass::Float) if self.fp < fp_regs => {
+                self.fp += 1;
+                Loc::Fp(self.fp - 1)
+            }
+            Some(ScalarClass::Integer) if self.gp < gp_regs => {
+                self.gp += 1;
+                Loc::Gp(self.gp - 1)
+            }
+            _ => Loc::Stack(self.stack_words(1)),
+        };
+        ArgPlan::Scalar {
+            expect,
+            is_ptr: *ty == Type::Ptr,
+            promote_f32: variadic && *ty == Type::F32,
+            loc,
+        }
+    }
+
     /// Takes `n` consecutive stack words.
     pub(crate) fn stack_words(&mut self, n: u16) -> u16 {
         let w = self.stack;
