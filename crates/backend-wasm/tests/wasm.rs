@@ -1,0 +1,202 @@
+//! The wasm backend: the kernels (the shared conformance checks), native and wasm kernels
+//! agreeing bit for bit, user modules, and every fault with a hand-written WAT module.
+
+use std::path::Path;
+
+use backend_wasm::{WasmBackend, WasmConfig, WasmEngine};
+use ffi_trait::{Arg, Backend, BufferArg, Error, Signature, Source, Value, conformance};
+use ffikit_kernels::locate::kernels_wasm;
+use ffikit_kernels::reference;
+use proptest::prelude::*;
+
+fn sig(text: &str) -> Signature {
+    text.parse().unwrap()
+}
+
+fn kernels(b: &mut WasmBackend) -> backend_wasm::WasmLibrary {
+    b.open(Source::Path(&kernels_wasm())).unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[test]
+fn conformance_kernels() {
+    conformance::kernels(&mut WasmBackend::new().unwrap(), &kernels_wasm(), reference::sum_f64, reference::dot_f64);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// The wasm kernels (simd128) and the native kernels (SSE2/AVX2/AVX-512) return the same
+    /// bits for every input.
+    #[test]
+    fn wasm_and_native_kernels_agree(x in prop::collection::vec(-1e6f64..1e6, 0..700), a in -10f64..10.0) {
+        let mut b = WasmBackend::new().unwrap();
+        let lib = kernels(&mut b);
+        let n = x.len();
+        let xb = b.alloc_stable_buffer(n * 8, 64).unwrap();
+        let yb = b.alloc_stable_buffer(n * 8, 64).unwrap();
+        let y: Vec<f64> = x.iter().rev().map(|v| v * 0.5 + 1.0).collect();
+        // SAFETY: fresh buffers of this context.
+        unsafe {
+            xb.as_mut_slice_of::<f64>().copy_from_slice(&x);
+            yb.as_mut_slice_of::<f64>().copy_from_slice(&y);
+        }
+        // SAFETY: the kernels' signatures; buffers of n f64 (n = 0 passes the buffer's start).
+        unsafe {
+            let sum = b.prepare_typed::<(BufferArg, usize), f64>(&lib, "ffikit_sum_f64").unwrap();
+            let dot = b.prepare_typed::<(BufferArg, BufferArg, usize), f64>(&lib, "ffikit_dot_f64").unwrap();
+            let axpy = b.prepare_typed::<(f64, BufferArg, BufferArg, usize), ()>(&lib, "ffikit_axpy_f64").unwrap();
+            let s = b.call_typed(&sum, (xb.arg(), n)).unwrap();
+            let d = b.call_typed(&dot, (xb.arg(), yb.arg(), n)).unwrap();
+            prop_assert_eq!(s.to_bits(), ffikit_kernels::ffikit_sum_f64(x.as_ptr(), n).to_bits());
+            prop_assert_eq!(d.to_bits(), ffikit_kernels::ffikit_dot_f64(x.as_ptr(), y.as_ptr(), n).to_bits());
+            b.call_typed(&axpy, (a, xb.arg(), yb.arg(), n)).unwrap();
+            let mut want = y.clone();
+            ffikit_kernels::ffikit_axpy_f64(a, x.as_ptr(), want.as_mut_ptr(), n);
+            prop_assert_eq!(yb.as_mut_slice_of::<f64>(), &want[..]);
+        }
+    }
+}
+
+const FAULTS: &str = r#"
+(module
+  (memory (export "memory") 1)
+  (func (export "oob") (param i32) (result i32) (i32.load (local.get 0)))
+  (func (export "unreachable") (unreachable))
+  (func (export "div") (param i32 i32) (result i32) (i32.div_s (local.get 0) (local.get 1)))
+  (func (export "spin") (loop $l (br $l)))
+  (func (export "add") (param i32 i32) (result i32) (i32.add (local.get 0) (local.get 1)))
+  (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0)))
+  (func (export "mix") (param i64 f32 f64 i32) (result f64)
+    (f64.add (f64.add (f64.convert_i64_s (local.get 0)) (f64.promote_f32 (local.get 1)))
+             (f64.add (local.get 2) (f64.convert_i32_s (local.get 3)))))
+)
+"#;
+
+fn faults(b: &mut WasmBackend) -> backend_wasm::WasmLibrary {
+    b.open(Source::Bytes(FAULTS.as_bytes())).unwrap()
+}
+
+#[test]
+fn traps_become_errors_and_the_context_stays_usable() {
+    let mut b = WasmBackend::new().unwrap();
+    let m = faults(&mut b);
+    // SAFETY: the wasm backend checks every signature against the export's type.
+    unsafe {
+        let oob = b.prepare(&m, "oob", &sig("i32(i32)")).unwrap();
+        let e = b.call(&oob, &[Arg::i32(1 << 20)], &mut []).unwrap_err();
+        assert!(matches!(e, Error::Trap { .. }) && e.to_string().contains("out of bounds"), "{e}");
+        let un = b.prepare(&m, "unreachable", &sig("void()")).unwrap();
+        let e = b.call(&un, &[], &mut []).unwrap_err();
+        assert!(matches!(e, Error::Trap { .. }) && e.to_string().contains("unreachable"), "{e}");
+        let div = b.prepare(&m, "div", &sig("i32(i32, i32)")).unwrap();
+        let e = b.call(&div, &[Arg::i32(1), Arg::i32(0)], &mut []).unwrap_err();
+        assert!(matches!(e, Error::Trap { .. }) && e.to_string().contains("divide by zero"), "{e}");
+        // Still usable.
+        assert_eq!(b.call(&div, &[Arg::i32(-9), Arg::i32(2)], &mut []).unwrap(), Value::I32(-4));
+        let add = b.prepare_typed::<(i32, i32), i32>(&m, "add").unwrap();
+        assert_eq!(b.call_typed(&add, (40, 2)).unwrap(), 42);
+        let mix = b.prepare(&m, "mix", &sig("f64(i64, f32, f64, i32)")).unwrap();
+        let v = b.call(&mix, &[Arg::i64(-3), Arg::f32(0.5), Arg::f64(0.25), Arg::i32(10)], &mut []).unwrap();
+        assert_eq!(v, Value::F64(7.75));
+    }
+}
+
+#[test]
+fn a_deadline_stops_a_runaway_guest() {
+    let engine = WasmEngine::new(WasmConfig { deadlines: true, memory_limit: None }).unwrap();
+    let mut b = WasmBackend::with_engine(&engine);
+    let m = faults(&mut b);
+    b.set_deadline(Some(50)).unwrap();
+    // SAFETY: checked signatures.
+    unsafe {
+        let spin = b.prepare(&m, "spin", &sig("void()")).unwrap();
+        let t = std::time::Instant::now();
+        let e = b.call(&spin, &[], &mut []).unwrap_err();
+        assert!(matches!(e, Error::DeadlineExceeded { deadline_ms: 50, .. }), "{e}");
+        assert!(t.elapsed().as_secs() < 10, "the deadline did not stop the loop promptly");
+        let add = b.prepare(&m, "add", &sig("i32(i32, i32)")).unwrap();
+        assert_eq!(b.call(&add, &[Arg::i32(1), Arg::i32(2)], &mut []).unwrap(), Value::I32(3));
+    }
+    let mut plain = WasmBackend::new().unwrap();
+    assert!(plain.set_deadline(Some(5)).is_err(), "deadlines need an engine with epochs");
+}
+
+#[test]
+fn a_memory_limit_caps_growth() {
+    let engine = WasmEngine::new(WasmConfig { deadlines: false, memory_limit: Some(4 << 20) }).unwrap();
+    let mut b = WasmBackend::with_engine(&engine);
+    let m = faults(&mut b);
+    // SAFETY: checked signature.
+    unsafe {
+        let grow = b.prepare(&m, "grow", &sig("i32(i32)")).unwrap();
+        assert_eq!(b.call(&grow, &[Arg::i32(1)], &mut []).unwrap(), Value::I32(1), "a small grow succeeds");
+        assert_eq!(b.call(&grow, &[Arg::i32(1000)], &mut []).unwrap(), Value::I32(-1), "past the limit fails");
+    }
+    let e = b.alloc_stable_buffer(16 << 20, 64).unwrap_err();
+    assert!(matches!(e, Error::OutOfMemory { .. }), "{e}");
+    let small = b.alloc_stable_buffer(4096, 64).unwrap();
+    assert_eq!(small.host_ptr() as usize % 64, 0);
+}
+
+#[test]
+fn bad_modules_exports_and_types_are_clear_errors() {
+    let mut b = WasmBackend::new().unwrap();
+    let e = b.open(Source::Bytes(b"\0asm\x01\0\0\0garbage")).unwrap_err();
+    assert!(matches!(e, Error::LibraryNotFound { .. }) && e.to_string().contains("not a valid WebAssembly module"), "{e}");
+    let e = b.open(Source::Path(Path::new("/no/such/module.wasm"))).unwrap_err();
+    assert!(matches!(e, Error::LibraryNotFound { .. }), "{e}");
+    let m = faults(&mut b);
+    // SAFETY: failing prepares produce nothing callable.
+    unsafe {
+        let e = b.prepare(&m, "nope", &sig("void()")).unwrap_err();
+        assert!(matches!(e, Error::SymbolNotFound { .. }), "{e}");
+        let e = b.prepare(&m, "add", &sig("i64(i32, i32)")).unwrap_err();
+        assert_eq!(e.to_string(), "signature `i64(i32, i32)` does not match `add`, which has type (i32, i32) -> (i32)");
+        let e = b.prepare(&m, "add", &sig("{i32, i32}(i32, i32)")).unwrap_err();
+        assert!(matches!(e, Error::UnsupportedSignature { .. }), "{e}");
+        let e = b.prepare_typed::<(*const u8,), i32>(&m, "oob").unwrap_err();
+        assert!(e.to_string().contains("raw host pointers"), "{e}");
+        let add = b.prepare(&m, "add", &sig("i32(i32, i32)")).unwrap();
+        let e = b.call(&add, &[Arg::i32(1)], &mut []).unwrap_err();
+        assert!(matches!(e, Error::ArgumentCount { .. }), "{e}");
+        let e = b.call(&add, &[Arg::i32(1), Arg::u32(1)], &mut []).unwrap_err();
+        assert!(matches!(e, Error::ArgumentType { index: 1, .. }), "{e}");
+    }
+}
+
+#[test]
+fn pointers_must_point_into_this_contexts_buffers() {
+    let mut b = WasmBackend::new().unwrap();
+    let lib = kernels(&mut b);
+    let x = b.alloc_stable_buffer(64, 64).unwrap();
+    // SAFETY: fresh buffer.
+    unsafe { x.as_mut_slice_of::<f64>().copy_from_slice(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0]) };
+    // SAFETY: the kernel's signature; pointers are translated or rejected.
+    unsafe {
+        let sum = b.prepare(&lib, "ffikit_sum_f64", &sig("f64(ptr, usize)")).unwrap();
+        // A host pointer inside the buffer (at element 2) is translated.
+        let p = x.host_ptr().add(16);
+        assert_eq!(b.call(&sum, &[Arg::ptr(p), Arg::usize(6)], &mut []).unwrap(), Value::F64(33.0));
+        let local = [1.0f64; 4];
+        let e = b.call(&sum, &[Arg::ptr(local.as_ptr()), Arg::usize(4)], &mut []).unwrap_err();
+        assert!(matches!(e, Error::PointerOutsideBuffers { index: 0, .. }), "{e}");
+        let mut other = WasmBackend::new().unwrap();
+        kernels(&mut other);
+        let theirs = other.alloc_stable_buffer(64, 64).unwrap();
+        let e = b.call(&sum, &[Arg::buffer(theirs), Arg::usize(1)], &mut []).unwrap_err();
+        assert!(matches!(e, Error::ForeignBuffer { .. }), "{e}");
+    }
+    // Freed regions are reused; a freed buffer cannot be freed twice.
+    let y = b.alloc_stable_buffer(1000, 64).unwrap();
+    b.free_stable_buffer(y).unwrap();
+    assert!(matches!(b.free_stable_buffer(y), Err(Error::BufferFreed { .. })));
+    let z = b.alloc_stable_buffer(500, 64).unwrap();
+    assert_eq!(z.guest_addr(), y.guest_addr(), "the freed region is reused");
+}
+
+#[test]
+fn buffers_need_a_module_memory_first() {
+    let mut b = WasmBackend::new().unwrap();
+    let e = b.alloc_stable_buffer(64, 64).unwrap_err();
+    assert!(e.to_string().contains("open a module"), "{e}");
+}
