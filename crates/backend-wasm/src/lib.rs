@@ -214,6 +214,8 @@ pub struct WasmBackend {
     /// Argument and result slots for dynamic calls.
     scratch: Vec<ValRaw>,
     deadline_ms: Option<u64>,
+    /// The engine was made with epoch interruption (cached from its config).
+    epochs: bool,
 }
 
 impl std::fmt::Debug for WasmBackend {
@@ -255,6 +257,7 @@ impl WasmBackend {
             bump_end: 0,
             scratch: vec![ValRaw::i64(0); MAX_ARGS],
             deadline_ms: None,
+            epochs: engine.0.config.deadlines,
         }
     }
 
@@ -305,8 +308,9 @@ impl WasmBackend {
         }
     }
 
+    #[inline(always)]
     fn arm_deadline(&mut self) {
-        if self.engine.0.config.deadlines {
+        if self.epochs {
             let ticks = match self.deadline_ms {
                 Some(ms) => ms.max(1) * (1_000 / TICK.as_millis().max(1) as u64) / 1_000 + 1,
                 None => u64::MAX / 2,
@@ -617,7 +621,7 @@ impl Backend for WasmBackend {
         })
     }
 
-    #[inline]
+    #[inline(always)]
     unsafe fn call_typed<P: Params, R: ReturnType>(&mut self, f: &WasmTyped<P, R>, args: P) -> Result<R> {
         if f.owner != self.owner {
             return Err(Error::ForeignHandle {
