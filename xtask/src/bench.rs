@@ -25,6 +25,7 @@ pub(crate) struct BenchArgs {
 pub(crate) fn run_benches(args: &BenchArgs) -> Result<(), String> {
     run_bench("backend-native", "native", args)?;
     run_bench("backend-asm", "asm", args)?;
+    run_bench("backend-wasm", "wasm", args)?;
     let dir = root().join("target/criterion");
     println!("\n| benchmark | median | floor | ratio to floor |\n|---|---|---|---|");
     for kernel in [
@@ -95,6 +96,31 @@ pub(crate) fn run_benches(args: &BenchArgs) -> Result<(), String> {
             ratio(dynamic, native),
             ratio(libffi, dynamic)
         );
+    }
+    println!("\n| wasm benchmark | median | floor | ratio to floor |\n|---|---|---|---|");
+    for (name, floor) in [
+        ("wasm/wasm/add_u32/typed", "wasm/wasmtime/add_u32/typedfunc"),
+        (
+            "wasm/wasm/add_u32/dynamic",
+            "wasm/wasmtime/add_u32/typedfunc",
+        ),
+        (
+            "wasm/wasm/sum_f64/zero-copy/100000",
+            "wasm/native/sum_f64/zero-copy/100000",
+        ),
+        (
+            "wasm/wasm/sum_f64/copy-in/100000",
+            "wasm/native/sum_f64/copy-in/100000",
+        ),
+    ] {
+        if let (Some(m), Some(f)) = (median_ns(&dir, name), median_ns(&dir, floor)) {
+            println!(
+                "| {name} | {} | {} ({floor}) | {:.2}x |",
+                fmt_ns(m),
+                fmt_ns(f),
+                m / f
+            );
+        }
     }
     Ok(())
 }

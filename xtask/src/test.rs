@@ -15,9 +15,18 @@ pub(crate) struct TestArgs {
 
 /// Builds the kernels' shared library, runs every workspace test, then the lints.
 pub(crate) fn run_all(args: &TestArgs) -> Result<(), String> {
-    // The tests load the release build of libffikit_kernels.so; build it once up front so a
-    // build failure is reported here rather than inside a test.
+    // The tests load the release builds of libffikit_kernels.so and ffikit_kernels.wasm;
+    // build them once up front so a build failure is reported here rather than in a test.
     run(cargo().args(["build", "--release", "--lib", "-p", "ffikit-kernels"]))?;
+    run(cargo().args([
+        "build",
+        "--release",
+        "--lib",
+        "-p",
+        "ffikit-kernels",
+        "--target",
+        "wasm32-unknown-unknown",
+    ]))?;
     run(cargo().args(["test", "--workspace", "--all-targets"]))?;
     // The C API crate has no Rust library target, so it has no doc tests.
     run(cargo().args(["test", "--workspace", "--doc", "--exclude", "ffikit-capi"]))?;

@@ -25,7 +25,9 @@ fn benches(c: &mut Criterion) {
         let module = Module::from_file(&engine, &path).unwrap();
         let mut store = Store::new(&engine, ());
         let instance = Instance::new(&mut store, &module, &[]).unwrap();
-        let raw: TypedFunc<(u32, u32), u32> = instance.get_typed_func(&mut store, "ffikit_add_u32").unwrap();
+        let raw: TypedFunc<(u32, u32), u32> = instance
+            .get_typed_func(&mut store, "ffikit_add_u32")
+            .unwrap();
         let mut r = raw.call(&mut store, (40, 2)).unwrap();
         g.bench_function("wasmtime/add_u32/typedfunc", |bn| {
             bn.iter(|| r = raw.call(&mut store, (black_box(40), black_box(2))).unwrap())
@@ -34,19 +36,29 @@ fn benches(c: &mut Criterion) {
         // SAFETY: checked against the export's type.
         let typed = unsafe { b.prepare_typed::<(u32, u32), u32>(&lib, "ffikit_add_u32") }.unwrap();
         g.bench_function("wasm/add_u32/typed", |bn| {
-            // SAFETY: no pointers.
-            bn.iter(|| r = unsafe { b.call_typed(black_box(&typed), (black_box(40), black_box(2))) }.unwrap())
+            bn.iter(|| {
+                // SAFETY: no pointers.
+                r = unsafe { b.call_typed(black_box(&typed), (black_box(40), black_box(2))) }
+                    .unwrap()
+            })
         });
         assert_eq!(r, 42);
         // SAFETY: checked against the export's type.
-        let dynf = unsafe { b.prepare(&lib, "ffikit_add_u32", &"u32(u32, u32)".parse().unwrap()) }.unwrap();
+        let dynf = unsafe { b.prepare(&lib, "ffikit_add_u32", &"u32(u32, u32)".parse().unwrap()) }
+            .unwrap();
         // SAFETY: no pointers.
         let mut v = unsafe { b.call(&dynf, &[Arg::u32(40), Arg::u32(2)], &mut []) }.unwrap();
         g.bench_function("wasm/add_u32/dynamic", |bn| {
             bn.iter(|| {
                 // SAFETY: no pointers.
-                v = unsafe { b.call(black_box(&dynf), &[Arg::u32(black_box(40)), Arg::u32(black_box(2))], &mut []) }
-                    .unwrap()
+                v = unsafe {
+                    b.call(
+                        black_box(&dynf),
+                        &[Arg::u32(black_box(40)), Arg::u32(black_box(2))],
+                        &mut [],
+                    )
+                }
+                .unwrap()
             })
         });
         assert_eq!(v, Value::U32(42));
@@ -59,7 +71,8 @@ fn benches(c: &mut Criterion) {
     unsafe { xb.as_mut_slice_of::<f64>() }.copy_from_slice(&host);
     let want = ffikit_kernels::reference::sum_f64(&host);
     // SAFETY: checked against the export's type.
-    let sum = unsafe { b.prepare_typed::<(BufferArg, usize), f64>(&lib, "ffikit_sum_f64") }.unwrap();
+    let sum =
+        unsafe { b.prepare_typed::<(BufferArg, usize), f64>(&lib, "ffikit_sum_f64") }.unwrap();
     // SAFETY: the buffer holds N f64.
     let mut r = unsafe { b.call_typed(&sum, (xb.arg(), N)) }.unwrap();
     g.bench_function("wasm/sum_f64/zero-copy/100000", |bn| {

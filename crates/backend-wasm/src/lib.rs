@@ -89,7 +89,9 @@ pub struct WasmEngine(Arc<EngineInner>);
 
 impl std::fmt::Debug for WasmEngine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("WasmEngine").field("config", &self.0.config).finish()
+        f.debug_struct("WasmEngine")
+            .field("config", &self.0.config)
+            .finish()
     }
 }
 
@@ -110,7 +112,8 @@ impl WasmEngine {
             .memory_guard_size(1 << 31)
             .memory_may_move(false)
             .epoch_interruption(config.deadlines);
-        let engine = Engine::new(&c).map_err(|e| backend_error(format!("creating the engine: {e}")))?;
+        let engine =
+            Engine::new(&c).map_err(|e| backend_error(format!("creating the engine: {e}")))?;
         let ticker_stop = Arc::new(AtomicBool::new(false));
         if config.deadlines {
             let (engine, stop) = (engine.clone(), ticker_stop.clone());
@@ -166,7 +169,11 @@ impl WasmEngine {
             library: what.to_owned(),
             reason: format!("not a valid WebAssembly module: {e:#}"),
         })?;
-        self.0.modules.lock().map_err(|_| poisoned())?.insert(key, module.clone());
+        self.0
+            .modules
+            .lock()
+            .map_err(|_| poisoned())?
+            .insert(key, module.clone());
         Ok(module)
     }
 }
@@ -220,7 +227,10 @@ pub struct WasmBackend {
 
 impl std::fmt::Debug for WasmBackend {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("WasmBackend").field("owner", &self.owner).field("buffers", &self.buffers.len()).finish()
+        f.debug_struct("WasmBackend")
+            .field("owner", &self.owner)
+            .field("buffers", &self.buffers.len())
+            .finish()
     }
 }
 
@@ -239,7 +249,12 @@ impl WasmBackend {
         if let Some(bytes) = engine.0.config.memory_limit {
             limits = limits.memory_size(bytes);
         }
-        let mut store = Store::new(&engine.0.engine, StoreData { limits: limits.build() });
+        let mut store = Store::new(
+            &engine.0.engine,
+            StoreData {
+                limits: limits.build(),
+            },
+        );
         store.limiter(|d| &mut d.limits);
         if engine.0.config.deadlines {
             // No deadline until one is set: the epoch check never fires.
@@ -268,7 +283,9 @@ impl WasmBackend {
     /// [`Error::Backend`] when the engine was made without [`WasmConfig::deadlines`].
     pub fn set_deadline(&mut self, ms: Option<u64>) -> Result<()> {
         if ms.is_some() && !self.engine.0.config.deadlines {
-            return Err(backend_error("deadlines need an engine made with WasmConfig { deadlines: true, .. }"));
+            return Err(backend_error(
+                "deadlines need an engine made with WasmConfig { deadlines: true, .. }",
+            ));
         }
         self.deadline_ms = ms;
         Ok(())
@@ -364,7 +381,9 @@ pub struct WasmTyped<P, R> {
 /// The wasm value type a grammar type maps to, or `None` for structs.
 fn wasm_type(ty: &Type) -> Option<ValType> {
     Some(match ty {
-        Type::Bool | Type::I8 | Type::U8 | Type::I16 | Type::U16 | Type::I32 | Type::U32 => ValType::I32,
+        Type::Bool | Type::I8 | Type::U8 | Type::I16 | Type::U16 | Type::I32 | Type::U32 => {
+            ValType::I32
+        }
         Type::Isize | Type::Usize | Type::Ptr => ValType::I32,
         Type::I64 | Type::U64 => ValType::I64,
         Type::F32 => ValType::F32,
@@ -416,24 +435,41 @@ impl WasmBackend {
         let want_params: Vec<ValType> = sig
             .args()
             .iter()
-            .map(|t| wasm_type(t).ok_or_else(|| unsupported("structs by value are not part of the WebAssembly core ABI; pass a pointer")))
+            .map(|t| {
+                wasm_type(t).ok_or_else(|| {
+                    unsupported(
+                        "structs by value are not part of the WebAssembly core ABI; pass a pointer",
+                    )
+                })
+            })
             .collect::<Result<_>>()?;
         let want_result: Option<ValType> = match sig.ret() {
             Type::Void => None,
-            t => Some(wasm_type(t).ok_or_else(|| unsupported("struct returns are not part of the WebAssembly core ABI"))?),
+            t => Some(wasm_type(t).ok_or_else(|| {
+                unsupported("struct returns are not part of the WebAssembly core ABI")
+            })?),
         };
-        let func = lib.instance.get_func(&mut self.store, symbol).ok_or_else(|| Error::SymbolNotFound {
-            symbol: symbol.to_owned(),
-            library: lib.name.to_string(),
-            reason: "no exported function of that name".to_owned(),
-        })?;
+        let func = lib
+            .instance
+            .get_func(&mut self.store, symbol)
+            .ok_or_else(|| Error::SymbolNotFound {
+                symbol: symbol.to_owned(),
+                library: lib.name.to_string(),
+                reason: "no exported function of that name".to_owned(),
+            })?;
         let ty = func.ty(&self.store);
         let params: Vec<ValType> = ty.params().collect();
         let results: Vec<ValType> = ty.results().collect();
         let same = params.len() == want_params.len()
-            && params.iter().zip(&want_params).all(|(a, b)| ValType::eq(a, b))
+            && params
+                .iter()
+                .zip(&want_params)
+                .all(|(a, b)| ValType::eq(a, b))
             && results.len() == want_result.iter().count()
-            && results.iter().zip(want_result.iter()).all(|(a, b)| ValType::eq(a, b));
+            && results
+                .iter()
+                .zip(want_result.iter())
+                .all(|(a, b)| ValType::eq(a, b));
         if !same {
             let text = |v: &[ValType]| v.iter().map(val_text).collect::<Vec<_>>().join(", ");
             return Err(Error::SignatureMismatch {
@@ -456,7 +492,11 @@ impl WasmBackend {
         }
         // Grow by at least 16 pages (1 MiB) so small buffers share pages.
         let pages = (len + align).div_ceil(PAGE).max(16);
-        let old = memory.grow(&mut self.store, pages).map_err(|_| Error::OutOfMemory { bytes: len as usize })?;
+        let old = memory
+            .grow(&mut self.store, pages)
+            .map_err(|_| Error::OutOfMemory {
+                bytes: len as usize,
+            })?;
         let base = old * PAGE;
         let start = base.next_multiple_of(align);
         self.bump = start + len;
@@ -490,10 +530,13 @@ impl Backend for WasmBackend {
         };
         let module = self.engine.module(bytes, &what)?;
         let linker: Linker<StoreData> = Linker::new(&self.engine.0.engine);
-        let instance = linker.instantiate(&mut self.store, &module).map_err(|e| Error::LibraryNotFound {
-            library: what.clone(),
-            reason: format!("instantiation failed: {e:#}"),
-        })?;
+        let instance =
+            linker
+                .instantiate(&mut self.store, &module)
+                .map_err(|e| Error::LibraryNotFound {
+                    library: what.clone(),
+                    reason: format!("instantiation failed: {e:#}"),
+                })?;
         if self.memory.is_none() {
             self.memory = instance.get_memory(&mut self.store, "memory");
         }
@@ -504,12 +547,22 @@ impl Backend for WasmBackend {
         })
     }
 
-    unsafe fn prepare(&mut self, lib: &WasmLibrary, symbol: &str, sig: &Signature) -> Result<WasmFunction> {
+    unsafe fn prepare(
+        &mut self,
+        lib: &WasmLibrary,
+        symbol: &str,
+        sig: &Signature,
+    ) -> Result<WasmFunction> {
         let func = self.resolve(lib, symbol, sig)?;
         let params = sig
             .args()
             .iter()
-            .map(|t| (ArgKind::of(t).expect("scalars only, checked by resolve"), lower_of(t)))
+            .map(|t| {
+                (
+                    ArgKind::of(t).expect("scalars only, checked by resolve"),
+                    lower_of(t),
+                )
+            })
             .collect();
         Ok(WasmFunction {
             func,
@@ -526,7 +579,12 @@ impl Backend for WasmBackend {
     }
 
     #[inline]
-    unsafe fn call(&mut self, f: &WasmFunction, args: &[Arg<'_>], _ret: &mut [u8]) -> Result<Value> {
+    unsafe fn call(
+        &mut self,
+        f: &WasmFunction,
+        args: &[Arg<'_>],
+        _ret: &mut [u8],
+    ) -> Result<Value> {
         if f.owner != self.owner {
             return Err(Error::ForeignHandle {
                 what: format!("function `{}`", f.symbol),
@@ -543,7 +601,7 @@ impl Backend for WasmBackend {
         for (i, (arg, (kind, lower))) in args.iter().zip(f.params.iter()).enumerate() {
             let bits = arg.bits();
             let v = match (arg.kind(), lower) {
-                (k, Lower::Ptr) if k == ArgKind::Buffer => {
+                (ArgKind::Buffer, Lower::Ptr) => {
                     if arg.owner() != Some(self.owner.get()) {
                         return Err(Error::ForeignBuffer {
                             owner: arg.owner().unwrap_or(0),
@@ -563,7 +621,12 @@ impl Backend for WasmBackend {
                     }
                 },
                 (k, _) if k != *kind => {
-                    return Err(ffi_trait::backend::arg_type_error(&f.symbol, i, &f.signature.args()[i], arg));
+                    return Err(ffi_trait::backend::arg_type_error(
+                        &f.symbol,
+                        i,
+                        &f.signature.args()[i],
+                        arg,
+                    ));
                 }
                 (_, Lower::I32) => ValRaw::i32(bits as i32),
                 (_, Lower::I64) => ValRaw::i64(bits as i64),
@@ -597,13 +660,19 @@ impl Backend for WasmBackend {
         Ok(Value::from_bits(f.signature.ret(), bits))
     }
 
-    unsafe fn prepare_typed<P: Params, R: ReturnType>(&mut self, lib: &WasmLibrary, symbol: &str) -> Result<WasmTyped<P, R>> {
+    unsafe fn prepare_typed<P: Params, R: ReturnType>(
+        &mut self,
+        lib: &WasmLibrary,
+        symbol: &str,
+    ) -> Result<WasmTyped<P, R>> {
         let sig = Signature::new(R::TYPE, P::types())?;
         if P::HOST_POINTERS {
             return Err(Error::UnsupportedSignature {
                 backend: "wasm",
                 signature: sig.to_string(),
-                reason: "raw host pointers cannot be passed to a WebAssembly guest; pass a BufferArg".into(),
+                reason:
+                    "raw host pointers cannot be passed to a WebAssembly guest; pass a BufferArg"
+                        .into(),
             });
         }
         let func = self.resolve(lib, symbol, &sig)?;
@@ -622,7 +691,11 @@ impl Backend for WasmBackend {
     }
 
     #[inline(always)]
-    unsafe fn call_typed<P: Params, R: ReturnType>(&mut self, f: &WasmTyped<P, R>, args: P) -> Result<R> {
+    unsafe fn call_typed<P: Params, R: ReturnType>(
+        &mut self,
+        f: &WasmTyped<P, R>,
+        args: P,
+    ) -> Result<R> {
         if f.owner != self.owner {
             return Err(Error::ForeignHandle {
                 what: format!("function `{}`", f.symbol),
@@ -666,7 +739,11 @@ impl Backend for WasmBackend {
         }
         let align = align.max(ffi_trait::MIN_BUFFER_ALIGN) as u64;
         let want = len.max(1) as u64;
-        let offset = match self.free.iter().position(|r| r.len >= want && r.offset % align == 0) {
+        let offset = match self
+            .free
+            .iter()
+            .position(|r| r.len >= want && r.offset % align == 0)
+        {
             Some(i) => self.free.swap_remove(i).offset,
             None => self.grow_region(want, align)?,
         };
@@ -681,14 +758,22 @@ impl Backend for WasmBackend {
                 self.buffers.len() - 1
             }
         };
-        let base = self.host_base().ok_or_else(|| backend_error("no buffer memory"))?;
+        let base = self
+            .host_base()
+            .ok_or_else(|| backend_error("no buffer memory"))?;
         // SAFETY: offset..offset+len lies within the memory (just grown or reused); the
         // memory never moves (memory_may_move(false)), so the view stays valid while the
         // store lives; zero it for the contract (`alloc_stable_buffer` returns zeroed bytes).
         unsafe {
             let host = base.add(offset as usize);
             std::ptr::write_bytes(host, 0, len);
-            Ok(StableBuffer::from_raw_parts(std::ptr::NonNull::new_unchecked(host), len, offset, self.owner, id as u32))
+            Ok(StableBuffer::from_raw_parts(
+                std::ptr::NonNull::new_unchecked(host),
+                len,
+                offset,
+                self.owner,
+                id as u32,
+            ))
         }
     }
 
@@ -705,7 +790,9 @@ impl Backend for WasmBackend {
                 self.free.push(r);
                 Ok(())
             }
-            _ => Err(Error::BufferFreed { buffer: buffer.id() }),
+            _ => Err(Error::BufferFreed {
+                buffer: buffer.id(),
+            }),
         }
     }
 }

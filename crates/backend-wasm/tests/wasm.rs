@@ -14,12 +14,18 @@ fn sig(text: &str) -> Signature {
 }
 
 fn kernels(b: &mut WasmBackend) -> backend_wasm::WasmLibrary {
-    b.open(Source::Path(&kernels_wasm())).unwrap_or_else(|e| panic!("{e}"))
+    b.open(Source::Path(&kernels_wasm()))
+        .unwrap_or_else(|e| panic!("{e}"))
 }
 
 #[test]
 fn conformance_kernels() {
-    conformance::kernels(&mut WasmBackend::new().unwrap(), &kernels_wasm(), reference::sum_f64, reference::dot_f64);
+    conformance::kernels(
+        &mut WasmBackend::new().unwrap(),
+        &kernels_wasm(),
+        reference::sum_f64,
+        reference::dot_f64,
+    );
 }
 
 proptest! {
@@ -84,26 +90,52 @@ fn traps_become_errors_and_the_context_stays_usable() {
     unsafe {
         let oob = b.prepare(&m, "oob", &sig("i32(i32)")).unwrap();
         let e = b.call(&oob, &[Arg::i32(1 << 20)], &mut []).unwrap_err();
-        assert!(matches!(e, Error::Trap { .. }) && e.to_string().contains("out of bounds"), "{e}");
+        assert!(
+            matches!(e, Error::Trap { .. }) && e.to_string().contains("out of bounds"),
+            "{e}"
+        );
         let un = b.prepare(&m, "unreachable", &sig("void()")).unwrap();
         let e = b.call(&un, &[], &mut []).unwrap_err();
-        assert!(matches!(e, Error::Trap { .. }) && e.to_string().contains("unreachable"), "{e}");
+        assert!(
+            matches!(e, Error::Trap { .. }) && e.to_string().contains("unreachable"),
+            "{e}"
+        );
         let div = b.prepare(&m, "div", &sig("i32(i32, i32)")).unwrap();
-        let e = b.call(&div, &[Arg::i32(1), Arg::i32(0)], &mut []).unwrap_err();
-        assert!(matches!(e, Error::Trap { .. }) && e.to_string().contains("divide by zero"), "{e}");
+        let e = b
+            .call(&div, &[Arg::i32(1), Arg::i32(0)], &mut [])
+            .unwrap_err();
+        assert!(
+            matches!(e, Error::Trap { .. }) && e.to_string().contains("divide by zero"),
+            "{e}"
+        );
         // Still usable.
-        assert_eq!(b.call(&div, &[Arg::i32(-9), Arg::i32(2)], &mut []).unwrap(), Value::I32(-4));
+        assert_eq!(
+            b.call(&div, &[Arg::i32(-9), Arg::i32(2)], &mut []).unwrap(),
+            Value::I32(-4)
+        );
         let add = b.prepare_typed::<(i32, i32), i32>(&m, "add").unwrap();
         assert_eq!(b.call_typed(&add, (40, 2)).unwrap(), 42);
-        let mix = b.prepare(&m, "mix", &sig("f64(i64, f32, f64, i32)")).unwrap();
-        let v = b.call(&mix, &[Arg::i64(-3), Arg::f32(0.5), Arg::f64(0.25), Arg::i32(10)], &mut []).unwrap();
+        let mix = b
+            .prepare(&m, "mix", &sig("f64(i64, f32, f64, i32)"))
+            .unwrap();
+        let v = b
+            .call(
+                &mix,
+                &[Arg::i64(-3), Arg::f32(0.5), Arg::f64(0.25), Arg::i32(10)],
+                &mut [],
+            )
+            .unwrap();
         assert_eq!(v, Value::F64(7.75));
     }
 }
 
 #[test]
 fn a_deadline_stops_a_runaway_guest() {
-    let engine = WasmEngine::new(WasmConfig { deadlines: true, memory_limit: None }).unwrap();
+    let engine = WasmEngine::new(WasmConfig {
+        deadlines: true,
+        memory_limit: None,
+    })
+    .unwrap();
     let mut b = WasmBackend::with_engine(&engine);
     let m = faults(&mut b);
     b.set_deadline(Some(50)).unwrap();
@@ -112,25 +144,55 @@ fn a_deadline_stops_a_runaway_guest() {
         let spin = b.prepare(&m, "spin", &sig("void()")).unwrap();
         let t = std::time::Instant::now();
         let e = b.call(&spin, &[], &mut []).unwrap_err();
-        assert!(matches!(e, Error::DeadlineExceeded { deadline_ms: 50, .. }), "{e}");
-        assert!(t.elapsed().as_secs() < 10, "the deadline did not stop the loop promptly");
+        assert!(
+            matches!(
+                e,
+                Error::DeadlineExceeded {
+                    deadline_ms: 50,
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        assert!(
+            t.elapsed().as_secs() < 10,
+            "the deadline did not stop the loop promptly"
+        );
         let add = b.prepare(&m, "add", &sig("i32(i32, i32)")).unwrap();
-        assert_eq!(b.call(&add, &[Arg::i32(1), Arg::i32(2)], &mut []).unwrap(), Value::I32(3));
+        assert_eq!(
+            b.call(&add, &[Arg::i32(1), Arg::i32(2)], &mut []).unwrap(),
+            Value::I32(3)
+        );
     }
     let mut plain = WasmBackend::new().unwrap();
-    assert!(plain.set_deadline(Some(5)).is_err(), "deadlines need an engine with epochs");
+    assert!(
+        plain.set_deadline(Some(5)).is_err(),
+        "deadlines need an engine with epochs"
+    );
 }
 
 #[test]
 fn a_memory_limit_caps_growth() {
-    let engine = WasmEngine::new(WasmConfig { deadlines: false, memory_limit: Some(4 << 20) }).unwrap();
+    let engine = WasmEngine::new(WasmConfig {
+        deadlines: false,
+        memory_limit: Some(4 << 20),
+    })
+    .unwrap();
     let mut b = WasmBackend::with_engine(&engine);
     let m = faults(&mut b);
     // SAFETY: checked signature.
     unsafe {
         let grow = b.prepare(&m, "grow", &sig("i32(i32)")).unwrap();
-        assert_eq!(b.call(&grow, &[Arg::i32(1)], &mut []).unwrap(), Value::I32(1), "a small grow succeeds");
-        assert_eq!(b.call(&grow, &[Arg::i32(1000)], &mut []).unwrap(), Value::I32(-1), "past the limit fails");
+        assert_eq!(
+            b.call(&grow, &[Arg::i32(1)], &mut []).unwrap(),
+            Value::I32(1),
+            "a small grow succeeds"
+        );
+        assert_eq!(
+            b.call(&grow, &[Arg::i32(1000)], &mut []).unwrap(),
+            Value::I32(-1),
+            "past the limit fails"
+        );
     }
     let e = b.alloc_stable_buffer(16 << 20, 64).unwrap_err();
     assert!(matches!(e, Error::OutOfMemory { .. }), "{e}");
@@ -141,9 +203,17 @@ fn a_memory_limit_caps_growth() {
 #[test]
 fn bad_modules_exports_and_types_are_clear_errors() {
     let mut b = WasmBackend::new().unwrap();
-    let e = b.open(Source::Bytes(b"\0asm\x01\0\0\0garbage")).unwrap_err();
-    assert!(matches!(e, Error::LibraryNotFound { .. }) && e.to_string().contains("not a valid WebAssembly module"), "{e}");
-    let e = b.open(Source::Path(Path::new("/no/such/module.wasm"))).unwrap_err();
+    let e = b
+        .open(Source::Bytes(b"\0asm\x01\0\0\0garbage"))
+        .unwrap_err();
+    assert!(
+        matches!(e, Error::LibraryNotFound { .. })
+            && e.to_string().contains("not a valid WebAssembly module"),
+        "{e}"
+    );
+    let e = b
+        .open(Source::Path(Path::new("/no/such/module.wasm")))
+        .unwrap_err();
     assert!(matches!(e, Error::LibraryNotFound { .. }), "{e}");
     let m = faults(&mut b);
     // SAFETY: failing prepares produce nothing callable.
@@ -151,15 +221,22 @@ fn bad_modules_exports_and_types_are_clear_errors() {
         let e = b.prepare(&m, "nope", &sig("void()")).unwrap_err();
         assert!(matches!(e, Error::SymbolNotFound { .. }), "{e}");
         let e = b.prepare(&m, "add", &sig("i64(i32, i32)")).unwrap_err();
-        assert_eq!(e.to_string(), "signature `i64(i32, i32)` does not match `add`, which has type (i32, i32) -> (i32)");
-        let e = b.prepare(&m, "add", &sig("{i32, i32}(i32, i32)")).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "signature `i64(i32, i32)` does not match `add`, which has type (i32, i32) -> (i32)"
+        );
+        let e = b
+            .prepare(&m, "add", &sig("{i32, i32}(i32, i32)"))
+            .unwrap_err();
         assert!(matches!(e, Error::UnsupportedSignature { .. }), "{e}");
         let e = b.prepare_typed::<(*const u8,), i32>(&m, "oob").unwrap_err();
         assert!(e.to_string().contains("raw host pointers"), "{e}");
         let add = b.prepare(&m, "add", &sig("i32(i32, i32)")).unwrap();
         let e = b.call(&add, &[Arg::i32(1)], &mut []).unwrap_err();
         assert!(matches!(e, Error::ArgumentCount { .. }), "{e}");
-        let e = b.call(&add, &[Arg::i32(1), Arg::u32(1)], &mut []).unwrap_err();
+        let e = b
+            .call(&add, &[Arg::i32(1), Arg::u32(1)], &mut [])
+            .unwrap_err();
         assert!(matches!(e, Error::ArgumentType { index: 1, .. }), "{e}");
     }
 }
@@ -170,26 +247,45 @@ fn pointers_must_point_into_this_contexts_buffers() {
     let lib = kernels(&mut b);
     let x = b.alloc_stable_buffer(64, 64).unwrap();
     // SAFETY: fresh buffer.
-    unsafe { x.as_mut_slice_of::<f64>().copy_from_slice(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0]) };
+    unsafe {
+        x.as_mut_slice_of::<f64>()
+            .copy_from_slice(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0])
+    };
     // SAFETY: the kernel's signature; pointers are translated or rejected.
     unsafe {
-        let sum = b.prepare(&lib, "ffikit_sum_f64", &sig("f64(ptr, usize)")).unwrap();
+        let sum = b
+            .prepare(&lib, "ffikit_sum_f64", &sig("f64(ptr, usize)"))
+            .unwrap();
         // A host pointer inside the buffer (at element 2) is translated.
         let p = x.host_ptr().add(16);
-        assert_eq!(b.call(&sum, &[Arg::ptr(p), Arg::usize(6)], &mut []).unwrap(), Value::F64(33.0));
+        assert_eq!(
+            b.call(&sum, &[Arg::ptr(p), Arg::usize(6)], &mut [])
+                .unwrap(),
+            Value::F64(33.0)
+        );
         let local = [1.0f64; 4];
-        let e = b.call(&sum, &[Arg::ptr(local.as_ptr()), Arg::usize(4)], &mut []).unwrap_err();
-        assert!(matches!(e, Error::PointerOutsideBuffers { index: 0, .. }), "{e}");
+        let e = b
+            .call(&sum, &[Arg::ptr(local.as_ptr()), Arg::usize(4)], &mut [])
+            .unwrap_err();
+        assert!(
+            matches!(e, Error::PointerOutsideBuffers { index: 0, .. }),
+            "{e}"
+        );
         let mut other = WasmBackend::new().unwrap();
         kernels(&mut other);
         let theirs = other.alloc_stable_buffer(64, 64).unwrap();
-        let e = b.call(&sum, &[Arg::buffer(theirs), Arg::usize(1)], &mut []).unwrap_err();
+        let e = b
+            .call(&sum, &[Arg::buffer(theirs), Arg::usize(1)], &mut [])
+            .unwrap_err();
         assert!(matches!(e, Error::ForeignBuffer { .. }), "{e}");
     }
     // Freed regions are reused; a freed buffer cannot be freed twice.
     let y = b.alloc_stable_buffer(1000, 64).unwrap();
     b.free_stable_buffer(y).unwrap();
-    assert!(matches!(b.free_stable_buffer(y), Err(Error::BufferFreed { .. })));
+    assert!(matches!(
+        b.free_stable_buffer(y),
+        Err(Error::BufferFreed { .. })
+    ));
     let z = b.alloc_stable_buffer(500, 64).unwrap();
     assert_eq!(z.guest_addr(), y.guest_addr(), "the freed region is reused");
 }

@@ -2,7 +2,7 @@
 //!
 //! Call foreign code — a C shared library or a WebAssembly module — at the cost of a function
 //! call. This facade re-exports the contract ([`ffi_trait`]) and the backends compiled in,
-//! chosen statically by Cargo feature (`native`, `asm`) or at run time by name with
+//! chosen statically by Cargo feature (`native`, `asm`, `wasm`) or at run time by name with
 //! [`backend_by_name`].
 //!
 //! ```
@@ -23,13 +23,15 @@ pub use ffi_trait::*;
 pub use backend_asm::{AsmBackend, AsmFunction, AsmTyped};
 #[cfg(feature = "native")]
 pub use backend_native::{NativeBackend, NativeFunction, NativeLibrary, NativeTyped};
+#[cfg(feature = "wasm")]
+pub use backend_wasm::{WasmBackend, WasmConfig, WasmEngine, WasmFunction, WasmLibrary, WasmTyped};
 
 /// The names of the backends, in the order the benchmark matrix lists them, and whether this
 /// build of ffikit contains each.
 pub const BACKENDS: [(&str, bool); 3] = [
     ("native", cfg!(feature = "native")),
     ("asm", cfg!(feature = "asm")),
-    ("wasm", false),
+    ("wasm", cfg!(feature = "wasm")),
 ];
 
 /// A new context of the backend named `name` (`"native"`, `"asm"` or `"wasm"`), as a trait
@@ -45,6 +47,8 @@ pub fn backend_by_name(name: &str) -> Result<Box<dyn DynBackend>> {
         "native" => Ok(Box::new(NativeBackend::new())),
         #[cfg(feature = "asm")]
         "asm" => Ok(Box::new(AsmBackend::new()?)),
+        #[cfg(feature = "wasm")]
+        "wasm" => Ok(Box::new(WasmBackend::new()?)),
         _ => Err(Error::UnknownBackend {
             name: name.to_owned(),
             available: BACKENDS
@@ -77,7 +81,7 @@ mod tests {
         let e = backend_by_name("jit").err().unwrap();
         assert_eq!(
             e.to_string(),
-            "unknown backend `jit`: expected one of native, asm"
+            "unknown backend `jit`: expected one of native, asm, wasm"
         );
     }
 }

@@ -25,7 +25,8 @@ pub const WASM_TARGET: &str = "wasm32-unknown-unknown";
 /// cannot run without them, and says so.
 pub fn kernels_library() -> PathBuf {
     static PATH: OnceLock<PathBuf> = OnceLock::new();
-    PATH.get_or_init(|| built("FFIKIT_KERNELS_LIB", None, LIBRARY_FILE)).clone()
+    PATH.get_or_init(|| built("FFIKIT_KERNELS_LIB", None, LIBRARY_FILE))
+        .clone()
 }
 
 /// The path of a release build of `ffikit_kernels.wasm`, building it first if needed (as
@@ -36,7 +37,8 @@ pub fn kernels_library() -> PathBuf {
 /// installed: `rustup target add wasm32-unknown-unknown`).
 pub fn kernels_wasm() -> PathBuf {
     static PATH: OnceLock<PathBuf> = OnceLock::new();
-    PATH.get_or_init(|| built("FFIKIT_KERNELS_WASM", Some(WASM_TARGET), WASM_FILE)).clone()
+    PATH.get_or_init(|| built("FFIKIT_KERNELS_WASM", Some(WASM_TARGET), WASM_FILE))
+        .clone()
 }
 
 fn built(override_var: &str, target: Option<&str>, file: &str) -> PathBuf {
@@ -49,14 +51,24 @@ fn built(override_var: &str, target: Option<&str>, file: &str) -> PathBuf {
         .unwrap_or_else(|| workspace.join("target"));
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut cmd = Command::new(cargo);
-    cmd.args(["build", "--quiet", "--release", "--lib", "-p", "ffikit-kernels"])
-        .current_dir(&workspace)
-        .env("CARGO_TARGET_DIR", &target_dir);
+    cmd.args([
+        "build",
+        "--quiet",
+        "--release",
+        "--lib",
+        "-p",
+        "ffikit-kernels",
+    ])
+    .current_dir(&workspace)
+    .env("CARGO_TARGET_DIR", &target_dir);
     if let Some(t) = target {
         cmd.args(["--target", t]);
     }
     let status = cmd.status().expect("running cargo to build the kernels");
-    assert!(status.success(), "cargo build -p ffikit-kernels (target {target:?}) failed ({status})");
+    assert!(
+        status.success(),
+        "cargo build -p ffikit-kernels (target {target:?}) failed ({status})"
+    );
     let dir = match target {
         Some(t) => target_dir.join(t).join("release"),
         None => target_dir.join("release"),
