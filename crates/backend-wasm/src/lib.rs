@@ -47,8 +47,8 @@ use ffi_trait::{
     Source, StableBuffer, Type, Value,
 };
 use wasmtime::{
-    Config, Engine, Func, Instance, Linker, Memory, Module, OptLevel, Store, StoreLimits,
-    StoreLimitsBuilder, Trap, ValRaw, ValType,
+    Config, Engine, Func, Instance, InstancePre, Linker, Memory, Module, OptLevel, Store,
+    StoreLimits, StoreLimitsBuilder, Trap, ValRaw, ValType,
 };
 
 /// The size of a WebAssembly page in bytes.
@@ -69,7 +69,8 @@ pub struct WasmConfig {
 struct EngineInner {
     engine: Engine,
     config: WasmConfig,
-    modules: Mutex<HashMap<u64, Module>>,
+    /// Compiled modules and their pre-resolved instantiations, by content hash.
+    modules: Mutex<HashMap<u64, (Module, InstancePre<StoreData>)>>,
     ticker_stop: Arc<AtomicBool>,
 }
 
@@ -156,8 +157,15 @@ impl WasmEngine {
     /// cached by content.
     ///
     /// # Errors
-    /// [`Error::LibraryNotFound`] naming `what` with wasmtime's validation message.
+    /// [`Error::LibraryNotFound`] naming `what` with wasmtime's validation message, or its
+    /// unresolvable imports.
     pub fn module(&self, bytes: &[u8], what: &str) -> Result<Module> {
+        Ok(self.prepared(bytes, what)?.0)
+    }
+
+    /// The module and its `InstancePre` (imports resolved once, so each context only
+    /// instantiates), compiled on first use and cached by content.
+    fn prepared(&self, bytes: &[u8], what: &str) -> Result<(Module, InstancePre<StoreData>)> {
         use std::hash::{Hash, Hasher};
         let mut h = std::collections::hash_map::DefaultHasher::new();
         bytes.hash(&mut h);
@@ -165,16 +173,22 @@ impl WasmEngine {
         if let Some(m) = self.0.modules.lock().map_err(|_| poisoned())?.get(&key) {
             return Ok(m.clone());
         }
-        let module = Module::new(&self.0.engine, bytes).map_err(|e| Error::LibraryNotFound {
+        let not_loadable = |reason: String| Error::LibraryNotFound {
             library: what.to_owned(),
-            reason: format!("not a valid WebAssembly module: {e:#}"),
-        })?;
+            reason,
+        };
+        let module = Module::new(&self.0.engine, bytes)
+            .map_err(|e| not_loadable(format!("not a valid WebAssembly module: {e:#}")))?;
+        let linker: Linker<StoreData> = Linker::new(&self.0.engine);
+        let pre = linker
+            .instantiate_pre(&module)
+            .map_err(|e| not_loadable(format!("its imports cannot be satisfied: {e:#}")))?;
         self.0
             .modules
             .lock()
             .map_err(|_| poisoned())?
-            .insert(key, module.clone());
-        Ok(module)
+            .insert(key, (module.clone(), pre.clone()));
+        Ok((module, pre))
     }
 }
 
@@ -528,15 +542,13 @@ impl Backend for WasmBackend {
                 &owned
             }
         };
-        let module = self.engine.module(bytes, &what)?;
-        let linker: Linker<StoreData> = Linker::new(&self.engine.0.engine);
-        let instance =
-            linker
-                .instantiate(&mut self.store, &module)
-                .map_err(|e| Error::LibraryNotFound {
-                    library: what.clone(),
-                    reason: format!("instantiation failed: {e:#}"),
-                })?;
+        let (_, pre) = self.engine.prepared(bytes, &what)?;
+        let instance = pre
+            .instantiate(&mut self.store)
+            .map_err(|e| Error::LibraryNotFound {
+                library: what.clone(),
+                reason: format!("instantiation failed: {e:#}"),
+            })?;
         if self.memory.is_none() {
             self.memory = instance.get_memory(&mut self.store, "memory");
         }

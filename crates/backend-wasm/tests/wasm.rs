@@ -291,6 +291,17 @@ fn pointers_must_point_into_this_contexts_buffers() {
 }
 
 #[test]
+fn an_unsatisfied_import_is_a_clear_error() {
+    let mut b = WasmBackend::new().unwrap();
+    let wat = r#"(module (import "env" "host_fn" (func (param i32))) (func (export "f")))"#;
+    let e = b.open(Source::Bytes(wat.as_bytes())).unwrap_err();
+    assert!(
+        matches!(e, Error::LibraryNotFound { .. }) && e.to_string().contains("host_fn"),
+        "{e}"
+    );
+}
+
+#[test]
 fn buffers_need_a_module_memory_first() {
     let mut b = WasmBackend::new().unwrap();
     let e = b.alloc_stable_buffer(64, 64).unwrap_err();
