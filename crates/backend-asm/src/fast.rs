@@ -102,6 +102,10 @@ pub(crate) struct InlinePlan {
     /// For plans whose arguments are all scalars: the kind each takes and whether it is a
     /// `ptr` (which also takes a buffer), for a check with one comparison per argument.
     kinds: Option<Box<[(ffi_trait::ArgKind, bool)]>>,
+    /// Integer-class arguments only, argument `k` in integer register `k`, no stack, no
+    /// vector registers, a scalar or void return: the call loads just those registers (the
+    /// common shape of kernels).
+    int_only: bool,
     stack: Box<[Src]>,
     /// The hidden return pointer goes in `x8` (AArch64).
     ret_in_x8: bool,
@@ -188,10 +192,17 @@ impl InlinePlan {
                 _ => None,
             })
             .collect::<Option<Box<[_]>>>();
+        let int_only = stack.is_empty()
+            && matches!(plan.ret, RetPlan::Void | RetPlan::Int | RetPlan::Float)
+            && plan.extra == 0
+            && plan.args.iter().enumerate().all(|(k, ap)| {
+                matches!(ap, ArgPlan::Scalar { loc: Loc::Gp(r), promote_f32: false, .. } if *r as usize == k)
+            });
         Some(InlinePlan {
             regs,
             simple,
             kinds,
+            int_only,
             stack: stack.into_boxed_slice(),
             ret_in_x8,
         })
@@ -238,6 +249,20 @@ impl InlinePlan {
         ret: *mut u8,
         extra: u64,
     ) -> [u64; 6] {
+        if self.int_only {
+            let n = args.len();
+            // SAFETY: `k < n` for every argument read; the plan put argument `k` in integer
+            // register `k` and nothing anywhere else (forwarded contract).
+            return unsafe {
+                enter_int(code, |k| {
+                    if k < n {
+                        args.get_unchecked(k).bits()
+                    } else {
+                        0
+                    }
+                })
+            };
+        }
         // Unused register slots name argument 0; with no arguments they read 0 instead.
         let bits = |i: usize| {
             if args.is_empty() {
@@ -295,6 +320,53 @@ impl InlinePlan {
             unsafe { enter(code, |r| self.regs[r].image(&bits, ret), words, extra) }
         }
     }
+}
+
+/// The `asm!` call for integer-register-only plans: just the integer argument registers.
+///
+/// # Safety
+/// `code` must take exactly integer-class arguments, in registers, as `reg(0..)` gives them.
+#[inline(always)]
+unsafe fn enter_int(code: *const c_void, reg: impl Fn(usize) -> u64) -> [u64; 6] {
+    let (r0, r1): (u64, u64);
+    let f0: f64;
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: the caller guarantees the call is sound; every caller-saved register is
+    // declared clobbered.
+    unsafe {
+        core::arch::asm!(
+            "call {code}",
+            code = in(reg) code,
+            inout("rdi") reg(0) => _,
+            inout("rsi") reg(1) => _,
+            inout("rdx") reg(2) => r1,
+            inout("rcx") reg(3) => _,
+            inout("r8") reg(4) => _,
+            inout("r9") reg(5) => _,
+            inout("rax") 0u64 => r0,
+            out("xmm0") f0,
+            clobber_abi("C"),
+        );
+    }
+    #[cfg(target_arch = "aarch64")]
+    // SAFETY: as above.
+    unsafe {
+        core::arch::asm!(
+            "blr {code}",
+            code = in(reg) code,
+            inout("x0") reg(0) => r0,
+            inout("x1") reg(1) => r1,
+            inout("x2") reg(2) => _,
+            inout("x3") reg(3) => _,
+            inout("x4") reg(4) => _,
+            inout("x5") reg(5) => _,
+            inout("x6") reg(6) => _,
+            inout("x7") reg(7) => _,
+            out("v0") f0,
+            clobber_abi("C"),
+        );
+    }
+    [r0, r1, f0.to_bits(), 0, 0, 0]
 }
 
 /// The `asm!` call without stack arguments: argument registers from `reg`, `extra` in
