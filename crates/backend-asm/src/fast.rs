@@ -322,6 +322,43 @@ impl InlinePlan {
     }
 }
 
+/// Calls `code` whose plan is integer-register-only (argument `k` in integer register `k`,
+/// a scalar or void return): one arm per arity, so each register is one load from `args`.
+/// Returns the return registers as [`InlinePlan::call`] does.
+///
+/// # Safety
+/// The plan of `code` must be integer-register-only and `args` must have passed its checks;
+/// the callers of `prepare` and `call` asserted the signature and the arguments.
+#[inline(always)]
+pub(crate) unsafe fn call_int_only(code: *const c_void, args: &[Arg<'_>]) -> [u64; 6] {
+    // SAFETY: every arm reads only indices below `args.len()`; forwarded contract.
+    unsafe {
+        let a = |k: usize| args.get_unchecked(k).bits();
+        match args.len() {
+            0 => enter_int(code, |_| 0),
+            1 => enter_int(code, |k| if k == 0 { a(0) } else { 0 }),
+            2 => enter_int(code, |k| if k < 2 { a(k) } else { 0 }),
+            3 => enter_int(code, |k| if k < 3 { a(k) } else { 0 }),
+            4 => enter_int(code, |k| if k < 4 { a(k) } else { 0 }),
+            n => enter_int(code, |k| if k < n { a(k) } else { 0 }),
+        }
+    }
+}
+
+/// As [`call_int_only`] for the typed path: argument `k`'s image is `bits[k]`, `n` of them.
+///
+/// # Safety
+/// As [`call_int_only`], with `n <= bits.len()`.
+#[inline(always)]
+pub(crate) unsafe fn call_int_only_bits(
+    code: *const c_void,
+    bits: &[u64; 12],
+    n: usize,
+) -> [u64; 6] {
+    // SAFETY: forwarded contract; `k < n <= 12` for every image read.
+    unsafe { enter_int(code, |k| if k < n { bits[k] } else { 0 }) }
+}
+
 /// The `asm!` call for integer-register-only plans: just the integer argument registers.
 ///
 /// # Safety
@@ -548,4 +585,16 @@ unsafe fn enter(
         f2.to_bits(),
         f3.to_bits(),
     ]
+}
+
+impl InlinePlan {
+    /// True when the plan is integer-register-only (see [`call_int_only`]).
+    pub(crate) fn is_int_only(&self) -> bool {
+        self.int_only
+    }
+
+    /// The per-argument kinds of an all-scalar plan, for the one-comparison check.
+    pub(crate) fn kinds(&self) -> Option<&[(ffi_trait::ArgKind, bool)]> {
+        self.kinds.as_deref()
+    }
 }

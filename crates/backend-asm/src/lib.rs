@@ -101,6 +101,9 @@ pub struct AsmFunction {
     inline: Option<InlinePlan>,
     /// Tests set this to run every call through the naked trampoline.
     force_trampoline: bool,
+    /// The argument kinds when the integer-register-only entry applies (and neither a stack
+    /// budget nor the forced trampoline is set).
+    int_fast: Option<Box<[(ffi_trait::ArgKind, bool)]>>,
     signature: Signature,
     symbol: Box<str>,
     stack_budget: Option<usize>,
@@ -118,6 +121,15 @@ impl AsmFunction {
     /// call's own stack arguments; too little is [`Error::StackBudgetExceeded`].
     pub fn set_stack_budget(&mut self, bytes: Option<usize>) {
         self.stack_budget = bytes;
+        self.refresh_fast();
+    }
+
+    fn refresh_fast(&mut self) {
+        self.int_fast = if self.stack_budget.is_none() && !self.force_trampoline {
+            int_fast_kinds(self.inline.as_ref())
+        } else {
+            None
+        };
     }
 
     /// Runs every call through the naked trampoline even when the inline entry could take
@@ -125,7 +137,16 @@ impl AsmFunction {
     #[doc(hidden)]
     pub fn force_trampoline(&mut self, on: bool) {
         self.force_trampoline = on;
+        self.refresh_fast();
     }
+}
+
+/// The kinds for the integer-register-only entry, when `inline` allows it.
+fn int_fast_kinds(inline: Option<&InlinePlan>) -> Option<Box<[(ffi_trait::ArgKind, bool)]>> {
+    inline
+        .filter(|i| i.is_int_only())
+        .and_then(|i| i.kinds())
+        .map(Box::from)
 }
 
 /// A function prepared for typed calls `R(P...)`.
@@ -133,6 +154,8 @@ impl AsmFunction {
 pub struct AsmTyped<P, R> {
     code: Code,
     plan: Plan,
+    /// The integer-register-only entry applies.
+    int_only: bool,
     inline: Option<InlinePlan>,
     _lib: SharedLibrary,
     _sig: PhantomData<fn(P) -> R>,
@@ -238,10 +261,13 @@ impl Backend for AsmBackend {
     ) -> Result<AsmFunction> {
         let plan = target_plan(sig)?;
         let code = lib.symbol_address(symbol)?;
+        let inline = InlinePlan::of(&plan);
+        let int_fast = int_fast_kinds(inline.as_ref());
         Ok(AsmFunction {
             code: Code(code),
-            inline: InlinePlan::of(&plan),
+            inline,
             force_trampoline: false,
+            int_fast,
             plan,
             signature: sig.clone(),
             symbol: symbol.into(),
@@ -259,6 +285,25 @@ impl Backend for AsmBackend {
         let plan = &f.plan;
         if args.len() != plan.args.len() {
             return Err(count_error(f, args.len()));
+        }
+        if let Some(kinds) = &f.int_fast {
+            // The common shape first, with nothing else to look at: integer arguments in
+            // their registers, a scalar return, no budget, no forced trampoline.
+            for (i, (arg, (expect, is_ptr))) in args.iter().zip(kinds.iter()).enumerate() {
+                let kind = arg.kind();
+                if kind != *expect && !(*is_ptr && kind == ffi_trait::ArgKind::Buffer) {
+                    return Err(fill_error(f, FillError::Type(i), args));
+                }
+            }
+            // SAFETY: the plan is integer-register-only and the arguments passed its checks;
+            // the callers of `prepare` and `call` asserted the signature and the arguments.
+            let regs = unsafe { fast::call_int_only(f.code.0, args) };
+            let bits = if let RetPlan::Float = plan.ret {
+                regs[2]
+            } else {
+                regs[0]
+            };
+            return Ok(Value::from_bits(f.signature.ret(), bits));
         }
         match plan.ret {
             RetPlan::Indirect { size } | RetPlan::Pieces { size, .. }
@@ -314,9 +359,11 @@ impl Backend for AsmBackend {
         {
             return Err(unsupported(&sig, "the typed path takes scalars only"));
         }
+        let inline = InlinePlan::of(&plan);
         Ok(AsmTyped {
             code: Code(lib.symbol_address(symbol)?),
-            inline: InlinePlan::of(&plan),
+            int_only: inline.as_ref().is_some_and(InlinePlan::is_int_only),
+            inline,
             plan,
             _lib: lib.clone(),
             _sig: PhantomData,
@@ -331,6 +378,16 @@ impl Backend for AsmBackend {
     ) -> Result<R> {
         let mut bits = [0u64; 12];
         args.lower(PointerKind::Host, self.buffers.owner(), &mut bits)?;
+        if f.int_only {
+            // SAFETY: the plan is integer-register-only with P::COUNT arguments; the caller of
+            // `prepare_typed` asserted the signature, the caller of `call_typed` the values.
+            let regs = unsafe { fast::call_int_only_bits(f.code.0, &bits, P::COUNT) };
+            return Ok(R::from_bits(if let RetPlan::Float = f.plan.ret {
+                regs[2]
+            } else {
+                regs[0]
+            }));
+        }
         if let Some(inline) = &f.inline {
             // SAFETY: the plan's sources index `bits` (P::COUNT <= 12 entries); the plan's
             // registers are the function's (asserted at prepare), the arguments sound
