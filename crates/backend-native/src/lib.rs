@@ -74,13 +74,11 @@ unsafe impl Send for Code {}
 // SAFETY: as above; the address is never written through.
 unsafe impl Sync for Code {}
 
-/// One parameter's plan: the [`ArgKind`] it takes and its register slot — an index into
-/// the register image, integer registers first (`0..MAX_INT_ARGS`), then floating-point ones.
+/// One parameter's check: the [`ArgKind`] it takes (`ptr` also takes a buffer).
 #[derive(Clone, Copy, Debug)]
 struct Param {
     expect: ArgKind,
     is_ptr: bool,
-    slot: u8,
 }
 
 #[cold]
@@ -165,8 +163,11 @@ fn unsupported(sig: &Signature, reason: impl Into<String>) -> Error {
     }
 }
 
-/// Classifies `sig` into register slots; the native dynamic path's whole "call interface".
-fn plan(sig: &Signature) -> Result<(Box<[Param]>, RetClass)> {
+/// Classifies `sig` into register slots; the native dynamic path's whole "call interface":
+/// the per-parameter checks, the gather table (for each register slot — integer registers
+/// first, `0..MAX_INT_ARGS`, then floating-point ones — the argument it takes, 0 if none)
+/// and the return class.
+fn plan(sig: &Signature) -> Result<(Box<[Param]>, [u8; REGS], RetClass)> {
     if sig.is_variadic() {
         return Err(unsupported(
             sig,
@@ -175,6 +176,7 @@ fn plan(sig: &Signature) -> Result<(Box<[Param]>, RetClass)> {
     }
     let (mut ints, mut floats) = (0usize, 0usize);
     let mut params = Vec::with_capacity(sig.args().len());
+    let mut gather = [0u8; REGS];
     for ty in sig.args() {
         let (Some(class), Some(expect)) = (ty.scalar_class(), ArgKind::of(ty)) else {
             return Err(unsupported(
@@ -192,10 +194,12 @@ fn plan(sig: &Signature) -> Result<(Box<[Param]>, RetClass)> {
                 MAX_INT_ARGS + floats - 1
             }
         };
+        if slot < REGS {
+            gather[slot] = params.len() as u8;
+        }
         params.push(Param {
             expect,
             is_ptr: *ty == Type::Ptr,
-            slot: slot.min(REGS - 1) as u8,
         });
     }
     if ints > MAX_INT_ARGS || floats > MAX_FLOAT_ARGS {
@@ -216,7 +220,7 @@ fn plan(sig: &Signature) -> Result<(Box<[Param]>, RetClass)> {
         Type::F32 | Type::F64 => RetClass::Float,
         _ => RetClass::Int,
     };
-    Ok((params.into_boxed_slice(), ret))
+    Ok((params.into_boxed_slice(), gather, ret))
 }
 
 /// Register images of one call: integer registers, then floating-point ones.
@@ -250,12 +254,8 @@ impl Backend for NativeBackend {
         symbol: &str,
         sig: &Signature,
     ) -> Result<NativeFunction> {
-        let (params, ret_class) = plan(sig)?;
+        let (params, gather, ret_class) = plan(sig)?;
         let code = lib.symbol_address(symbol)?;
-        let mut gather = [0u8; REGS];
-        for (i, p) in params.iter().enumerate() {
-            gather[p.slot as usize] = i as u8;
-        }
         Ok(NativeFunction {
             code: Code(code),
             params,
