@@ -234,6 +234,7 @@ fn unsupported(sig: &Signature, reason: &str) -> Error {
 
 impl Backend for AsmBackend {
     const NAME: &'static str = "asm";
+    const POINTERS: PointerKind = PointerKind::Host;
     type Library = SharedLibrary;
     type Function = AsmFunction;
     type Typed<P: Params, R: ReturnType> = AsmTyped<P, R>;

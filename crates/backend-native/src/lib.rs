@@ -26,8 +26,9 @@ use std::ffi::c_void;
 use std::marker::PhantomData;
 
 use ffi_trait::{
-    Arg, ArgKind, Backend, Error, HostBuffers, OwnerId, Params, Result, ReturnType, ScalarClass,
-    SharedLibrary, Signature, Source, StableBuffer, Type, Value, backend::arg_type_error,
+    Arg, ArgKind, Backend, Error, HostBuffers, OwnerId, Params, PointerKind, Result, ReturnType,
+    ScalarClass, SharedLibrary, Signature, Source, StableBuffer, Type, Value,
+    backend::arg_type_error,
 };
 
 mod callers;
@@ -228,6 +229,7 @@ const REGS: usize = MAX_INT_ARGS + MAX_FLOAT_ARGS;
 
 impl Backend for NativeBackend {
     const NAME: &'static str = "native";
+    const POINTERS: PointerKind = PointerKind::Host;
     type Library = NativeLibrary;
     type Function = NativeFunction;
     type Typed<P: Params, R: ReturnType> = NativeTyped<P, R>;

@@ -521,6 +521,7 @@ impl WasmBackend {
 
 impl Backend for WasmBackend {
     const NAME: &'static str = "wasm";
+    const POINTERS: PointerKind = PointerKind::Guest;
     type Library = WasmLibrary;
     type Function = WasmFunction;
     type Typed<P: Params, R: ReturnType> = WasmTyped<P, R>;

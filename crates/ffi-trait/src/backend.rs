@@ -16,7 +16,7 @@ use std::path::Path;
 use crate::buffer::{OwnerId, StableBuffer};
 use crate::error::{Error, Result};
 use crate::signature::Signature;
-use crate::typed::{Params, ReturnType};
+use crate::typed::{Params, PointerKind, ReturnType};
 use crate::types::Type;
 use crate::value::{Arg, Value};
 
@@ -54,12 +54,16 @@ impl Source<'_> {
 pub trait Backend: Send {
     /// The backend's name: `"native"`, `"asm"` or `"wasm"`.
     const NAME: &'static str;
+    /// The kind of address its foreign code uses for pointers: host addresses (native, asm)
+    /// or linear-memory offsets (wasm). Host slices are passed in place to the first; the
+    /// second needs them copied into a stable buffer.
+    const POINTERS: PointerKind;
     /// An opened library or instantiated module.
     type Library: Send + 'static;
     /// A prepared dynamic call: the resolved symbol and its call plan.
     type Function: Send + 'static;
     /// A prepared typed call.
-    type Typed<P: Params, R: ReturnType>;
+    type Typed<P: Params, R: ReturnType>: Send;
 
     /// The identity stamped on this context's buffers and handles.
     fn owner(&self) -> OwnerId;
@@ -356,6 +360,8 @@ impl DynFunction {
 pub trait DynBackend: Send {
     /// The backend's name.
     fn name(&self) -> &'static str;
+    /// [`Backend::POINTERS`].
+    fn pointers(&self) -> PointerKind;
     /// See [`Backend::owner`].
     fn owner(&self) -> OwnerId;
     /// See [`Backend::open`].
@@ -422,6 +428,9 @@ fn downcast<'a, T: 'static>(inner: &'a (dyn Any + Send), what: &str) -> Result<&
 impl<B: Backend> DynBackend for B {
     fn name(&self) -> &'static str {
         B::NAME
+    }
+    fn pointers(&self) -> PointerKind {
+        B::POINTERS
     }
 
     fn owner(&self) -> OwnerId {

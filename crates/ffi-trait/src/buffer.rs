@@ -23,6 +23,11 @@ pub const MIN_BUFFER_ALIGN: usize = 64;
 pub struct OwnerId(u32);
 
 impl OwnerId {
+    /// The owner of plain host memory that no backend allocated (see [`BufferArg::host`]):
+    /// never returned by [`OwnerId::fresh`], so such an argument is rejected by every backend
+    /// whose pointers are guest addresses.
+    pub const HOST: OwnerId = OwnerId(0);
+
     /// A fresh identity, not returned before in this process (a 32-bit counter: identities
     /// repeat only after 2^32 contexts).
     pub fn fresh() -> OwnerId {
@@ -202,6 +207,22 @@ pub struct BufferArg {
 }
 
 impl BufferArg {
+    /// A pointer argument to host memory that is not a stable buffer (a caller's slice),
+    /// for backends whose foreign code runs in the host address space
+    /// ([`PointerKind::Host`](crate::PointerKind::Host): native, asm). Its owner is
+    /// [`OwnerId::HOST`], so a backend with guest pointers (wasm) rejects it with
+    /// [`Error::ForeignBuffer`] instead of passing a meaningless offset.
+    ///
+    /// Making one is safe; what the callee does with it is covered by the `unsafe` of the
+    /// call, as for any pointer.
+    pub fn host(ptr: *const u8) -> BufferArg {
+        BufferArg {
+            host: NonNull::new(ptr.cast_mut()).unwrap_or(NonNull::dangling()),
+            guest: ptr as usize as u64,
+            owner: OwnerId::HOST,
+        }
+    }
+
     /// The owner of the buffer pointed into.
     pub fn owner(&self) -> OwnerId {
         self.owner

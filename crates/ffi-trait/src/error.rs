@@ -88,6 +88,14 @@ pub enum Error {
         /// The slot's size in bytes.
         got: usize,
     },
+    /// Slices that one kernel call needs of equal length differ.
+    #[error("the slices must have equal lengths, got {first} and {other}")]
+    LengthMismatch {
+        /// The first slice's length, in elements.
+        first: usize,
+        /// The length of the slice that differs, in elements.
+        other: usize,
+    },
     /// A buffer is smaller than an operation needs.
     #[error("buffer {buffer} holds {len} bytes, {needed} are needed")]
     BufferTooSmall {
@@ -200,6 +208,28 @@ pub enum Error {
         /// Bytes left on the calling thread's stack.
         available: usize,
     },
+    /// A context was used after a failure that may have left its foreign state broken (a
+    /// wasm trap or deadline): it refuses further calls and a pool discards it.
+    #[error("this context is poisoned by an earlier failure and takes no more calls: {reason}")]
+    ContextPoisoned {
+        /// The message of the failure that poisoned it.
+        reason: String,
+    },
+    /// Every context of a pool is in use and the pool is at its bound; the caller asked not
+    /// to wait.
+    #[error("all {max} contexts of the pool are in use")]
+    PoolExhausted {
+        /// The pool's bound.
+        max: usize,
+    },
+    /// Every context of a pool stayed in use for the whole wait.
+    #[error("no context of the pool (bound {max}) came free within {waited_ms} ms")]
+    PoolTimeout {
+        /// The pool's bound.
+        max: usize,
+        /// How long the caller waited, in milliseconds.
+        waited_ms: u64,
+    },
     /// The operation is not supported on this machine or target.
     #[error("unsupported on this target: {0}")]
     UnsupportedTarget(String),
@@ -211,6 +241,18 @@ pub enum Error {
         /// What failed.
         message: String,
     },
+}
+
+impl Error {
+    /// True for failures after which the context's foreign state cannot be trusted (a wasm
+    /// trap or a deadline stops guest code midway, leaving its globals and memory as they
+    /// were): the context is poisoned and a pool discards it.
+    pub fn poisons_context(&self) -> bool {
+        matches!(
+            self,
+            Error::Trap { .. } | Error::DeadlineExceeded { .. } | Error::ContextPoisoned { .. }
+        )
+    }
 }
 
 /// `Result` with [`Error`].

@@ -10,7 +10,9 @@
 //!   path's [`Params`] / [`ReturnType`];
 //! - stable buffers ([`StableBuffer`], [`BufferArg`], [`HostBuffers`]);
 //! - typed errors ([`Error`]);
-//! - the kernel table ([`kernel::KERNELS`]).
+//! - the kernel table ([`kernel::KERNELS`]);
+//! - [`Context`] (a backend with the kernels prepared and scratch buffers) and
+//!   [`ContextPool`] (per-thread contexts, lock-free when warm).
 //!
 //! ```
 //! use ffi_trait::{Signature, Type};
@@ -23,9 +25,11 @@
 pub mod backend;
 pub mod buffer;
 pub mod conformance;
+pub mod context;
 pub mod error;
 pub mod kernel;
 pub mod library;
+pub mod pool;
 pub mod signature;
 pub mod typed;
 pub mod types;
@@ -33,9 +37,11 @@ pub mod value;
 
 pub use backend::{Backend, DynBackend, DynFunction, DynLibrary, Source, check_args};
 pub use buffer::{BufferArg, HostBuffers, MIN_BUFFER_ALIGN, OwnerId, StableBuffer};
+pub use context::{Context, ContextConfig};
 pub use error::{Error, Result};
 pub use kernel::KernelSpec;
 pub use library::SharedLibrary;
+pub use pool::{ContextPool, PoolGuard, PoolItem, PoolStats};
 pub use signature::{ParseError, Signature, SignatureError};
 pub use typed::{ArgType, Params, PointerKind, ReturnType};
 pub use types::{ScalarClass, StructType, Type};

@@ -17,6 +17,10 @@
 //! # Ok::<(), ffikit::Error>(())
 //! ```
 
+pub mod context;
+pub mod locate;
+
+pub use context::{AnyContext, pool};
 pub use ffi_trait::*;
 
 #[cfg(feature = "asm")]
