@@ -322,7 +322,7 @@ impl<B: Backend> Context<B> {
         n: usize,
     ) -> Result<()> {
         self.live()?;
-        let bytes = n.checked_mul(4).unwrap_or(usize::MAX);
+        let bytes = n.saturating_mul(4);
         let pa = self.range(a, bytes)?;
         let pb = self.range(b, bytes)?;
         let po = self.range(out, bytes)?;
@@ -374,7 +374,7 @@ impl<B: Backend> Context<B> {
     }
 
     fn range_f64(&self, buffer: &StableBuffer, n: usize) -> Result<BufferArg> {
-        self.range(buffer, n.checked_mul(8).unwrap_or(usize::MAX))
+        self.range(buffer, n.saturating_mul(8))
     }
 
     /// A pointer argument for an input slice: the slice itself for host-pointer backends;

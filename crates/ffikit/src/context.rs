@@ -21,6 +21,10 @@ use crate::locate::kernels_for;
 
 /// A [`Context`] of one of the backends built into this ffikit, chosen by name.
 #[non_exhaustive]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "a context is created once and kept in place (a pool slot, a C handle); boxing the large variant would add a pointer chase to every kernel call"
+)]
 pub enum AnyContext {
     /// The native backend (libloading + `extern "C"` pointers).
     #[cfg(feature = "native")]
