@@ -1,13 +1,18 @@
 //! `cargo xtask`: ffikit's automation, in Rust (matklad's xtask pattern). One module per
 //! subcommand; results go under `target/`.
 //!
+//! - `cargo xtask build`: `libffikit.so`/`.a`, the kernels (`.so` and `.wasm`), the C header
+//!   and `ffikit.pc` for pkg-config, in `target/release/`.
+//! - `cargo xtask header`: regenerates `crates/capi/include/ffikit.h` with cbindgen.
 //! - `cargo xtask test`: builds what the tests need and runs every test, plus `cargo fmt
 //!   --check` and `cargo clippy --all-targets -D warnings`.
 //! - `cargo xtask bench [--quick]`: runs the criterion benchmarks and prints each path's
 //!   median beside its floor, as ratios measured in the same run.
 
 mod bench;
+mod build;
 mod cmd;
+mod header;
 mod test;
 
 use clap::{Parser, Subcommand};
@@ -28,6 +33,10 @@ enum Command {
     Test(test::TestArgs),
     /// Run the criterion benchmarks and print medians and ratios to the floor.
     Bench(bench::BenchArgs),
+    /// Build libffikit.so/.a, the kernels (.so and .wasm), the header and ffikit.pc.
+    Build,
+    /// Regenerate crates/capi/include/ffikit.h with cbindgen.
+    Header,
 }
 
 fn main() {
@@ -35,6 +44,8 @@ fn main() {
     let result = match cli.command {
         Command::Test(args) => test::run_all(&args),
         Command::Bench(args) => bench::run_benches(&args),
+        Command::Build => build::build_all().map(|_| ()),
+        Command::Header => header::write(),
     };
     if let Err(e) = result {
         eprintln!("xtask: error: {e}");

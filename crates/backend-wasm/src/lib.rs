@@ -315,6 +315,18 @@ impl WasmBackend {
         self.memory.map(|m| m.data_ptr(&self.store))
     }
 
+    /// True when `lib`'s exported memory is the one this context's buffers live in (or no
+    /// buffer memory is chosen yet).
+    fn holds_buffers(&mut self, lib: &WasmLibrary) -> bool {
+        let Some(buffers) = self.memory else {
+            return true;
+        };
+        let base = buffers.data_ptr(&self.store);
+        lib.instance
+            .get_memory(&mut self.store, "memory")
+            .is_some_and(|m| m.data_ptr(&self.store) == base)
+    }
+
     /// Translates a host pointer inside one of this context's buffers to its guest offset.
     fn guest_of_host(&self, p: u64) -> Option<u64> {
         let base = self.host_base()? as u64;
@@ -445,6 +457,14 @@ impl WasmBackend {
         }
         if sig.args().len() > MAX_ARGS {
             return Err(unsupported("more than 32 arguments"));
+        }
+        if sig.args().iter().any(|t| *t == Type::Ptr) && !self.holds_buffers(lib) {
+            return Err(unsupported(&format!(
+                "pointer arguments are offsets into the memory that holds this context's \
+                 buffers, which is the first module's; module `{}` is another instance with \
+                 its own memory (open it in a context of its own)",
+                lib.name
+            )));
         }
         let want_params: Vec<ValType> = sig
             .args()

@@ -127,6 +127,14 @@ impl<B: Backend> Context<B> {
         &mut self.backend
     }
 
+    /// The three scratch buffers, each [`ContextConfig::capacity_bytes`] long, allocated at
+    /// creation: the `*_buffer` methods take them (filled through
+    /// [`StableBuffer::as_mut_slice_of`]) without a copy. The slice methods of a wasm context
+    /// copy into them, overwriting what they held.
+    pub fn scratch(&self) -> [StableBuffer; 3] {
+        self.scratch
+    }
+
     /// The backend's name (`"native"`, `"asm"`, `"wasm"`).
     pub fn name(&self) -> &'static str {
         B::NAME
@@ -161,6 +169,12 @@ impl<B: Backend> Context<B> {
     /// one already freed.
     pub fn free_buffer(&mut self, buffer: StableBuffer) -> Result<()> {
         let index = self.live_index(&buffer)?;
+        if index == usize::MAX {
+            return Err(Error::ForeignHandle {
+                what: format!("scratch buffer {}", buffer.id()),
+                kind: "owner (the context itself, which frees it when dropped)",
+            });
+        }
         self.backend.free_stable_buffer(buffer)?;
         self.buffers.swap_remove(index);
         Ok(())
@@ -352,13 +366,17 @@ impl<B: Backend> Context<B> {
         r
     }
 
-    /// The index in `self.buffers` of a live buffer of this context.
+    /// The index in `self.buffers` of a live buffer of this context (`usize::MAX` for a
+    /// scratch buffer).
     fn live_index(&self, buffer: &StableBuffer) -> Result<usize> {
         if buffer.owner() != self.backend.owner() {
             return Err(Error::ForeignBuffer {
                 owner: buffer.owner().get(),
                 context: self.backend.owner().get(),
             });
+        }
+        if self.scratch.contains(buffer) {
+            return Ok(usize::MAX);
         }
         self.buffers
             .iter()

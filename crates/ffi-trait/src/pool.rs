@@ -27,10 +27,10 @@
 //! The `object-pool` crate's `Pool` keeps its objects in a `Mutex<Vec<T>>`; it is measured
 //! beside this pool in the `pool` benchmark as the lock-based peer.
 
-use std::cell::{RefCell, UnsafeCell};
+use std::cell::{Cell, UnsafeCell};
 use std::ops::{Deref, DerefMut};
 use std::ptr::NonNull;
-use std::sync::atomic::{AtomicU8, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -87,7 +87,7 @@ type Factory<C> = Box<dyn Fn() -> Result<C> + Send + Sync>;
 /// See the module documentation for the design. `ContextPool` is `Sync`: share it by
 /// reference or in an `Arc` across threads.
 pub struct ContextPool<C: PoolItem> {
-    id: u64,
+    id: u32,
     slots: Box<[CachePadded<Slot<C>>]>,
     vacant: ArrayQueue<u32>,
     factory: Factory<C>,
@@ -107,32 +107,29 @@ unsafe impl<C: PoolItem> Sync for ContextPool<C> {}
 unsafe impl<C: PoolItem> Send for ContextPool<C> {}
 
 thread_local! {
-    /// Per thread: (pool id, slot number) of the slot it last returned to each pool.
-    static HINTS: RefCell<Vec<(u64, u32)>> = const { RefCell::new(Vec::new()) };
+    /// Per thread: the slot it last returned to each pool, as `pool id << 32 | slot`, in a
+    /// direct-mapped table indexed by `pool id % HINTS` (a collision just forgets the older
+    /// pool's hint). Const-initialised cells without a destructor, so an access is a plain
+    /// thread-pointer-relative load: no lazy initialisation, no borrow flag.
+    static HINT_TABLE: [Cell<u64>; HINTS] = const { [const { Cell::new(0) }; HINTS] };
 }
 
-/// Pools a thread remembers a slot for before it forgets the oldest.
-const MAX_HINTS: usize = 32;
+/// Entries of the per-thread hint table.
+const HINTS: usize = 16;
 
-fn hint(pool: u64) -> Option<u32> {
-    HINTS.with(|h| {
-        h.borrow()
-            .iter()
-            .find(|(p, _)| *p == pool)
-            .map(|&(_, slot)| slot)
-    })
+#[inline]
+fn hint(pool: u32) -> Option<u32> {
+    let entry = HINT_TABLE.with(|t| t[pool as usize % HINTS].get());
+    ((entry >> 32) as u32 == pool).then_some(entry as u32)
 }
 
-fn remember(pool: u64, slot: u32) {
-    HINTS.with(|h| {
-        let mut h = h.borrow_mut();
-        if let Some(entry) = h.iter_mut().find(|(p, _)| *p == pool) {
-            entry.1 = slot;
-        } else {
-            if h.len() == MAX_HINTS {
-                h.remove(0);
-            }
-            h.push((pool, slot));
+#[inline]
+fn remember(pool: u32, slot: u32) {
+    let entry = (u64::from(pool) << 32) | u64::from(slot);
+    HINT_TABLE.with(|t| {
+        let cell = &t[pool as usize % HINTS];
+        if cell.get() != entry {
+            cell.set(entry);
         }
     })
 }
@@ -145,7 +142,9 @@ impl<C: PoolItem> ContextPool<C> {
     pub fn new(max: usize, factory: impl Fn() -> Result<C> + Send + Sync + 'static) -> Self {
         assert!(max > 0, "a pool needs room for at least one context");
         assert!(max <= u32::MAX as usize, "pool bound {max} is too large");
-        static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+        // Pool ids start at 1 so that an empty hint (0) matches no pool; after 2^32 pools they
+        // wrap, and a stale hint can only name a slot that is then checked like any other.
+        static NEXT_ID: AtomicU32 = AtomicU32::new(1);
         let vacant = ArrayQueue::new(max);
         for i in 0..max as u32 {
             // Cannot fail: the queue has room for exactly `max` numbers.
@@ -182,6 +181,7 @@ impl<C: PoolItem> ContextPool<C> {
     /// # Errors
     /// [`Error::PoolExhausted`] when every context is checked out and the bound is reached;
     /// the factory's error when creating a context fails (the slot stays vacant).
+    #[inline]
     pub fn try_acquire(&self) -> Result<PoolGuard<'_, C>> {
         match self.checkout()? {
             Some(slot) => Ok(PoolGuard {
@@ -243,13 +243,22 @@ impl<C: PoolItem> ContextPool<C> {
     }
 
     /// Takes a slot: `Ok(None)` when every context is busy and none may be created.
+    #[inline]
     fn checkout(&self) -> Result<Option<u32>> {
         // Warm path: the slot this thread returned last.
         if let Some(slot) = hint(self.id)
+            && (slot as usize) < self.slots.len()
             && self.take_idle(slot)
         {
             return Ok(Some(slot));
         }
+        self.checkout_cold()
+    }
+
+    /// [`ContextPool::checkout`] without a usable hint: steal an idle context, or create one.
+    #[cold]
+    #[inline(never)]
+    fn checkout_cold(&self) -> Result<Option<u32>> {
         // Steal an idle context parked by another thread.
         for slot in 0..self.slots.len() as u32 {
             if self.slots[slot as usize].state.load(Ordering::Relaxed) == IDLE
@@ -281,6 +290,7 @@ impl<C: PoolItem> ContextPool<C> {
         }
     }
 
+    #[inline]
     fn take_idle(&self, slot: u32) -> bool {
         self.slots[slot as usize]
             .state
@@ -290,6 +300,7 @@ impl<C: PoolItem> ContextPool<C> {
 
     /// Returns a checked-out slot: parks its context for the next checkout (remembered by
     /// this thread), or drops it when discarded or poisoned.
+    #[inline]
     fn check_in(&self, slot: u32, discard: bool) {
         let s = &self.slots[slot as usize];
         // SAFETY: the slot is BUSY and owned by this thread (the guard or raw checkout that

@@ -113,6 +113,16 @@ impl AnyContext {
         each!(self, c => c.poisoned())
     }
 
+    /// See [`Context::poison`].
+    pub fn poison(&mut self, reason: impl Into<String>) {
+        each!(self, c => c.poison(reason))
+    }
+
+    /// See [`Context::scratch`].
+    pub fn scratch(&self) -> [StableBuffer; 3] {
+        each!(self, c => c.scratch())
+    }
+
     /// See [`Context::alloc_buffer`].
     ///
     /// # Errors
@@ -233,6 +243,7 @@ impl AnyContext {
 }
 
 impl PoolItem for AnyContext {
+    #[inline]
     fn is_poisoned(&self) -> bool {
         self.poisoned().is_some()
     }

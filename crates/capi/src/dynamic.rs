@@ -1,0 +1,231 @@
+//! Dynamic calls by signature text: `ffikit_library_open`, `ffikit_prepare`, `ffikit_call`.
+
+use std::ffi::{c_char, c_void};
+use std::path::Path;
+use std::sync::Arc;
+
+use ffikit::{DynFunction, DynLibrary, Error, OwnerId, Signature, Source, Type};
+
+use crate::boundary::{Failure, non_null, on_context, out_ptr, quietly, utf8};
+use crate::context::ffikit_context;
+use crate::status::ffikit_status;
+
+/// An opened shared library (native, asm) or instantiated module (wasm) of one context.
+///
+/// The library stays loaded while any function prepared from it lives, even after
+/// `ffikit_library_free`.
+#[allow(non_camel_case_types)]
+pub struct ffikit_library {
+    library: Arc<DynLibrary>,
+    owner: OwnerId,
+}
+
+/// A function prepared for dynamic calls: the symbol, its call plan and its signature.
+#[allow(non_camel_case_types)]
+pub struct ffikit_function {
+    function: DynFunction,
+    owner: OwnerId,
+    // Keeps the code mapped while the function lives.
+    _library: Arc<DynLibrary>,
+}
+
+fn foreign(what: &str) -> Failure {
+    Error::ForeignHandle {
+        what: what.into(),
+        kind: "context",
+    }
+    .into()
+}
+
+/// `ffikit_status ffikit_library_open(ffikit_context *ctx, const char *path, ffikit_library
+/// **out)`: opens a shared library (native, asm: a path, or a bare name such as
+/// `"libm.so.6"` searched by `dlopen(3)`) or a `.wasm`/`.wat` module (wasm) in `ctx`.
+///
+/// Errors: `NULL_ARGUMENT`, `INVALID_UTF8`, `LIBRARY_NOT_FOUND` (with the loader's reason).
+///
+/// # Safety
+/// `ctx` NULL or a live context used by no other thread; `path` NULL or NUL-terminated;
+/// `out` NULL or writable. Opening a shared library runs its initialisers.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ffikit_library_open(
+    ctx: *mut ffikit_context,
+    path: *const c_char,
+    out: *mut *mut ffikit_library,
+) -> ffikit_status {
+    // SAFETY: forwarded.
+    unsafe {
+        on_context(ctx, |c| {
+            let out = out_ptr(out, "out")?;
+            let path = utf8(path, "path")?;
+            let backend = c.inner.backend();
+            let library = backend.open(Source::Path(Path::new(path)))?;
+            *out = Box::into_raw(Box::new(ffikit_library {
+                library: Arc::new(library),
+                owner: backend.owner(),
+            }));
+            Ok(())
+        })
+    }
+}
+
+/// `void ffikit_library_free(ffikit_library *lib)`: releases the library handle (NULL is a
+/// no-op). The code stays loaded until the last function prepared from it is freed.
+///
+/// # Safety
+/// `lib` is NULL or a live library handle, not used after this call.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ffikit_library_free(lib: *mut ffikit_library) {
+    quietly(|| {
+        if !lib.is_null() {
+            // SAFETY: made by Box::into_raw in ffikit_library_open, freed once.
+            drop(unsafe { Box::from_raw(lib) });
+        }
+    })
+}
+
+/// `ffikit_status ffikit_prepare(ffikit_context *ctx, const ffikit_library *lib, const char
+/// *symbol, const char *signature, ffikit_function **out)`: resolves `symbol` in `lib` and
+/// prepares calls of the C signature `signature` in ffikit's text form (`"f64(f64, i32)"`,
+/// `"i32(ptr, usize, ptr, ..., f64)"` for one variadic call shape, `"{i64, i64}(i64)"` for
+/// a struct return). All classification happens here, once.
+///
+/// Errors: `NULL_ARGUMENT`, `INVALID_UTF8`, `FOREIGN_HANDLE` (a library of another context),
+/// `INVALID_SIGNATURE` (the message gives the byte position), `SYMBOL_NOT_FOUND`,
+/// `UNSUPPORTED_SIGNATURE` (e.g. a struct by value through native: use asm),
+/// `SIGNATURE_MISMATCH` (wasm checks the export's type).
+///
+/// # Safety
+/// As `ffikit_library_open`; `lib` NULL or live; and for native and asm, the symbol must
+/// really have this C signature (nothing can check it).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ffikit_prepare(
+    ctx: *mut ffikit_context,
+    lib: *const ffikit_library,
+    symbol: *const c_char,
+    signature: *const c_char,
+    out: *mut *mut ffikit_function,
+) -> ffikit_status {
+    // SAFETY: forwarded.
+    unsafe {
+        on_context(ctx, |c| {
+            let out = out_ptr(out, "out")?;
+            let lib = non_null(lib, "lib")?;
+            let symbol = utf8(symbol, "symbol")?;
+            let sig: Signature = utf8(signature, "signature")?.parse().map_err(Error::from)?;
+            let backend = c.inner.backend();
+            if lib.owner != backend.owner() {
+                return Err(foreign("the library"));
+            }
+            let function = backend.prepare(&lib.library, symbol, &sig)?;
+            *out = Box::into_raw(Box::new(ffikit_function {
+                function,
+                owner: backend.owner(),
+                _library: lib.library.clone(),
+            }));
+            Ok(())
+        })
+    }
+}
+
+/// `void ffikit_function_free(ffikit_function *fn)`: frees a prepared function (NULL is a
+/// no-op).
+///
+/// # Safety
+/// `fn` is NULL or a live function handle, not used after this call.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ffikit_function_free(function: *mut ffikit_function) {
+    quietly(|| {
+        if !function.is_null() {
+            // SAFETY: made by Box::into_raw in ffikit_prepare, freed once.
+            drop(unsafe { Box::from_raw(function) });
+        }
+    })
+}
+
+/// `size_t ffikit_function_nargs(const ffikit_function *fn)`: the number of arguments a call
+/// takes (fixed and variadic), 0 for NULL.
+///
+/// # Safety
+/// `fn` is NULL or a live function handle.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ffikit_function_nargs(function: *const ffikit_function) -> usize {
+    // SAFETY: NULL or live, per the contract.
+    unsafe { function.as_ref() }.map_or(0, |f| f.function.signature().args().len())
+}
+
+/// `ffikit_status ffikit_call(ffikit_context *ctx, const ffikit_function *fn, void *const
+/// *args, size_t nargs, void *ret)`: calls a prepared function, libffi-style: `args[i]`
+/// points at the `i`-th argument's value in its C type (`int32_t` for `i32`, `double` for
+/// `f64`, `void *` for `ptr`, the struct for a struct), and the return value is written to
+/// `ret`: integers widened to 8 bytes as libffi's `ffi_arg` (so `ret` needs at least 8
+/// bytes), `float` as 4, a struct as its size; `ret` may be NULL for `void`.
+///
+/// For the wasm backend a `ptr` argument must point inside one of the context's buffers; it
+/// is passed as the guest offset, and any other pointer is `POINTER_OUTSIDE_BUFFERS`.
+///
+/// Errors: `NULL_ARGUMENT` (`fn`, `args` with `nargs > 0`, an `args[i]`, or `ret` for a
+/// non-void return), `FOREIGN_HANDLE` (a function of another context), `ARGUMENT_COUNT`,
+/// `POINTER_OUTSIDE_BUFFERS`, `TRAP`, `DEADLINE_EXCEEDED`, `STACK_BUDGET_EXCEEDED`,
+/// `CONTEXT_POISONED`.
+///
+/// # Safety
+/// `ctx` NULL or a live context used by no other thread; `fn` NULL or live; each `args[i]`
+/// valid for a read of its argument's type; `ret` valid for the writes above; and the call
+/// itself must be sound (pointer arguments valid for what the callee does with them).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ffikit_call(
+    ctx: *mut ffikit_context,
+    function: *const ffikit_function,
+    args: *const *mut c_void,
+    nargs: usize,
+    ret: *mut c_void,
+) -> ffikit_status {
+    // SAFETY: forwarded.
+    unsafe {
+        on_context(ctx, |c| {
+            let f = non_null(function, "fn")?;
+            let sig = f.function.signature();
+            let expected = sig.args().len();
+            if nargs != expected {
+                return Err(Error::ArgumentCount {
+                    function: f.function.symbol().to_owned(),
+                    expected,
+                    got: nargs,
+                }
+                .into());
+            }
+            if nargs > 0 {
+                if args.is_null() {
+                    return Err(Failure::null("args"));
+                }
+                for i in 0..nargs {
+                    if (*args.add(i)).is_null() {
+                        return Err(Failure::null(&format!("args[{i}]")));
+                    }
+                }
+            }
+            if ret.is_null() && *sig.ret() != Type::Void {
+                return Err(Failure::null("ret (the function returns a value)"));
+            }
+            if let Some(reason) = c.inner.poisoned() {
+                return Err(Error::ContextPoisoned {
+                    reason: reason.to_owned(),
+                }
+                .into());
+            }
+            let backend = c.inner.backend();
+            if f.owner != backend.owner() {
+                return Err(foreign("the function"));
+            }
+            match backend.call_raw(&f.function, args.cast(), nargs, ret) {
+                Ok(()) => Ok(()),
+                Err(e) => {
+                    if e.poisons_context() {
+                        c.inner.poison(e.to_string());
+                    }
+                    Err(e.into())
+                }
+            }
+        })
+    }
+}

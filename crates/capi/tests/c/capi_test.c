@@ -1,0 +1,452 @@
+/*
+ * The C API from C: every function and every error path, through each backend.
+ * Built by `cargo xtask test` with gcc -std=c99 -Wall -Wextra -Werror, and run plainly,
+ * under AddressSanitizer + UBSan, and under valgrind.
+ *
+ * Environment: FFIKIT_TEST_WASM is the path of ffikit_kernels.wasm (for dynamic wasm calls)
+ * and FFIKIT_TEST_TMP a directory for the module the trap test writes.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <ffikit.h>
+
+#include <math.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int failures = 0;
+static int checks = 0;
+
+#define CHECK(cond)                                                              \
+    do {                                                                         \
+        checks++;                                                                \
+        if (!(cond)) {                                                           \
+            failures++;                                                          \
+            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
+        }                                                                        \
+    } while (0)
+
+/* Expects `call` to return `want`; prints the context's message when it does not. */
+#define EXPECT(ctx, call, want)                                                   \
+    do {                                                                          \
+        ffikit_status got_ = (call);                                              \
+        checks++;                                                                 \
+        if (got_ != (want)) {                                                     \
+            failures++;                                                           \
+            fprintf(stderr, "%s:%d: %s returned %s, expected %s (%s)\n", __FILE__, \
+                    __LINE__, #call, ffikit_status_name((int32_t)got_),            \
+                    ffikit_status_name((int32_t)(want)),                          \
+                    (ctx) ? ffikit_context_error(ctx) : "no context");            \
+        }                                                                         \
+    } while (0)
+
+#define OK(ctx, call) EXPECT(ctx, call, FFIKIT_STATUS_OK)
+
+static const char *BACKENDS[] = {"native", "asm", "wasm"};
+
+/* Context creation and its errors. */
+static void test_context_errors(void) {
+    ffikit_context *ctx = (ffikit_context *)0x1;
+    char msg[256] = "";
+    CHECK(strlen(ffikit_version()) > 0);
+    CHECK(strcmp(ffikit_status_name(0), "FFIKIT_STATUS_OK") == 0);
+    CHECK(strcmp(ffikit_status_name(18), "FFIKIT_STATUS_TRAP") == 0);
+    CHECK(strcmp(ffikit_status_name(9999), "FFIKIT_STATUS_UNKNOWN") == 0);
+    EXPECT(NULL, ffikit_context_new(NULL, &ctx), FFIKIT_STATUS_NULL_ARGUMENT);
+    EXPECT(NULL, ffikit_context_new("native", NULL), FFIKIT_STATUS_NULL_ARGUMENT);
+    EXPECT(NULL, ffikit_context_new("jit", &ctx), FFIKIT_STATUS_UNKNOWN_BACKEND);
+    EXPECT(NULL, ffikit_context_new("\xff\xfe", &ctx), FFIKIT_STATUS_INVALID_UTF8);
+    CHECK(ctx == (ffikit_context *)0x1); /* out untouched on failure */
+    EXPECT(NULL, ffikit_context_new_msg("jit", &ctx, msg, sizeof msg),
+           FFIKIT_STATUS_UNKNOWN_BACKEND);
+    CHECK(strstr(msg, "unknown backend `jit`") != NULL);
+    /* A tiny message buffer is truncated, still NUL-terminated. */
+    char tiny[4] = {'x', 'x', 'x', 'x'};
+    EXPECT(NULL, ffikit_context_new_msg("jit", &ctx, tiny, sizeof tiny),
+           FFIKIT_STATUS_UNKNOWN_BACKEND);
+    CHECK(tiny[3] == '\0' && strlen(tiny) == 3);
+    /* NULL handles everywhere: errors or no-ops, never a crash. */
+    CHECK(strcmp(ffikit_context_error(NULL), "") == 0);
+    CHECK(strcmp(ffikit_context_backend(NULL), "") == 0);
+    ffikit_context_free(NULL);
+    ffikit_buffer_free(NULL);
+    ffikit_library_free(NULL);
+    ffikit_function_free(NULL);
+    ffikit_pool_free(NULL);
+    ffikit_pool_release(NULL, NULL);
+    CHECK(ffikit_buffer_data(NULL) == NULL);
+    CHECK(ffikit_buffer_len(NULL) == 0);
+    CHECK(ffikit_function_nargs(NULL) == 0);
+    uint32_t u = 7;
+    double d = 7;
+    EXPECT(NULL, ffikit_add_u32(NULL, 1, 2, &u), FFIKIT_STATUS_NULL_ARGUMENT);
+    EXPECT(NULL, ffikit_noop(NULL), FFIKIT_STATUS_NULL_ARGUMENT);
+    EXPECT(NULL, ffikit_sum_f64(NULL, NULL, 0, &d), FFIKIT_STATUS_NULL_ARGUMENT);
+    EXPECT(NULL, ffikit_call(NULL, NULL, NULL, 0, NULL), FFIKIT_STATUS_NULL_ARGUMENT);
+    CHECK(u == 7 && d == 7);
+}
+
+/* Kernels on buffers and on caller memory, with their error paths. */
+static void test_kernels(const char *backend) {
+    ffikit_context *ctx = NULL, *other = NULL;
+    char msg[512];
+    OK(NULL, ffikit_context_new_msg(backend, &ctx, msg, sizeof msg));
+    if (!ctx) {
+        fprintf(stderr, "no %s context: %s\n", backend, msg);
+        return;
+    }
+    OK(NULL, ffikit_context_new(backend, &other));
+    CHECK(strcmp(ffikit_context_backend(ctx), backend) == 0);
+    CHECK(strcmp(ffikit_context_error(ctx), "") == 0);
+
+    enum { N = 1000 };
+    ffikit_buffer *x = NULL, *y = NULL, *a = NULL, *b = NULL, *o = NULL, *far = NULL;
+    OK(ctx, ffikit_buffer_new(ctx, N * sizeof(double), &x));
+    OK(ctx, ffikit_buffer_new(ctx, N * sizeof(double), &y));
+    OK(ctx, ffikit_buffer_new(ctx, N * sizeof(uint32_t), &a));
+    OK(ctx, ffikit_buffer_new(ctx, N * sizeof(uint32_t), &b));
+    OK(ctx, ffikit_buffer_new(ctx, N * sizeof(uint32_t), &o));
+    OK(other, ffikit_buffer_new(other, N * sizeof(double), &far));
+    EXPECT(ctx, ffikit_buffer_new(ctx, 8, NULL), FFIKIT_STATUS_NULL_ARGUMENT);
+    CHECK(ffikit_buffer_len(x) == N * sizeof(double));
+    CHECK(((uintptr_t)ffikit_buffer_data(x) % 64) == 0);
+    double *xs = (double *)ffikit_buffer_data(x), *ys = (double *)ffikit_buffer_data(y);
+    uint32_t *as = (uint32_t *)ffikit_buffer_data(a), *bs = (uint32_t *)ffikit_buffer_data(b);
+    uint32_t *os = (uint32_t *)ffikit_buffer_data(o);
+    /* Values whose sums and products are exact in binary64, so any summation order agrees. */
+    double want_sum = 0, want_dot = 0;
+    for (int i = 0; i < N; i++) {
+        CHECK(xs[i] == 0.0); /* zeroed */
+        xs[i] = i * 0.5 - 100.0;
+        ys[i] = (double)(i % 13);
+        as[i] = (uint32_t)i * 2654435761u;
+        bs[i] = UINT32_MAX - (uint32_t)i;
+        want_sum += xs[i];
+        want_dot += xs[i] * ys[i];
+    }
+
+    double r = -1;
+    uint32_t u = 0;
+    OK(ctx, ffikit_noop(ctx));
+    OK(ctx, ffikit_add_u32(ctx, 40, 2, &u));
+    CHECK(u == 42);
+    OK(ctx, ffikit_add_u32(ctx, UINT32_MAX, 3, &u));
+    CHECK(u == 2);
+    OK(ctx, ffikit_sum_f64(ctx, x, N, &r));
+    CHECK(r == want_sum);
+    OK(ctx, ffikit_sum_f64(ctx, x, 0, &r));
+    CHECK(r == 0.0);
+    OK(ctx, ffikit_dot_f64(ctx, x, y, N, &r));
+    CHECK(r == want_dot);
+    OK(ctx, ffikit_add_u32_batch(ctx, a, b, o, N));
+    for (int i = 0; i < N; i++) CHECK(os[i] == as[i] + bs[i]);
+    OK(ctx, ffikit_axpy_f64(ctx, 2.0, x, y, N));
+    for (int i = 0; i < N; i++) CHECK(ys[i] == 2.0 * xs[i] + (double)(i % 13));
+
+    /* Error paths: each its own status and a message; out-parameters untouched. */
+    r = 12345.0;
+    EXPECT(ctx, ffikit_sum_f64(ctx, x, N + 1, &r), FFIKIT_STATUS_BUFFER_OUT_OF_BOUNDS);
+    CHECK(strstr(ffikit_context_error(ctx), "out of bounds") != NULL);
+    EXPECT(ctx, ffikit_sum_f64(ctx, x, SIZE_MAX, &r), FFIKIT_STATUS_BUFFER_OUT_OF_BOUNDS);
+    EXPECT(ctx, ffikit_dot_f64(ctx, x, y, N + 1, &r), FFIKIT_STATUS_BUFFER_OUT_OF_BOUNDS);
+    EXPECT(ctx, ffikit_axpy_f64(ctx, 1.0, x, y, N + 1), FFIKIT_STATUS_BUFFER_OUT_OF_BOUNDS);
+    EXPECT(ctx, ffikit_add_u32_batch(ctx, a, b, o, N + 1), FFIKIT_STATUS_BUFFER_OUT_OF_BOUNDS);
+    EXPECT(ctx, ffikit_sum_f64(ctx, far, 1, &r), FFIKIT_STATUS_FOREIGN_HANDLE);
+    EXPECT(ctx, ffikit_sum_f64(ctx, NULL, 1, &r), FFIKIT_STATUS_NULL_ARGUMENT);
+    CHECK(strstr(ffikit_context_error(ctx), "x is NULL") != NULL);
+    EXPECT(ctx, ffikit_sum_f64(ctx, x, 1, NULL), FFIKIT_STATUS_NULL_ARGUMENT);
+    EXPECT(ctx, ffikit_dot_f64(ctx, x, NULL, 1, &r), FFIKIT_STATUS_NULL_ARGUMENT);
+    EXPECT(ctx, ffikit_add_u32(ctx, 1, 2, NULL), FFIKIT_STATUS_NULL_ARGUMENT);
+    EXPECT(ctx, ffikit_axpy_f64(ctx, 1.0, NULL, y, 1), FFIKIT_STATUS_NULL_ARGUMENT);
+    EXPECT(ctx, ffikit_add_u32_batch(ctx, a, b, NULL, 1), FFIKIT_STATUS_NULL_ARGUMENT);
+    CHECK(r == 12345.0);
+
+    /* The same kernels on caller memory (in place for native/asm, one copy for wasm). */
+    double *hx = malloc(N * sizeof(double)), *hy = malloc(N * sizeof(double));
+    uint32_t *ha = malloc(N * sizeof(uint32_t)), *hb = malloc(N * sizeof(uint32_t));
+    uint32_t *ho = malloc(N * sizeof(uint32_t));
+    for (int i = 0; i < N; i++) {
+        hx[i] = i * 0.5 - 100.0;
+        hy[i] = (double)(i % 13);
+        ha[i] = (uint32_t)i;
+        hb[i] = (uint32_t)(3 * i);
+    }
+    OK(ctx, ffikit_sum_f64_ptr(ctx, hx, N, &r));
+    CHECK(r == want_sum);
+    OK(ctx, ffikit_dot_f64_ptr(ctx, hx, hy, N, &r));
+    CHECK(r == want_dot);
+    OK(ctx, ffikit_axpy_f64_ptr(ctx, 2.0, hx, hy, N));
+    for (int i = 0; i < N; i++) CHECK(hy[i] == 2.0 * hx[i] + (double)(i % 13));
+    OK(ctx, ffikit_add_u32_batch_ptr(ctx, ha, hb, ho, N));
+    for (int i = 0; i < N; i++) CHECK(ho[i] == (uint32_t)(4 * i));
+    OK(ctx, ffikit_sum_f64_ptr(ctx, NULL, 0, &r));
+    CHECK(r == 0.0);
+    EXPECT(ctx, ffikit_sum_f64_ptr(ctx, NULL, 5, &r), FFIKIT_STATUS_NULL_ARGUMENT);
+    EXPECT(ctx, ffikit_axpy_f64_ptr(ctx, 1.0, hx, NULL, 5), FFIKIT_STATUS_NULL_ARGUMENT);
+    /* A pointer into one of the context's own buffers is used in place by every backend. */
+    OK(ctx, ffikit_sum_f64_ptr(ctx, xs + 10, 20, &r));
+    /* More than the 8 MiB scratch: wasm must copy and refuses; native/asm read in place. */
+    size_t big = (size_t)2 << 20;
+    double *huge = calloc(big, sizeof(double));
+    huge[big - 1] = 3.0;
+    if (strcmp(backend, "wasm") == 0) {
+        EXPECT(ctx, ffikit_sum_f64_ptr(ctx, huge, big, &r), FFIKIT_STATUS_BUFFER_TOO_SMALL);
+    } else {
+        OK(ctx, ffikit_sum_f64_ptr(ctx, huge, big, &r));
+        CHECK(r == 3.0);
+    }
+    free(huge);
+    free(hx);
+    free(hy);
+    free(ha);
+    free(hb);
+    free(ho);
+
+    ffikit_buffer_free(x);
+    ffikit_buffer_free(y);
+    ffikit_buffer_free(a);
+    ffikit_buffer_free(b);
+    ffikit_buffer_free(o);
+    ffikit_buffer_free(far);
+    ffikit_context_free(other);
+    ffikit_context_free(ctx);
+}
+
+/* Dynamic calls by signature text. */
+static void test_dynamic_native(const char *backend) {
+    ffikit_context *ctx = NULL, *other = NULL;
+    OK(NULL, ffikit_context_new(backend, &ctx));
+    OK(NULL, ffikit_context_new(backend, &other));
+    if (!ctx || !other) return;
+    ffikit_library *libm = NULL, *libc = NULL, *libm2 = NULL, *missing = (ffikit_library *)0x1;
+    OK(ctx, ffikit_library_open(ctx, "libm.so.6", &libm));
+    OK(ctx, ffikit_library_open(ctx, "libc.so.6", &libc));
+    OK(other, ffikit_library_open(other, "libm.so.6", &libm2));
+    EXPECT(ctx, ffikit_library_open(ctx, "/nonexistent/libnothing.so", &missing),
+           FFIKIT_STATUS_LIBRARY_NOT_FOUND);
+    CHECK(missing == (ffikit_library *)0x1);
+    CHECK(strstr(ffikit_context_error(ctx), "libnothing") != NULL);
+    EXPECT(ctx, ffikit_library_open(ctx, NULL, &missing), FFIKIT_STATUS_NULL_ARGUMENT);
+
+    ffikit_function *pow_fn = NULL, *bad = NULL, *far = NULL;
+    OK(ctx, ffikit_prepare(ctx, libm, "pow", "f64(f64, f64)", &pow_fn));
+    CHECK(ffikit_function_nargs(pow_fn) == 2);
+    double base = 2.0, ex = 10.0, r = 0;
+    void *args[2] = {&base, &ex};
+    OK(ctx, ffikit_call(ctx, pow_fn, args, 2, &r));
+    CHECK(r == 1024.0);
+    EXPECT(ctx, ffikit_call(ctx, pow_fn, args, 1, &r), FFIKIT_STATUS_ARGUMENT_COUNT);
+    CHECK(strstr(ffikit_context_error(ctx), "pow") != NULL);
+    EXPECT(ctx, ffikit_call(ctx, pow_fn, NULL, 2, &r), FFIKIT_STATUS_NULL_ARGUMENT);
+    void *holes[2] = {&base, NULL};
+    EXPECT(ctx, ffikit_call(ctx, pow_fn, holes, 2, &r), FFIKIT_STATUS_NULL_ARGUMENT);
+    EXPECT(ctx, ffikit_call(ctx, pow_fn, args, 2, NULL), FFIKIT_STATUS_NULL_ARGUMENT);
+    EXPECT(ctx, ffikit_call(ctx, NULL, args, 2, &r), FFIKIT_STATUS_NULL_ARGUMENT);
+    EXPECT(ctx, ffikit_prepare(ctx, libm, "no_such_symbol", "f64(f64)", &bad),
+           FFIKIT_STATUS_SYMBOL_NOT_FOUND);
+    EXPECT(ctx, ffikit_prepare(ctx, libm, "pow", "f64(f64, f64", &bad),
+           FFIKIT_STATUS_INVALID_SIGNATURE);
+    CHECK(strstr(ffikit_context_error(ctx), "12") != NULL); /* the byte position */
+    EXPECT(ctx, ffikit_prepare(ctx, libm, "pow", "f64(f65)", &bad),
+           FFIKIT_STATUS_INVALID_SIGNATURE);
+    EXPECT(ctx, ffikit_prepare(ctx, libm2, "pow", "f64(f64, f64)", &bad),
+           FFIKIT_STATUS_FOREIGN_HANDLE);
+    EXPECT(ctx, ffikit_prepare(ctx, NULL, "pow", "f64(f64, f64)", &bad),
+           FFIKIT_STATUS_NULL_ARGUMENT);
+    EXPECT(ctx, ffikit_prepare(ctx, libm, "pow", NULL, &bad), FFIKIT_STATUS_NULL_ARGUMENT);
+    CHECK(bad == NULL);
+    OK(other, ffikit_prepare(other, libm2, "pow", "f64(f64, f64)", &far));
+    EXPECT(ctx, ffikit_call(ctx, far, args, 2, &r), FFIKIT_STATUS_FOREIGN_HANDLE);
+
+    /* Integers come back widened to 8 bytes, as libffi's ffi_arg. */
+    ffikit_function *labs_fn = NULL, *div_fn = NULL, *snprintf_fn = NULL;
+    OK(ctx, ffikit_prepare(ctx, libc, "labs", "i64(i64)", &labs_fn));
+    int64_t neg = -77, lr = 0;
+    void *largs[1] = {&neg};
+    OK(ctx, ffikit_call(ctx, labs_fn, largs, 1, &lr));
+    CHECK(lr == 77);
+    if (strcmp(backend, "asm") == 0) {
+        /* Struct return in registers and a variadic call: the asm backend's ground. */
+        OK(ctx, ffikit_prepare(ctx, libc, "div", "{i32, i32}(i32, i32)", &div_fn));
+        int32_t num = 17, den = 5;
+        struct { int32_t quot, rem; } q = {0, 0};
+        void *dargs[2] = {&num, &den};
+        OK(ctx, ffikit_call(ctx, div_fn, dargs, 2, &q));
+        CHECK(q.quot == 3 && q.rem == 2);
+        OK(ctx, ffikit_prepare(ctx, libc, "snprintf", "i32(ptr, usize, ptr, ..., f64, i32)",
+                               &snprintf_fn));
+        char out[64];
+        void *outp = out;
+        size_t cap = sizeof out;
+        const char *fmt = "%.2f|%d";
+        double dv = 3.14159;
+        int32_t iv = -42;
+        int64_t written = 0;
+        void *sargs[5] = {&outp, &cap, &fmt, &dv, &iv};
+        OK(ctx, ffikit_call(ctx, snprintf_fn, sargs, 5, &written));
+        CHECK(written == 8 && strcmp(out, "3.14|-42") == 0);
+    } else {
+        EXPECT(ctx, ffikit_prepare(ctx, libc, "div", "{i32, i32}(i32, i32)", &div_fn),
+               FFIKIT_STATUS_UNSUPPORTED_SIGNATURE);
+        CHECK(strstr(ffikit_context_error(ctx), "asm") != NULL);
+    }
+    ffikit_function_free(div_fn);
+    ffikit_function_free(snprintf_fn);
+    /* The library handle may go first: its functions keep the code loaded. */
+    ffikit_library_free(libm);
+    OK(ctx, ffikit_call(ctx, pow_fn, args, 2, &r));
+    CHECK(r == 1024.0);
+    ffikit_function_free(pow_fn);
+    ffikit_function_free(labs_fn);
+    ffikit_function_free(far);
+    ffikit_library_free(libc);
+    ffikit_library_free(libm2);
+    ffikit_context_free(other);
+    ffikit_context_free(ctx);
+}
+
+static void test_dynamic_wasm(void) {
+    const char *wasm = getenv("FFIKIT_TEST_WASM");
+    const char *tmp = getenv("FFIKIT_TEST_TMP");
+    if (!wasm || !tmp) {
+        fprintf(stderr, "FFIKIT_TEST_WASM and FFIKIT_TEST_TMP must be set\n");
+        failures++;
+        return;
+    }
+    ffikit_context *ctx = NULL;
+    OK(NULL, ffikit_context_new("wasm", &ctx));
+    if (!ctx) return;
+    ffikit_library *mod = NULL;
+    OK(ctx, ffikit_library_open(ctx, wasm, &mod));
+    ffikit_function *add = NULL, *sum = NULL, *bad = NULL;
+    OK(ctx, ffikit_prepare(ctx, mod, "ffikit_add_u32", "u32(u32, u32)", &add));
+    EXPECT(ctx, ffikit_prepare(ctx, mod, "ffikit_add_u32", "f64(f64)", &bad),
+           FFIKIT_STATUS_SIGNATURE_MISMATCH);
+    EXPECT(ctx, ffikit_prepare(ctx, mod, "no_such_export", "void()", &bad),
+           FFIKIT_STATUS_SYMBOL_NOT_FOUND);
+    uint32_t a = 40, b = 2;
+    uint64_t r = 0;
+    void *args[2] = {&a, &b};
+    OK(ctx, ffikit_call(ctx, add, args, 2, &r));
+    CHECK(r == 42);
+    /* Pointer arguments are offsets into the memory of the context's buffers, which is the
+     * kernels' instance; a second module has its own memory, so its ptr functions are
+     * refused at prepare with a message that says so (never a wrong offset). */
+    EXPECT(ctx, ffikit_prepare(ctx, mod, "ffikit_sum_f64", "f64(ptr, usize)", &sum),
+           FFIKIT_STATUS_UNSUPPORTED_SIGNATURE);
+    CHECK(strstr(ffikit_context_error(ctx), "own memory") != NULL);
+    CHECK(sum == NULL);
+    ffikit_function_free(add);
+    ffikit_function_free(sum);
+    ffikit_library_free(mod);
+
+    /* A trap: its own status, then the context is poisoned. */
+    char path[512];
+    snprintf(path, sizeof path, "%s/trap.wat", tmp);
+    FILE *f = fopen(path, "w");
+    CHECK(f != NULL);
+    if (!f) return;
+    fputs("(module (memory (export \"memory\") 1) (func (export \"boom\") unreachable))", f);
+    fclose(f);
+    ffikit_library *trap = NULL;
+    ffikit_function *boom = NULL;
+    OK(ctx, ffikit_library_open(ctx, path, &trap));
+    OK(ctx, ffikit_prepare(ctx, trap, "boom", "void()", &boom));
+    EXPECT(ctx, ffikit_call(ctx, boom, NULL, 0, NULL), FFIKIT_STATUS_TRAP);
+    CHECK(strstr(ffikit_context_error(ctx), "boom") != NULL);
+    uint32_t u = 0;
+    EXPECT(ctx, ffikit_add_u32(ctx, 1, 2, &u), FFIKIT_STATUS_CONTEXT_POISONED);
+    EXPECT(ctx, ffikit_call(ctx, boom, NULL, 0, NULL), FFIKIT_STATUS_CONTEXT_POISONED);
+    ffikit_function_free(boom);
+    ffikit_library_free(trap);
+    ffikit_context_free(ctx);
+}
+
+/* Pools: checkout, the same context back, the bound, poisoning, threads. */
+struct worker {
+    ffikit_pool *pool;
+    int id;
+    int errors;
+};
+
+static void *work(void *arg) {
+    struct worker *w = arg;
+    for (int i = 0; i < 500; i++) {
+        ffikit_context *ctx = NULL;
+        if (ffikit_pool_acquire_timeout(w->pool, 60000, &ctx) != FFIKIT_STATUS_OK) {
+            w->errors++;
+            continue;
+        }
+        uint32_t u = 0;
+        double xs[16], r = 0;
+        for (int k = 0; k < 16; k++) xs[k] = (double)(w->id * 16 + k + i);
+        double want = 0;
+        for (int k = 0; k < 16; k++) want += xs[k];
+        if (ffikit_add_u32(ctx, (uint32_t)i, (uint32_t)w->id, &u) != FFIKIT_STATUS_OK ||
+            u != (uint32_t)(i + w->id))
+            w->errors++;
+        if (ffikit_sum_f64_ptr(ctx, xs, 16, &r) != FFIKIT_STATUS_OK || r != want) w->errors++;
+        ffikit_pool_release(w->pool, ctx);
+    }
+    return NULL;
+}
+
+static void test_pool(const char *backend) {
+    ffikit_pool *pool = NULL, *bad = (ffikit_pool *)0x1;
+    char msg[256] = "";
+    EXPECT(NULL, ffikit_pool_new("jit", 2, &bad), FFIKIT_STATUS_UNKNOWN_BACKEND);
+    EXPECT(NULL, ffikit_pool_new_msg(backend, 0, &bad, msg, sizeof msg),
+           FFIKIT_STATUS_INVALID_ARGUMENT);
+    CHECK(strstr(msg, "max_contexts") != NULL);
+    EXPECT(NULL, ffikit_pool_new(NULL, 2, &bad), FFIKIT_STATUS_NULL_ARGUMENT);
+    CHECK(bad == (ffikit_pool *)0x1);
+    OK(NULL, ffikit_pool_new(backend, 2, &pool));
+    if (!pool) return;
+    ffikit_context *c1 = NULL, *c2 = NULL, *c3 = (ffikit_context *)0x1;
+    OK(NULL, ffikit_pool_acquire(pool, &c1));
+    ffikit_pool_release(pool, c1);
+    OK(NULL, ffikit_pool_acquire(pool, &c2));
+    CHECK(c1 == c2); /* the same thread gets its context back */
+    OK(NULL, ffikit_pool_acquire(pool, &c1));
+    CHECK(c1 != c2);
+    EXPECT(NULL, ffikit_pool_acquire(pool, &c3), FFIKIT_STATUS_POOL_EXHAUSTED);
+    EXPECT(NULL, ffikit_pool_acquire_timeout(pool, 10, &c3), FFIKIT_STATUS_POOL_TIMEOUT);
+    EXPECT(NULL, ffikit_pool_acquire(pool, NULL), FFIKIT_STATUS_NULL_ARGUMENT);
+    EXPECT(NULL, ffikit_pool_acquire(NULL, &c3), FFIKIT_STATUS_NULL_ARGUMENT);
+    CHECK(c3 == (ffikit_context *)0x1);
+    ffikit_context_free(c1); /* pooled: ignored, it stays usable */
+    uint32_t u = 0;
+    OK(c1, ffikit_add_u32(c1, 2, 2, &u));
+    CHECK(u == 4);
+    ffikit_pool_release(pool, c1);
+    ffikit_pool_release(pool, c1); /* a double release is ignored */
+    ffikit_pool_release(pool, c2);
+
+    enum { T = 4 };
+    pthread_t threads[T];
+    struct worker workers[T];
+    for (int t = 0; t < T; t++) {
+        workers[t] = (struct worker){pool, t, 0};
+        CHECK(pthread_create(&threads[t], NULL, work, &workers[t]) == 0);
+    }
+    for (int t = 0; t < T; t++) {
+        pthread_join(threads[t], NULL);
+        CHECK(workers[t].errors == 0);
+    }
+    ffikit_pool_free(pool);
+}
+
+int main(void) {
+    test_context_errors();
+    for (size_t i = 0; i < sizeof BACKENDS / sizeof *BACKENDS; i++) {
+        test_kernels(BACKENDS[i]);
+        test_pool(BACKENDS[i]);
+    }
+    test_dynamic_native("native");
+    test_dynamic_native("asm");
+    test_dynamic_wasm();
+    printf("capi_test: %d checks, %d failures\n", checks, failures);
+    return failures == 0 ? 0 : 1;
+}

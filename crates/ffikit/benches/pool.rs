@@ -1,0 +1,135 @@
+//! Throughput of kernel calls from 1, 2 and 4 threads: ffikit's `ContextPool` (checkout,
+//! call, return on every call), one `Mutex<AnyContext>` shared by all threads, object-pool's
+//! `Pool` (a `Mutex<Vec<_>>` inside), and the kernel called directly without ffikit (the
+//! machine's own scaling, which the pool's is compared with).
+//!
+//! Group `pool/{backend}/{threads}`, functions `{kernel}/{impl}`; the time reported is wall
+//! time per call with all threads working, so `time(1 thread) / time(2 threads)` is the
+//! speedup. `add_u32` is call-bound; `sum_f64` over 10,000 f64 (in a stable buffer, no copy)
+//! is compute- and memory-bound.
+
+use std::hint::black_box;
+use std::sync::{Barrier, Mutex};
+use std::time::{Duration, Instant};
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use ffikit::{AnyContext, BACKENDS, ContextConfig};
+
+const N: usize = 10_000;
+const THREADS: [usize; 3] = [1, 2, 4];
+
+fn config() -> ContextConfig {
+    ContextConfig {
+        capacity_bytes: N * 8,
+    }
+}
+
+/// Runs `work(thread, calls)` on `threads` threads at once and returns the wall time of the
+/// slowest, for `iters` calls in all.
+fn parallel(threads: usize, iters: u64, work: &(dyn Fn(usize, u64) + Sync)) -> Duration {
+    let per_thread = iters.div_ceil(threads as u64);
+    let start_line = Barrier::new(threads + 1);
+    std::thread::scope(|s| {
+        for t in 0..threads {
+            let start_line = &start_line;
+            s.spawn(move || {
+                start_line.wait();
+                work(t, per_thread);
+            });
+        }
+        start_line.wait();
+        let start = Instant::now();
+        // The scope joins every thread before returning.
+        start
+    })
+    .elapsed()
+}
+
+fn call(ctx: &mut AnyContext, kernel: &str) {
+    match kernel {
+        "add_u32" => {
+            black_box(ctx.add_u32(black_box(1), black_box(2)).unwrap());
+        }
+        _ => {
+            let x = ctx.scratch()[0];
+            black_box(ctx.sum_f64_buffer(&x, N).unwrap());
+        }
+    }
+}
+
+fn direct(kernel: &str, x: &[f64]) {
+    match kernel {
+        "add_u32" => {
+            black_box(ffikit_kernels::ffikit_add_u32(black_box(1), black_box(2)));
+        }
+        _ => {
+            // SAFETY: `x` holds N f64.
+            black_box(unsafe { ffikit_kernels::ffikit_sum_f64(black_box(x.as_ptr()), N) });
+        }
+    }
+}
+
+fn bench(c: &mut Criterion) {
+    ffikit_kernels::locate::kernels_library();
+    ffikit_kernels::locate::kernels_wasm();
+    let data: Vec<Vec<f64>> = (0..4).map(|_| vec![0.0; N]).collect();
+    for (backend, built) in BACKENDS {
+        if !built {
+            continue;
+        }
+        let pool = ffikit::pool(backend, 4, config()).unwrap();
+        let mutex = Mutex::new(AnyContext::new(backend, config()).unwrap());
+        let object_pool = object_pool::Pool::new(4, || AnyContext::new(backend, config()).unwrap());
+        for threads in THREADS {
+            let mut g = c.benchmark_group(format!("pool/{backend}/{threads}"));
+            g.sample_size(20)
+                .measurement_time(Duration::from_secs(2))
+                .warm_up_time(Duration::from_millis(500));
+            for kernel in ["add_u32", "sum_f64"] {
+                g.bench_function(format!("{kernel}/pool"), |b| {
+                    b.iter_custom(|iters| {
+                        parallel(threads, iters, &|_, calls| {
+                            for _ in 0..calls {
+                                call(&mut pool.try_acquire().unwrap(), kernel);
+                            }
+                        })
+                    })
+                });
+                g.bench_function(format!("{kernel}/mutex"), |b| {
+                    b.iter_custom(|iters| {
+                        parallel(threads, iters, &|_, calls| {
+                            for _ in 0..calls {
+                                call(&mut mutex.lock().unwrap(), kernel);
+                            }
+                        })
+                    })
+                });
+                g.bench_function(format!("{kernel}/object-pool"), |b| {
+                    b.iter_custom(|iters| {
+                        parallel(threads, iters, &|_, calls| {
+                            for _ in 0..calls {
+                                let mut ctx = object_pool
+                                    .pull(|| AnyContext::new(backend, config()).unwrap());
+                                call(&mut ctx, kernel);
+                            }
+                        })
+                    })
+                });
+                // The machine's own scaling, without ffikit: the same kernel, linked in.
+                g.bench_function(format!("{kernel}/direct"), |b| {
+                    b.iter_custom(|iters| {
+                        parallel(threads, iters, &|t, calls| {
+                            for _ in 0..calls {
+                                direct(kernel, &data[t]);
+                            }
+                        })
+                    })
+                });
+            }
+            g.finish();
+        }
+    }
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
