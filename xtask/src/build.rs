@@ -23,7 +23,11 @@ pub(crate) fn ensure_target(target: &str) -> Result<(), String> {
     let installed = std::process::Command::new("rustup")
         .args(["target", "list", "--installed"])
         .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).lines().any(|l| l.trim() == target))
+        .map(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .lines()
+                .any(|l| l.trim() == target)
+        })
         .unwrap_or(false);
     if !installed {
         run(std::process::Command::new("rustup").args(["target", "add", target]))?;

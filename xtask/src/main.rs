@@ -12,6 +12,7 @@
 mod bench;
 mod build;
 mod cmd;
+mod ctest;
 mod header;
 mod test;
 
@@ -37,6 +38,8 @@ enum Command {
     Build,
     /// Regenerate crates/capi/include/ffikit.h with cbindgen.
     Header,
+    /// The C API's per-call overhead beside a direct call and libffi's ffi_call.
+    BenchC,
 }
 
 fn main() {
@@ -46,6 +49,7 @@ fn main() {
         Command::Bench(args) => bench::run_benches(&args),
         Command::Build => build::build_all().map(|_| ()),
         Command::Header => header::write(),
+        Command::BenchC => ctest::bench_c(),
     };
     if let Err(e) = result {
         eprintln!("xtask: error: {e}");

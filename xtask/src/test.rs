@@ -1,6 +1,7 @@
 //! `cargo xtask test`: everything that must pass before a change lands.
 
 use crate::cmd::{cargo, run};
+use crate::ctest::tool_present;
 
 /// Options of `cargo xtask test`.
 #[derive(clap::Args)]
@@ -16,18 +17,11 @@ pub(crate) struct TestArgs {
 /// Builds the kernels' shared library, runs every workspace test, then the lints.
 pub(crate) fn run_all(args: &TestArgs) -> Result<(), String> {
     // The tests load the release builds of libffikit_kernels.so and ffikit_kernels.wasm;
-    // build them once up front so a build failure is reported here rather than in a test.
-    run(cargo().args(["build", "--release", "--lib", "-p", "ffikit-kernels"]))?;
-    run(cargo().args([
-        "build",
-        "--release",
-        "--lib",
-        "-p",
-        "ffikit-kernels",
-        "--target",
-        "wasm32-unknown-unknown",
-    ]))?;
+    // build them (and libffikit.so) once up front so a build failure is reported here
+    // rather than in a test.
+    crate::build::build_all()?;
     run(cargo().args(["test", "--workspace", "--all-targets"]))?;
+    crate::ctest::run_c_tests()?;
     // The C API crate has no Rust library target, so it has no doc tests.
     run(cargo().args(["test", "--workspace", "--doc", "--exclude", "ffikit-capi"]))?;
     aarch64(args)?;
@@ -119,15 +113,6 @@ fn aarch64(args: &TestArgs) -> Result<(), String> {
         .env("FFIKIT_KERNELS_LIB", kernels))?;
     eprintln!("xtask: AArch64 tests passed under qemu-user (emulated)");
     Ok(())
-}
-
-fn tool_present(name: &str) -> bool {
-    std::process::Command::new(name)
-        .arg("--version")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .status()
-        .is_ok()
 }
 
 fn target_installed() -> bool {

@@ -772,13 +772,16 @@ impl Backend for WasmBackend {
         }
         let align = align.max(ffi_trait::MIN_BUFFER_ALIGN) as u64;
         let want = len.max(1) as u64;
-        let offset = match self
+        // A reused region holds old data; a fresh one comes from `memory.grow`, whose pages
+        // are zero, so only reused regions need clearing (8 MiB of memset per fresh buffer
+        // otherwise).
+        let (offset, reused) = match self
             .free
             .iter()
             .position(|r| r.len >= want && r.offset % align == 0)
         {
-            Some(i) => self.free.swap_remove(i).offset,
-            None => self.grow_region(want, align)?,
+            Some(i) => (self.free.swap_remove(i).offset, true),
+            None => (self.grow_region(want, align)?, false),
         };
         let region = Region { offset, len: want };
         let id = match self.buffers.iter().position(Option::is_none) {
@@ -796,10 +799,13 @@ impl Backend for WasmBackend {
             .ok_or_else(|| backend_error("no buffer memory"))?;
         // SAFETY: offset..offset+len lies within the memory (just grown or reused); the
         // memory never moves (memory_may_move(false)), so the view stays valid while the
-        // store lives; zero it for the contract (`alloc_stable_buffer` returns zeroed bytes).
+        // store lives; a reused region is zeroed for the contract (`alloc_stable_buffer`
+        // returns zeroed bytes).
         unsafe {
             let host = base.add(offset as usize);
-            std::ptr::write_bytes(host, 0, len);
+            if reused {
+                std::ptr::write_bytes(host, 0, len);
+            }
             Ok(StableBuffer::from_raw_parts(
                 std::ptr::NonNull::new_unchecked(host),
                 len,

@@ -68,12 +68,10 @@ pub(crate) unsafe fn utf8<'a>(s: *const c_char, what: &str) -> Result<&'a str, F
         return Err(Failure::null(what));
     }
     // SAFETY: non-NULL and NUL-terminated per the caller's contract.
-    unsafe { CStr::from_ptr(s) }
-        .to_str()
-        .map_err(|e| Failure {
-            status: ffikit_status::FFIKIT_STATUS_INVALID_UTF8,
-            message: format!("{what} is not valid UTF-8: {e}"),
-        })
+    unsafe { CStr::from_ptr(s) }.to_str().map_err(|e| Failure {
+        status: ffikit_status::FFIKIT_STATUS_INVALID_UTF8,
+        message: format!("{what} is not valid UTF-8: {e}"),
+    })
 }
 
 /// The message of a caught panic.

@@ -98,14 +98,15 @@ pub unsafe extern "C" fn ffikit_context_new_msg(
     error: *mut c_char,
     error_len: usize,
 ) -> ffikit_status {
-    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| -> Result<(), Failure> {
-        let out = out_ptr(out, "out")?;
-        // SAFETY: NUL-terminated or NULL per the contract.
-        let name = unsafe { utf8(backend, "backend") }?;
-        let ctx = ffikit_context::create(name, false)?;
-        *out = Box::into_raw(Box::new(ctx));
-        Ok(())
-    }));
+    let result =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| -> Result<(), Failure> {
+            let out = out_ptr(out, "out")?;
+            // SAFETY: NUL-terminated or NULL per the contract.
+            let name = unsafe { utf8(backend, "backend") }?;
+            let ctx = ffikit_context::create(name, false)?;
+            *out = Box::into_raw(Box::new(ctx));
+            Ok(())
+        }));
     match result {
         Ok(Ok(())) => ffikit_status::FFIKIT_STATUS_OK,
         Ok(Err(f)) => {

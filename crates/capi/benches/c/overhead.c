@@ -1,0 +1,149 @@
+/*
+ * Per-call overhead of the C API, in one run: a direct call of the kernel through a
+ * dlsym'd function pointer (the floor), ffikit_add_u32 (the typed kernel entry) per backend,
+ * ffikit_call (dynamic, by signature text) per backend, and libffi's ffi_call on the same
+ * function pointers. Medians of repeated batches; ratios to the direct call.
+ *
+ * Run with `cargo xtask bench-c` (FFIKIT_KERNELS_LIB names libffikit_kernels.so).
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <ffikit.h>
+
+#include <dlfcn.h>
+#include <ffi.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#ifndef BATCH
+#define BATCH 200000
+#endif
+enum { REPS = 15 };
+
+static double now_ns(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec * 1e9 + (double)t.tv_nsec;
+}
+
+static int cmp(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+typedef uint32_t (*add_fn)(uint32_t, uint32_t);
+typedef double (*pow_fn)(double, double);
+
+static add_fn add_direct;
+static pow_fn pow_direct;
+static ffikit_context *ctx_of[3];
+static ffikit_function *add_of[3], *pow_of[3];
+static ffi_cif cif_add, cif_pow;
+static volatile uint32_t sink_u;
+static volatile double sink_d;
+
+/* ns per call of `body`, median of REPS batches of BATCH calls. */
+#define MEASURE(out, body)                                  \
+    do {                                                    \
+        double samples[REPS];                               \
+        for (int r = 0; r < REPS; r++) {                    \
+            double t0 = now_ns();                           \
+            for (uint32_t i = 0; i < BATCH; i++) { body; }  \
+            samples[r] = (now_ns() - t0) / BATCH;           \
+        }                                                   \
+        qsort(samples, REPS, sizeof *samples, cmp);         \
+        (out) = samples[REPS / 2];                          \
+    } while (0)
+
+static void row(const char *name, double ns, double floor) {
+    printf("| %-32s | %8.2f | %6.2fx |\n", name, ns, ns / floor);
+}
+
+int main(void) {
+    const char *kernels = getenv("FFIKIT_KERNELS_LIB");
+    void *lib = dlopen(kernels ? kernels : "libffikit_kernels.so", RTLD_NOW | RTLD_LOCAL);
+    void *libm = dlopen("libm.so.6", RTLD_NOW | RTLD_LOCAL);
+    if (!lib || !libm) {
+        fprintf(stderr, "dlopen: %s\n", dlerror());
+        return 1;
+    }
+    *(void **)&add_direct = dlsym(lib, "ffikit_add_u32");
+    *(void **)&pow_direct = dlsym(libm, "pow");
+    const char *names[3] = {"native", "asm", "wasm"};
+    for (int b = 0; b < 3; b++) {
+        ffikit_library *l = NULL;
+        if (ffikit_context_new(names[b], &ctx_of[b]) != FFIKIT_STATUS_OK) return 1;
+        const char *path = b == 2 ? NULL : (kernels ? kernels : "libffikit_kernels.so");
+        if (path) {
+            ffikit_library *m = NULL;
+            if (ffikit_library_open(ctx_of[b], path, &l) ||
+                ffikit_prepare(ctx_of[b], l, "ffikit_add_u32", "u32(u32, u32)", &add_of[b]) ||
+                ffikit_library_open(ctx_of[b], "libm.so.6", &m) ||
+                ffikit_prepare(ctx_of[b], m, "pow", "f64(f64, f64)", &pow_of[b])) {
+                fprintf(stderr, "%s: %s\n", names[b], ffikit_context_error(ctx_of[b]));
+                return 1;
+            }
+            ffikit_library_free(m);
+        } else {
+            const char *wasm = getenv("FFIKIT_KERNELS_WASM");
+            if (!wasm || ffikit_library_open(ctx_of[b], wasm, &l) ||
+                ffikit_prepare(ctx_of[b], l, "ffikit_add_u32", "u32(u32, u32)", &add_of[b])) {
+                fprintf(stderr, "wasm: %s\n", ffikit_context_error(ctx_of[b]));
+                return 1;
+            }
+        }
+        ffikit_library_free(l);
+    }
+    ffi_type *two_u32[2] = {&ffi_type_uint32, &ffi_type_uint32};
+    ffi_type *two_f64[2] = {&ffi_type_double, &ffi_type_double};
+    if (ffi_prep_cif(&cif_add, FFI_DEFAULT_ABI, 2, &ffi_type_uint32, two_u32) != FFI_OK ||
+        ffi_prep_cif(&cif_pow, FFI_DEFAULT_ABI, 2, &ffi_type_double, two_f64) != FFI_OK)
+        return 1;
+
+    double floor_add, floor_pow, ns;
+    uint32_t a = 1, bb = 2, u = 0;
+    double x = 1.0000001, y = 1.5, d = 0;
+    void *args_add[2] = {&a, &bb}, *args_pow[2] = {&x, &y};
+    ffi_arg wide = 0;
+
+    printf("add_u32: u32(u32, u32), ns per call (median of %d x %d calls)\n\n", REPS, BATCH);
+    printf("| caller | ns/call | vs direct |\n|---|---:|---:|\n");
+    MEASURE(floor_add, sink_u = add_direct(i, 2));
+    row("direct C call (dlsym pointer)", floor_add, floor_add);
+    for (int b = 0; b < 3; b++) {
+        char name[64];
+        snprintf(name, sizeof name, "ffikit_add_u32 (%s)", names[b]);
+        MEASURE(ns, ffikit_add_u32(ctx_of[b], i, 2, &u); sink_u = u);
+        row(name, ns, floor_add);
+    }
+    for (int b = 0; b < 3; b++) {
+        char name[64];
+        snprintf(name, sizeof name, "ffikit_call (%s)", names[b]);
+        MEASURE(ns, a = i; ffikit_call(ctx_of[b], add_of[b], args_add, 2, &wide); sink_u = (uint32_t)wide);
+        row(name, ns, floor_add);
+    }
+    MEASURE(ns, a = i; ffi_call(&cif_add, FFI_FN(add_direct), &wide, args_add); sink_u = (uint32_t)wide);
+    row("libffi ffi_call", ns, floor_add);
+
+    printf("\npow: f64(f64, f64) from libm\n\n| caller | ns/call | vs direct |\n|---|---:|---:|\n");
+    MEASURE(floor_pow, sink_d = pow_direct(x + i, y));
+    row("direct C call (dlsym pointer)", floor_pow, floor_pow);
+    for (int b = 0; b < 2; b++) {
+        char name[64];
+        snprintf(name, sizeof name, "ffikit_call (%s)", names[b]);
+        MEASURE(ns, x = 1.0000001 + i; ffikit_call(ctx_of[b], pow_of[b], args_pow, 2, &d); sink_d = d);
+        row(name, ns, floor_pow);
+    }
+    MEASURE(ns, x = 1.0000001 + i; ffi_call(&cif_pow, FFI_FN(pow_direct), &d, args_pow); sink_d = d);
+    row("libffi ffi_call", ns, floor_pow);
+    for (int b = 0; b < 3; b++) {
+        ffikit_function_free(add_of[b]);
+        ffikit_function_free(pow_of[b]);
+        ffikit_context_free(ctx_of[b]);
+    }
+    dlclose(lib);
+    dlclose(libm);
+    return 0;
+}
