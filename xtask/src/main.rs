@@ -13,6 +13,7 @@ mod bench;
 mod build;
 mod cmd;
 mod ctest;
+mod gotest;
 mod header;
 mod test;
 
@@ -40,6 +41,8 @@ enum Command {
     Header,
     /// The C API's per-call overhead beside a direct call and libffi's ffi_call.
     BenchC,
+    /// The Go binding's benchmarks (and purego's), `go test -bench . -benchmem`.
+    BenchGo,
 }
 
 fn main() {
@@ -50,6 +53,7 @@ fn main() {
         Command::Build => build::build_all().map(|_| ()),
         Command::Header => header::write(),
         Command::BenchC => ctest::bench_c(),
+        Command::BenchGo => gotest::bench_go(),
     };
     if let Err(e) = result {
         eprintln!("xtask: error: {e}");

@@ -22,6 +22,7 @@ pub(crate) fn run_all(args: &TestArgs) -> Result<(), String> {
     crate::build::build_all()?;
     run(cargo().args(["test", "--workspace", "--all-targets"]))?;
     crate::ctest::run_c_tests()?;
+    crate::gotest::run_go_tests()?;
     // The C API crate has no Rust library target, so it has no doc tests.
     run(cargo().args(["test", "--workspace", "--doc", "--exclude", "ffikit-capi"]))?;
     aarch64(args)?;

@@ -1,0 +1,3 @@
+module github.com/ffikit/ffikit/bindings/go
+
+go 1.22
