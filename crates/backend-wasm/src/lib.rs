@@ -458,7 +458,7 @@ impl WasmBackend {
         if sig.args().len() > MAX_ARGS {
             return Err(unsupported("more than 32 arguments"));
         }
-        if sig.args().iter().any(|t| *t == Type::Ptr) && !self.holds_buffers(lib) {
+        if sig.args().contains(&Type::Ptr) && !self.holds_buffers(lib) {
             return Err(unsupported(&format!(
                 "pointer arguments are offsets into the memory that holds this context's \
                  buffers, which is the first module's; module `{}` is another instance with \

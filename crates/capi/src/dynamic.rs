@@ -59,8 +59,13 @@ pub unsafe extern "C" fn ffikit_library_open(
             let path = utf8(path, "path")?;
             let backend = c.inner.backend();
             let library = backend.open(Source::Path(Path::new(path)))?;
+            // An atomic count: a library handle and its functions may be freed from
+            // different threads (each used by one thread at a time), so `Rc` would race. The
+            // library itself is only touched by the one thread that uses its context.
+            #[allow(clippy::arc_with_non_send_sync)]
+            let library = Arc::new(library);
             *out = Box::into_raw(Box::new(ffikit_library {
-                library: Arc::new(library),
+                library,
                 owner: backend.owner(),
             }));
             Ok(())
