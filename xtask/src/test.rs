@@ -23,6 +23,7 @@ pub(crate) fn run_all(args: &TestArgs) -> Result<(), String> {
     run(cargo().args(["test", "--workspace", "--all-targets"]))?;
     crate::ctest::run_c_tests()?;
     crate::gotest::run_go_tests()?;
+    thread_sanitizer()?;
     // The C API crate has no Rust library target, so it has no doc tests.
     run(cargo().args(["test", "--workspace", "--doc", "--exclude", "ffikit-capi"]))?;
     aarch64(args)?;
@@ -38,6 +39,52 @@ pub(crate) fn run_all(args: &TestArgs) -> Result<(), String> {
         ]))?;
     }
     eprintln!("xtask: all tests passed");
+    Ok(())
+}
+
+/// Runs the context pool's tests (including its N-thread stress test) under
+/// ThreadSanitizer with the nightly toolchain (`-Zsanitizer=thread -Zbuild-std`, so std is
+/// instrumented too), when nightly is installed; says so loudly when it is not.
+fn thread_sanitizer() -> Result<(), String> {
+    let nightly = std::process::Command::new("rustup")
+        .args(["toolchain", "list"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).contains("nightly"))
+        .unwrap_or(false);
+    if !nightly {
+        eprintln!(
+            "xtask: ********** ThreadSanitizer run NOT RUN: no nightly toolchain (rustup toolchain install nightly) **********"
+        );
+        return Ok(());
+    }
+    run(std::process::Command::new("rustup").args([
+        "component",
+        "add",
+        "rust-src",
+        "--toolchain",
+        "nightly",
+    ]))?;
+    let host = format!("{}-unknown-linux-gnu", std::env::consts::ARCH);
+    run(std::process::Command::new("cargo")
+        .current_dir(crate::cmd::root())
+        .args([
+            "+nightly",
+            "test",
+            "-Zbuild-std",
+            "--target",
+            &host,
+            "--target-dir",
+            "target/tsan",
+            "-p",
+            "ffi-trait",
+            "--lib",
+            "pool",
+        ])
+        .env("RUSTFLAGS", "-Zsanitizer=thread")
+        .env("TSAN_OPTIONS", "halt_on_error=1")
+        .env_remove("CARGO")
+        .env_remove("RUSTUP_TOOLCHAIN"))?;
+    eprintln!("xtask: context pool tests passed under ThreadSanitizer");
     Ok(())
 }
 

@@ -527,6 +527,50 @@ mod tests {
         assert_eq!((st.created, st.discarded, st.live, st.idle), (3, 2, 1, 1));
     }
 
+    /// N threads x M checkouts through a pool smaller than N: every checkout is recorded
+    /// in a per-context "held" flag that must be clear when a context is handed out, and at
+    /// the end every context that was created is idle again. Run under ThreadSanitizer by
+    /// `cargo xtask test` where nightly is installed.
+    #[test]
+    fn stress_no_context_is_lost_or_doubled() {
+        const THREADS: usize = 8;
+        const CHECKOUTS: usize = 2_000;
+        const MAX: usize = 3;
+        let (pool, made) = counting_pool(MAX);
+        let held: Vec<AtomicBool> = (0..MAX).map(|_| AtomicBool::new(false)).collect();
+        let uses = AtomicUsize::new(0);
+        std::thread::scope(|s| {
+            for t in 0..THREADS {
+                let (pool, held, uses) = (&pool, &held, &uses);
+                s.spawn(move || {
+                    for i in 0..CHECKOUTS {
+                        let mut g = if i % 2 == 0 {
+                            pool.acquire_timeout(Duration::from_secs(60)).unwrap()
+                        } else {
+                            match pool.try_acquire() {
+                                Ok(g) => g,
+                                Err(Error::PoolExhausted { .. }) => continue,
+                                Err(e) => panic!("{e}"),
+                            }
+                        };
+                        assert!(g.id < MAX, "more contexts than the bound");
+                        assert!(!held[g.id].swap(true, Ordering::SeqCst), "doubled");
+                        // Touch the context's own (non-atomic) state: a race here is what
+                        // ThreadSanitizer would report.
+                        g.bad = (t + i) % 1_000_000 == usize::MAX;
+                        uses.fetch_add(1, Ordering::Relaxed);
+                        held[g.id].store(false, Ordering::SeqCst);
+                    }
+                });
+            }
+        });
+        let st = pool.stats();
+        assert!(uses.load(Ordering::Relaxed) >= THREADS * CHECKOUTS / 2);
+        assert_eq!(made.load(Ordering::SeqCst), st.created);
+        assert!(st.created <= MAX && st.discarded == 0, "{st:?}");
+        assert_eq!(st.idle, st.live, "a context was lost: {st:?}");
+    }
+
     #[test]
     fn raw_checkout_round_trips_and_rejects_strangers() {
         let (pool, _) = counting_pool(3);
