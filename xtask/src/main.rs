@@ -4,6 +4,7 @@
 //! - `cargo xtask build`: `libffikit.so`/`.a`, the kernels (`.so` and `.wasm`), the C header
 //!   and `ffikit.pc` for pkg-config, in `target/release/`.
 //! - `cargo xtask header`: regenerates `crates/capi/include/ffikit.h` with cbindgen.
+//! - `cargo xtask bench-matrix [--quick] [filters]`: the benchmark matrix (the main job).
 //! - `cargo xtask test`: builds what the tests need and runs every test, plus `cargo fmt
 //!   --check` and `cargo clippy --all-targets -D warnings`.
 //! - `cargo xtask bench [--quick]`: runs the criterion benchmarks and prints each path's
@@ -15,6 +16,7 @@ mod cmd;
 mod ctest;
 mod gotest;
 mod header;
+mod matrix;
 mod test;
 
 use clap::{Parser, Subcommand};
@@ -43,6 +45,9 @@ enum Command {
     BenchC,
     /// The Go binding's benchmarks (and purego's), `go test -bench . -benchmem`.
     BenchGo,
+    /// Every backend against its peers, from Rust, C and Go, by size and threads: writes
+    /// target/bench-matrix/ (matrix.md, results.json/.csv, crossover.md, chart.svg/.png).
+    BenchMatrix(matrix::MatrixArgs),
 }
 
 fn main() {
@@ -54,6 +59,7 @@ fn main() {
         Command::Header => header::write(),
         Command::BenchC => ctest::bench_c(),
         Command::BenchGo => gotest::bench_go(),
+        Command::BenchMatrix(args) => matrix::bench_matrix(&args),
     };
     if let Err(e) = result {
         eprintln!("xtask: error: {e}");

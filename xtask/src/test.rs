@@ -12,6 +12,9 @@ pub(crate) struct TestArgs {
     /// Skip `cargo fmt --check` and `cargo clippy` (tests only).
     #[arg(long)]
     no_lint: bool,
+    /// Skip the quick benchmark-matrix run at the end.
+    #[arg(long)]
+    no_matrix: bool,
 }
 
 /// Builds the kernels' shared library, runs every workspace test, then the lints.
@@ -37,6 +40,10 @@ pub(crate) fn run_all(args: &TestArgs) -> Result<(), String> {
             "-D",
             "warnings",
         ]))?;
+    }
+    if !args.no_matrix {
+        // The main job, quick: every stage runs end to end and its outputs are checked.
+        crate::matrix::quick_check()?;
     }
     eprintln!("xtask: all tests passed");
     Ok(())

@@ -1,0 +1,146 @@
+//! Throughput by thread count: each call checks a context out of an `ffikit` pool, calls,
+//! and returns it (`ffikit`); one `Mutex<AnyContext>` shared by all threads (`mutex`); the
+//! kernel called directly without ffikit (`direct`, the machine's own scaling).
+
+use std::hint::black_box;
+use std::path::Path;
+use std::sync::{Barrier, Mutex};
+use std::time::{Duration, Instant};
+
+use ffikit::{AnyContext, ContextConfig};
+
+use crate::measure::measure;
+use crate::{Reference, Sink, expect};
+
+/// The size of the compute-bound row.
+const SUM_N: usize = 10_000;
+
+fn parallel(threads: usize, iters: u64, work: &(dyn Fn(usize, u64) + Sync)) -> Duration {
+    let per_thread = iters.div_ceil(threads as u64);
+    let start_line = Barrier::new(threads + 1);
+    std::thread::scope(|s| {
+        for t in 0..threads {
+            let start_line = &start_line;
+            s.spawn(move || {
+                start_line.wait();
+                work(t, per_thread);
+            });
+        }
+        start_line.wait();
+        Instant::now()
+    })
+    .elapsed()
+}
+
+fn thread_counts(sink: &Sink) -> Vec<u32> {
+    if !sink.opts.threads.is_empty() {
+        return sink.opts.threads.clone();
+    }
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get()) as u32;
+    let mut t = vec![1, 2, 4];
+    if cores > 4 {
+        t.push(cores);
+    }
+    t
+}
+
+fn call(ctx: &mut AnyContext, kernel: &str, x: &[f64], want: f64) {
+    if kernel == "add_u32" {
+        black_box(ctx.add_u32(black_box(1), 2).unwrap());
+    } else {
+        let v = ctx.sum_f64(black_box(x)).unwrap();
+        debug_assert_eq!(v, want);
+        black_box(v);
+    }
+}
+
+/// Pool, mutex and direct rows for add_u32 and sum_f64 (10,000), per backend and count.
+pub(crate) fn rows(sink: &mut Sink, _lib: &Path) {
+    let counts = thread_counts(sink);
+    let max = *counts.iter().max().unwrap_or(&1) as usize;
+    let r = Reference::new(SUM_N);
+    let want = r.sum(SUM_N);
+    // One host slice per thread (native and asm read it in place; wasm copies it in).
+    let data: Vec<Vec<f64>> = (0..max).map(|_| r.x.clone()).collect();
+    let config = ContextConfig {
+        capacity_bytes: SUM_N * 8,
+    };
+    let kernels: Vec<&str> = ["add_u32", "sum_f64"]
+        .into_iter()
+        .filter(|k| sink.opts.wants_kernel(k))
+        .collect();
+    // Each sample spawns its threads: long samples amortise that (~50 µs) to noise.
+    let plan = crate::measure::Plan {
+        samples: sink.plan.samples.clamp(5, 11),
+        sample_time: sink
+            .plan
+            .sample_time
+            .max(Duration::from_millis(if sink.opts.quick { 20 } else { 60 })),
+    };
+    for kernel in &kernels {
+        let size = if *kernel == "add_u32" {
+            0
+        } else {
+            SUM_N as u64
+        };
+        for &t in &counts {
+            let s = measure(plan, &mut |it| {
+                parallel(t as usize, it, &|th, calls| {
+                    let x = &data[th];
+                    for _ in 0..calls {
+                        if *kernel == "add_u32" {
+                            black_box(ffikit_kernels::ffikit_add_u32(black_box(1), 2));
+                        } else {
+                            // SAFETY: x holds SUM_N f64.
+                            black_box(unsafe {
+                                ffikit_kernels::ffikit_sum_f64(black_box(x.as_ptr()), SUM_N)
+                            });
+                        }
+                    }
+                });
+            });
+            sink.push("rust-pool", "direct", "-", kernel, size, t, s);
+        }
+    }
+    for backend in ["native", "asm", "wasm"] {
+        if !sink.opts.wants_backend(backend) {
+            continue;
+        }
+        let pool = match ffikit::pool(backend, max, config) {
+            Ok(p) => p,
+            Err(e) => {
+                eprintln!("bench-rows: {backend} pool rows NOT RUN: {e}");
+                continue;
+            }
+        };
+        let mut one = AnyContext::new(backend, config).expect("a context");
+        expect("pool sum_f64", one.sum_f64(&r.x).unwrap(), want);
+        expect("pool add_u32", one.add_u32(40, 2).unwrap(), 42);
+        let mutex = Mutex::new(one);
+        for kernel in &kernels {
+            let size = if *kernel == "add_u32" {
+                0
+            } else {
+                SUM_N as u64
+            };
+            for &t in &counts {
+                let s = measure(plan, &mut |it| {
+                    parallel(t as usize, it, &|th, calls| {
+                        for _ in 0..calls {
+                            call(&mut pool.try_acquire().unwrap(), kernel, &data[th], want);
+                        }
+                    });
+                });
+                sink.push("rust-pool", "ffikit", backend, kernel, size, t, s);
+                let s = measure(plan, &mut |it| {
+                    parallel(t as usize, it, &|th, calls| {
+                        for _ in 0..calls {
+                            call(&mut mutex.lock().unwrap(), kernel, &data[th], want);
+                        }
+                    });
+                });
+                sink.push("rust-pool", "mutex", backend, kernel, size, t, s);
+            }
+        }
+    }
+}
