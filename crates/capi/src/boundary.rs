@@ -128,6 +128,12 @@ pub(crate) fn quietly(body: impl FnOnce()) {
     let _ = catch_unwind(AssertUnwindSafe(body));
 }
 
+/// Runs an accessor (a function that returns a value, not a status) inside a panic
+/// boundary: `fallback` if it panics.
+pub(crate) fn or_fallback<T>(fallback: T, body: impl FnOnce() -> T) -> T {
+    catch_unwind(AssertUnwindSafe(body)).unwrap_or(fallback)
+}
+
 /// A message as a C string (interior NULs replaced, since the message is text for people).
 pub(crate) fn c_message(message: &str) -> CString {
     CString::new(message.replace('\0', "\\0")).unwrap_or_default()

@@ -6,7 +6,9 @@ use std::ffi::{CString, c_char, c_void};
 
 use ffikit::{AnyContext, ContextConfig, PoolItem, StableBuffer};
 
-use crate::boundary::{Failure, c_message, non_null, on_context, out_ptr, quietly, utf8};
+use crate::boundary::{
+    Failure, c_message, non_null, on_context, or_fallback, out_ptr, quietly, utf8,
+};
 use crate::status::ffikit_status;
 
 /// A context: one backend instance with the kernels prepared, its buffers, and the message of
@@ -150,11 +152,13 @@ pub unsafe extern "C" fn ffikit_context_free(ctx: *mut ffikit_context) {
 /// `ctx` is NULL or a live context.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ffikit_context_error(ctx: *const ffikit_context) -> *const c_char {
-    // SAFETY: NULL or live, per the contract.
-    match unsafe { ctx.as_ref() } {
-        Some(c) => c.error.as_ptr(),
-        None => c"".as_ptr(),
-    }
+    or_fallback(c"".as_ptr(), || {
+        // SAFETY: NULL or live, per the contract.
+        match unsafe { ctx.as_ref() } {
+            Some(c) => c.error.as_ptr(),
+            None => c"".as_ptr(),
+        }
+    })
 }
 
 /// `const char *ffikit_context_backend(const ffikit_context *ctx)`: the backend's name
@@ -164,13 +168,15 @@ pub unsafe extern "C" fn ffikit_context_error(ctx: *const ffikit_context) -> *co
 /// `ctx` is NULL or a live context.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ffikit_context_backend(ctx: *const ffikit_context) -> *const c_char {
-    // SAFETY: NULL or live, per the contract.
-    match unsafe { ctx.as_ref() }.map(|c| c.inner.name()) {
-        Some("native") => c"native".as_ptr(),
-        Some("asm") => c"asm".as_ptr(),
-        Some("wasm") => c"wasm".as_ptr(),
-        _ => c"".as_ptr(),
-    }
+    or_fallback(c"".as_ptr(), || {
+        // SAFETY: NULL or live, per the contract.
+        match unsafe { ctx.as_ref() }.map(|c| c.inner.name()) {
+            Some("native") => c"native".as_ptr(),
+            Some("asm") => c"asm".as_ptr(),
+            Some("wasm") => c"wasm".as_ptr(),
+            _ => c"".as_ptr(),
+        }
+    })
 }
 
 /// `ffikit_status ffikit_buffer_new(ffikit_context *ctx, size_t len_bytes, ffikit_buffer
@@ -208,11 +214,13 @@ pub unsafe extern "C" fn ffikit_buffer_new(
 /// `buf` is NULL or a live buffer.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ffikit_buffer_data(buf: *mut ffikit_buffer) -> *mut c_void {
-    // SAFETY: NULL or live, per the contract.
-    match unsafe { buf.as_ref() } {
-        Some(b) => b.buffer.host_ptr().cast(),
-        None => std::ptr::null_mut(),
-    }
+    or_fallback(std::ptr::null_mut(), || {
+        // SAFETY: NULL or live, per the contract.
+        match unsafe { buf.as_ref() } {
+            Some(b) => b.buffer.host_ptr().cast(),
+            None => std::ptr::null_mut(),
+        }
+    })
 }
 
 /// `size_t ffikit_buffer_len(const ffikit_buffer *buf)`: the buffer's length in bytes (0 for
@@ -223,7 +231,7 @@ pub unsafe extern "C" fn ffikit_buffer_data(buf: *mut ffikit_buffer) -> *mut c_v
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ffikit_buffer_len(buf: *const ffikit_buffer) -> usize {
     // SAFETY: NULL or live, per the contract.
-    unsafe { buf.as_ref() }.map_or(0, |b| b.buffer.len())
+    or_fallback(0, || unsafe { buf.as_ref() }.map_or(0, |b| b.buffer.len()))
 }
 
 /// `void ffikit_buffer_free(ffikit_buffer *buf)`: frees a buffer (NULL is a no-op). Its

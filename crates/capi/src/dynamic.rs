@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use ffikit::{DynFunction, DynLibrary, Error, OwnerId, Signature, Source, Type};
 
-use crate::boundary::{Failure, non_null, on_context, out_ptr, quietly, utf8};
+use crate::boundary::{Failure, non_null, on_context, or_fallback, out_ptr, quietly, utf8};
 use crate::context::ffikit_context;
 use crate::status::ffikit_status;
 
@@ -154,8 +154,10 @@ pub unsafe extern "C" fn ffikit_function_free(function: *mut ffikit_function) {
 /// `fn` is NULL or a live function handle.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ffikit_function_nargs(function: *const ffikit_function) -> usize {
-    // SAFETY: NULL or live, per the contract.
-    unsafe { function.as_ref() }.map_or(0, |f| f.function.signature().args().len())
+    or_fallback(0, || {
+        // SAFETY: NULL or live, per the contract.
+        unsafe { function.as_ref() }.map_or(0, |f| f.function.signature().args().len())
+    })
 }
 
 /// `ffikit_status ffikit_call(ffikit_context *ctx, const ffikit_function *fn, void *const
