@@ -22,8 +22,8 @@ package ffikit
 // locals stay on the stack and the call skips the callback bookkeeping.
 #cgo noescape ffikit_noop
 #cgo nocallback ffikit_noop
-#cgo noescape ffikit_add_u32
-#cgo nocallback ffikit_add_u32
+#cgo noescape ffikit_go_add_u32
+#cgo nocallback ffikit_go_add_u32
 #cgo noescape ffikit_sum_f64_ptr
 #cgo nocallback ffikit_sum_f64_ptr
 #cgo noescape ffikit_dot_f64_ptr
@@ -36,6 +36,15 @@ package ffikit
 #cgo nocallback ffikit_context_error
 #include <ffikit.h>
 #include <stdlib.h>
+
+// ffikit_add_u32 through a wrapper that returns the status and the value by value: the
+// out-pointer lives on the C stack, so cgo has no Go pointer to check on this hot call.
+typedef struct { ffikit_status status; uint32_t value; } ffikit_go_u32;
+static inline ffikit_go_u32 ffikit_go_add_u32(ffikit_context *ctx, uint32_t a, uint32_t b) {
+    ffikit_go_u32 r = {FFIKIT_STATUS_OK, 0};
+    r.status = ffikit_add_u32(ctx, a, b, &r.value);
+    return r;
+}
 */
 import "C"
 
@@ -197,10 +206,12 @@ func (ctx *Context) AddU32(a, b uint32) (uint32, error) {
 	if ctx.c == nil {
 		return 0, closedError("AddU32")
 	}
-	var out C.uint32_t
-	st := C.ffikit_add_u32(ctx.c, C.uint32_t(a), C.uint32_t(b), &out)
+	r := C.ffikit_go_add_u32(ctx.c, C.uint32_t(a), C.uint32_t(b))
 	runtime.KeepAlive(ctx)
-	return uint32(out), check("AddU32", st, ctx.c)
+	if r.status != C.FFIKIT_STATUS_OK {
+		return 0, check("AddU32", C.enum_ffikit_status(r.status), ctx.c)
+	}
+	return uint32(r.value), nil
 }
 
 // f64s returns a C pointer to x's first element (nil for an empty slice).

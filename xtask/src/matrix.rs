@@ -46,6 +46,9 @@ pub(crate) struct MatrixArgs {
     /// Where to write the outputs (default target/bench-matrix).
     #[arg(long)]
     out: Option<PathBuf>,
+    /// Also put matrix.md into README.md (between its bench-matrix markers).
+    #[arg(long)]
+    readme: bool,
 }
 
 impl MatrixArgs {
@@ -360,6 +363,33 @@ fn write_outputs(run: &Run, dir: &Path) -> Result<(), String> {
     Ok(())
 }
 
+/// Replaces the README's matrix (between `<!-- bench-matrix -->` and
+/// `<!-- /bench-matrix -->`) with `matrix.md` without its title, headings one level down.
+fn update_readme(run: &Run) -> Result<(), String> {
+    let path = root().join("README.md");
+    let readme = std::fs::read_to_string(&path).map_err(|e| format!("README.md: {e}"))?;
+    let (start, end) = ("<!-- bench-matrix -->", "<!-- /bench-matrix -->");
+    let (Some(a), Some(b)) = (readme.find(start), readme.find(end)) else {
+        return Err("README.md has no bench-matrix markers".into());
+    };
+    let md = render::matrix_md(run);
+    let body: String = md
+        .lines()
+        .skip(1)
+        .map(|l| {
+            if l.starts_with('#') {
+                format!("#{l}\n")
+            } else {
+                format!("{l}\n")
+            }
+        })
+        .collect();
+    let text = format!("{}{start}\n{}\n{}", &readme[..a], body.trim(), &readme[b..]);
+    std::fs::write(&path, text).map_err(|e| format!("README.md: {e}"))?;
+    eprintln!("xtask: README.md's matrix updated");
+    Ok(())
+}
+
 /// `cargo xtask bench-matrix --quick`, as `cargo xtask test` runs it.
 ///
 /// # Errors
@@ -375,6 +405,7 @@ pub(crate) fn quick_check() -> Result<(), String> {
         arch: None,
         merge: Vec::new(),
         out: None,
+        readme: false,
     })
 }
 
@@ -400,6 +431,9 @@ pub(crate) fn bench_matrix(args: &MatrixArgs) -> Result<(), String> {
         let merged = Run::merge(runs);
         write_outputs(&merged, &out_dir)?;
         print_summary(&merged, &out_dir);
+        if args.readme {
+            update_readme(&merged)?;
+        }
         return Ok(());
     }
     let stages = 4 + u64::from(args.arch.is_some());
@@ -466,7 +500,11 @@ pub(crate) fn bench_matrix(args: &MatrixArgs) -> Result<(), String> {
     bar.finish_and_clear();
     write_outputs(&run_all, &out_dir)?;
     print_summary(&run_all, &out_dir);
-    check_outputs(args, &run_all, &out_dir)
+    check_outputs(args, &run_all, &out_dir)?;
+    if args.readme {
+        update_readme(&run_all)?;
+    }
+    Ok(())
 }
 
 /// Checks that every output file was written and that every requested backend has rows for
