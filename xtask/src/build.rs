@@ -20,7 +20,15 @@ pub(crate) struct Built {
 /// # Errors
 /// When rustup cannot add it.
 pub(crate) fn ensure_target(target: &str) -> Result<(), String> {
-    let installed = std::process::Command::new("rustup")
+    if !target_installed(target) {
+        run(std::process::Command::new("rustup").args(["target", "add", target]))?;
+    }
+    Ok(())
+}
+
+/// True when rustup lists `target` as installed.
+pub(crate) fn target_installed(target: &str) -> bool {
+    std::process::Command::new("rustup")
         .args(["target", "list", "--installed"])
         .output()
         .map(|o| {
@@ -28,11 +36,7 @@ pub(crate) fn ensure_target(target: &str) -> Result<(), String> {
                 .lines()
                 .any(|l| l.trim() == target)
         })
-        .unwrap_or(false);
-    if !installed {
-        run(std::process::Command::new("rustup").args(["target", "add", target]))?;
-    }
-    Ok(())
+        .unwrap_or(false)
 }
 
 /// Builds the kernels (native and wasm) and the C API, checks the header, writes `ffikit.pc`.

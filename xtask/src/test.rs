@@ -119,7 +119,7 @@ fn aarch64(args: &TestArgs) -> Result<(), String> {
         ),
         (
             "rustup target aarch64-unknown-linux-gnu",
-            target_installed(),
+            crate::build::target_installed(AARCH64),
         ),
     ]
     .into_iter()
@@ -168,16 +168,4 @@ fn aarch64(args: &TestArgs) -> Result<(), String> {
         .env("FFIKIT_KERNELS_LIB", kernels))?;
     eprintln!("xtask: AArch64 tests passed under qemu-user (emulated)");
     Ok(())
-}
-
-fn target_installed() -> bool {
-    std::process::Command::new("rustup")
-        .args(["target", "list", "--installed"])
-        .output()
-        .map(|o| {
-            String::from_utf8_lossy(&o.stdout)
-                .lines()
-                .any(|l| l.trim() == AARCH64)
-        })
-        .unwrap_or(false)
 }

@@ -19,19 +19,11 @@
 #include <string.h>
 #include <time.h>
 
+#include "timing.h"
+
 static int samples = 21;
 static double sample_ns = 3e6;
 
-static double now_ns(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec * 1e9 + (double)t.tv_nsec;
-}
-
-static int cmp(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 static void fail(const char *what) {
     fprintf(stderr, "matrix: %s\n", what);
@@ -61,7 +53,7 @@ static void emit(const char *implementation, const char *backend, const char *ke
         body(iters, state);
         s[i] = (now_ns() - t0) / (double)iters;
     }
-    qsort(s, (size_t)samples, sizeof *s, cmp);
+    qsort(s, (size_t)samples, sizeof *s, cmp_double);
     double median = samples % 2 ? s[samples / 2] : (s[samples / 2 - 1] + s[samples / 2]) / 2;
     int p10 = (int)(0.1 * (samples - 1) + 0.5), p90 = (int)(0.9 * (samples - 1) + 0.5);
     printf("{\"caller\":\"c\",\"implementation\":\"%s\",\"backend\":\"%s\",\"kernel\":\"%s\","

@@ -17,21 +17,13 @@
 #include <string.h>
 #include <time.h>
 
+#include "timing.h"
+
 #ifndef BATCH
 #define BATCH 200000
 #endif
 enum { REPS = 15 };
 
-static double now_ns(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec * 1e9 + (double)t.tv_nsec;
-}
-
-static int cmp(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 typedef uint32_t (*add_fn)(uint32_t, uint32_t);
 typedef double (*pow_fn)(double, double);
@@ -53,7 +45,7 @@ static volatile double sink_d;
             for (uint32_t i = 0; i < BATCH; i++) { body; }  \
             samples[r] = (now_ns() - t0) / BATCH;           \
         }                                                   \
-        qsort(samples, REPS, sizeof *samples, cmp);         \
+        qsort(samples, REPS, sizeof *samples, cmp_double);         \
         (out) = samples[REPS / 2];                          \
     } while (0)
 
