@@ -6,7 +6,7 @@
 //! crossbeam's [`CachePadded`]) and a lock-free queue of vacant slot numbers (crossbeam's
 //! [`ArrayQueue`]). Each slot has an atomic state, `VACANT`, `IDLE` or `BUSY`.
 //!
-//! - **Checkout, warm**: each thread remembers (thread-local) the slot it last returned to
+//! - **Checkout, warm**: each thread remembers (thread-local) the slot it last took from
 //!   this pool and takes it back with one compare-and-swap `IDLE -> BUSY` on that slot's own
 //!   cache line — which no other thread touched in between unless it stole the context, so
 //!   nothing shared is written and the thread gets *the same context back*, with its warm
@@ -64,6 +64,10 @@ struct Slot<C> {
     value: UnsafeCell<Option<C>>,
 }
 
+// SAFETY: as for `ContextPool` below: the value is only touched by the thread that owns the
+// slot through its atomic state (BUSY), and values are `Send`.
+unsafe impl<C: Send> Sync for Slot<C> {}
+
 /// Counts of a pool's contexts, for monitoring and for tests that check nothing is lost or
 /// handed out twice.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -107,7 +111,7 @@ unsafe impl<C: PoolItem> Sync for ContextPool<C> {}
 unsafe impl<C: PoolItem> Send for ContextPool<C> {}
 
 thread_local! {
-    /// Per thread: the slot it last returned to each pool, as `pool id << 32 | slot`, in a
+    /// Per thread: the slot it last took from each pool, as `pool id << 32 | slot`, in a
     /// direct-mapped table indexed by `pool id % HINTS` (a collision just forgets the older
     /// pool's hint). Const-initialised cells without a destructor, so an access is a plain
     /// thread-pointer-relative load: no lazy initialisation, no borrow flag.
@@ -184,11 +188,7 @@ impl<C: PoolItem> ContextPool<C> {
     #[inline]
     pub fn try_acquire(&self) -> Result<PoolGuard<'_, C>> {
         match self.checkout()? {
-            Some(slot) => Ok(PoolGuard {
-                pool: self,
-                slot,
-                discard: false,
-            }),
+            Some(slot) => Ok(self.guard(slot)),
             None => Err(Error::PoolExhausted { max: self.max() }),
         }
     }
@@ -199,21 +199,13 @@ impl<C: PoolItem> ContextPool<C> {
     /// [`Error::PoolTimeout`] when none came free in time; the factory's error.
     pub fn acquire_timeout(&self, timeout: Duration) -> Result<PoolGuard<'_, C>> {
         if let Some(slot) = self.checkout()? {
-            return Ok(PoolGuard {
-                pool: self,
-                slot,
-                discard: false,
-            });
+            return Ok(self.guard(slot));
         }
         let start = Instant::now();
         self.waiters.fetch_add(1, Ordering::SeqCst);
         let result = self.wait(start, timeout);
         self.waiters.fetch_sub(1, Ordering::SeqCst);
-        result.map(|slot| PoolGuard {
-            pool: self,
-            slot,
-            discard: false,
-        })
+        result.map(|slot| self.guard(slot))
     }
 
     fn wait(&self, start: Instant, timeout: Duration) -> Result<u32> {
@@ -242,6 +234,16 @@ impl<C: PoolItem> ContextPool<C> {
         }
     }
 
+    #[inline]
+    fn guard(&self, slot: u32) -> PoolGuard<'_, C> {
+        PoolGuard {
+            pool: self,
+            cell: &self.slots[slot as usize],
+            slot,
+            discard: false,
+        }
+    }
+
     /// Takes a slot: `Ok(None)` when every context is busy and none may be created.
     #[inline]
     fn checkout(&self) -> Result<Option<u32>> {
@@ -252,7 +254,13 @@ impl<C: PoolItem> ContextPool<C> {
         {
             return Ok(Some(slot));
         }
-        self.checkout_cold()
+        // The hint is set when a thread takes a new slot, so returning touches no
+        // thread-local state at all.
+        let taken = self.checkout_cold();
+        if let Ok(Some(slot)) = taken {
+            remember(self.id, slot);
+        }
+        taken
     }
 
     /// [`ContextPool::checkout`] without a usable hint: steal an idle context, or create one.
@@ -298,11 +306,10 @@ impl<C: PoolItem> ContextPool<C> {
             .is_ok()
     }
 
-    /// Returns a checked-out slot: parks its context for the next checkout (remembered by
-    /// this thread), or drops it when discarded or poisoned.
+    /// Returns a checked-out slot: parks its context for the next checkout (the thread
+    /// that took it remembers it), or drops it when discarded or poisoned.
     #[inline]
-    fn check_in(&self, slot: u32, discard: bool) {
-        let s = &self.slots[slot as usize];
+    fn check_in(&self, s: &Slot<C>, slot: u32, discard: bool) {
         // SAFETY: the slot is BUSY and owned by this thread (the guard or raw checkout that
         // is being returned), so nobody else touches its value.
         let value = unsafe { &mut *s.value.get() };
@@ -314,7 +321,6 @@ impl<C: PoolItem> ContextPool<C> {
             let _ = self.vacant.push(slot);
         } else {
             s.state.store(IDLE, Ordering::Release);
-            remember(self.id, slot);
         }
         if self.waiters.load(Ordering::SeqCst) > 0 {
             let _lock = self
@@ -369,7 +375,7 @@ impl<C: PoolItem> ContextPool<C> {
             what: "the context".into(),
             kind: "pool (or was already released)",
         })?;
-        self.check_in(slot, discard);
+        self.check_in(&self.slots[slot as usize], slot, discard);
         Ok(())
     }
 
@@ -403,6 +409,7 @@ impl<C: PoolItem> Drop for ContextPool<C> {
 /// A checked-out context: dereferences to it, and returns it to the pool when dropped.
 pub struct PoolGuard<'a, C: PoolItem> {
     pool: &'a ContextPool<C>,
+    cell: &'a Slot<C>,
     slot: u32,
     discard: bool,
 }
@@ -424,22 +431,21 @@ impl<C: PoolItem> Deref for PoolGuard<'_, C> {
     type Target = C;
     fn deref(&self) -> &C {
         // SAFETY: the guard owns the BUSY slot, whose value is Some while checked out.
-        unsafe { (*self.pool.slots[self.slot as usize].value.get()).as_ref() }
-            .expect("a checked-out slot holds a context")
+        unsafe { (*self.cell.value.get()).as_ref() }.expect("a checked-out slot holds a context")
     }
 }
 
 impl<C: PoolItem> DerefMut for PoolGuard<'_, C> {
     fn deref_mut(&mut self) -> &mut C {
         // SAFETY: as for `deref`, and the guard is borrowed mutably, so this is the only view.
-        unsafe { (*self.pool.slots[self.slot as usize].value.get()).as_mut() }
-            .expect("a checked-out slot holds a context")
+        unsafe { (*self.cell.value.get()).as_mut() }.expect("a checked-out slot holds a context")
     }
 }
 
 impl<C: PoolItem> Drop for PoolGuard<'_, C> {
+    #[inline]
     fn drop(&mut self) {
-        self.pool.check_in(self.slot, self.discard);
+        self.pool.check_in(self.cell, self.slot, self.discard);
     }
 }
 

@@ -43,7 +43,11 @@ fn warm_checkout_and_return_allocate_nothing() {
         g.0[0] += 1;
     }
     COUNTING.store(false, Ordering::SeqCst);
-    assert_eq!(ALLOCS.load(Ordering::SeqCst), 0, "allocations on the warm path");
+    assert_eq!(
+        ALLOCS.load(Ordering::SeqCst),
+        0,
+        "allocations on the warm path"
+    );
     assert_eq!(pool.try_acquire().unwrap().0[0], 10_001);
     assert_eq!(pool.stats().created, 1);
 }
