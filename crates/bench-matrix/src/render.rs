@@ -400,6 +400,13 @@ pub fn targets(run: &Run) -> Vec<Target> {
             true,
         );
         push(
+            "Go: purego / ffikit native, add_u32 (ffikit is faster when >= 1)",
+            get("go", "purego", "-", "add_u32", 0, 1),
+            get("go", "ffikit", "native", "add_u32", 0, 1),
+            1.0,
+            false,
+        );
+        push(
             "Go: ffikit native sum_f64 100,000 / pure Go loop",
             get("go", "ffikit", "native", "sum_f64", 100_000, 1),
             get("go", "pure-go", "-", "sum_f64", 100_000, 1),
