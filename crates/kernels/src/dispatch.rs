@@ -73,9 +73,25 @@ pub(crate) fn kernels() -> &'static Kernels {
     unsafe { &*p }
 }
 
+/// The level named by `FFIKIT_KERNELS_LEVEL` (`sse2`, `avx2`, `avx512`), when set and this CPU
+/// supports it: for running under tools whose CPU model lacks instructions the best level
+/// uses (valgrind has no AVX-512 and not every AVX2 masked move), and for comparing levels.
+fn forced() -> Option<&'static Kernels> {
+    let level = std::env::var("FFIKIT_KERNELS_LEVEL").ok()?;
+    let avx2 = std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma");
+    match level.as_str() {
+        "sse2" => Some(&sse2::KERNELS),
+        "avx2" if avx2 => Some(&avx2::KERNELS),
+        "avx512" if avx2 && std::is_x86_feature_detected!("avx512f") => Some(&avx512::KERNELS),
+        _ => None,
+    }
+}
+
 #[cold]
 fn select() -> &'static Kernels {
-    let chosen: &'static Kernels = if std::is_x86_feature_detected!("avx512f")
+    let chosen: &'static Kernels = if let Some(k) = forced() {
+        k
+    } else if std::is_x86_feature_detected!("avx512f")
         && std::is_x86_feature_detected!("avx2")
         && std::is_x86_feature_detected!("fma")
     {
