@@ -7,7 +7,9 @@
 //! random signatures from a fixed seed. Each function folds every scalar it receives into a
 //! checksum and derives its return value from it, so an argument in a wrong register shows
 //! as a wrong result, not as a crash. The library is `OUT_DIR/libffikit_abi_fixture.so`;
-//! `OUT_DIR/abi_cases.rs` lists `(symbol, signature)` for the tests.
+//! `OUT_DIR/abi_cases.rs` lists `(symbol, signature)` for the tests. Beside each function
+//! `abi_N`, a callback driver `cb_N` calls a function pointer of the same signature with
+//! known arguments and compares its return with `abi_N`'s (see `callback_driver`).
 //!
 //! The checksum (mirrored in `tests/abi/checksum.rs`): start at `0xcbf29ce484222325 ^ index`,
 //! and for each scalar leaf in order `h = ((h ^ v) * 0x100000001b3) ^ (h' >> 29)`, where `v`
@@ -419,6 +421,58 @@ fn random_sigs(n: usize) -> Vec<String> {
         .collect()
 }
 
+/// The callback driver of fixture function `abi_{index}`: `uint64_t cb_{index}(cb, seed,
+/// h_out)` fills every argument from `seed` (leaf `k` gets `conv_T(mix(seed, k))`), writes
+/// the checksum of the arguments it passes to `*h_out` (the fixture's fold), calls `cb` and
+/// `abi_{index}` with them, and returns 1 when both returns fold to the same value (always
+/// for `void`), else 0. A closure that computes the fixture's function thus proves it saw
+/// every argument (`*h_out`) and returned its value where C looks for it (the 1).
+fn callback_driver(
+    index: usize,
+    sig: &Sig,
+    ret_c: &str,
+    params: &str,
+    structs: &mut Structs,
+) -> String {
+    let mut out = format!(
+        "typedef {ret_c} (*cbt_{index})({params});\nuint64_t cb_{index}(cbt_{index} cb, uint64_t seed, uint64_t *h_out) {{\n    uint64_t h = seed;\n"
+    );
+    let nfixed = sig.fixed.unwrap_or(sig.args.len());
+    let mut leaf = 0;
+    for (i, t) in sig.args.iter().enumerate() {
+        let ct = structs.c_type(t);
+        let _ = writeln!(out, "    {ct} a{i};\n    memset(&a{i}, 0, sizeof a{i});");
+        fill(t, &format!("a{i}"), &mut leaf, &mut out);
+    }
+    let _ = writeln!(out, "    h = 0xcbf29ce484222325ULL ^ {index}ULL;");
+    for (i, t) in sig.args.iter().enumerate() {
+        fold(
+            t,
+            &format!("a{i}"),
+            i >= nfixed && *t == T::S("f32"),
+            &mut out,
+        );
+    }
+    out.push_str("    *h_out = h;\n");
+    let call_args = (0..sig.args.len())
+        .map(|i| format!("a{i}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    if sig.ret == T::Void {
+        let _ = writeln!(out, "    cb({call_args});\n    return 1;\n}}\n");
+        return out;
+    }
+    let _ = writeln!(
+        out,
+        "    {ret_c} r1 = cb({call_args});\n    {ret_c} r2 = abi_{index}({call_args});\n    uint64_t x, y;\n    h = 0;"
+    );
+    fold(&sig.ret, "r1", false, &mut out);
+    out.push_str("    x = h;\n    h = 0;\n");
+    fold(&sig.ret, "r2", false, &mut out);
+    out.push_str("    y = h;\n    return x == y;\n}\n\n");
+    out
+}
+
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rerun-if-changed=tests/abi/handwritten.c");
@@ -484,6 +538,7 @@ fn main() {
             funcs,
             "/* {text} */\n{ret_c} {name}({params}) {{\n{body}}}\n"
         );
+        funcs.push_str(&callback_driver(index, &sig, &ret_c, &params, &mut structs));
         let _ = writeln!(cases, "    (\"{name}\", \"{text}\", {}),", index < hand);
     }
     cases.push_str("];\n");
@@ -527,7 +582,7 @@ static void *conv_ptr(uint64_t h) { return (void *)(uintptr_t)h; }
     let compiler = cc::Build::new().opt_level(1).get_compiler();
     let status = compiler
         .to_command()
-        .args(["-shared", "-fPIC", "-w", "-o"])
+        .args(["-shared", "-fPIC", "-pthread", "-w", "-o"])
         .arg(&lib)
         .arg(&c_path)
         .arg("tests/abi/handwritten.c")

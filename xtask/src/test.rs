@@ -165,6 +165,7 @@ fn aarch64(args: &TestArgs) -> Result<(), String> {
             "backend-asm",
         ])
         .env("CC_aarch64_unknown_linux_gnu", "aarch64-linux-gnu-gcc")
+        .env("FFIKIT_TEST_RUNNER", "qemu-aarch64")
         .env("FFIKIT_KERNELS_LIB", kernels))?;
     eprintln!("xtask: AArch64 tests passed under qemu-user (emulated)");
     Ok(())

@@ -32,6 +32,7 @@ use ffi_trait::{
 
 #[cfg_attr(not(target_arch = "aarch64"), allow(dead_code))]
 mod aarch64;
+mod closure;
 mod fast;
 mod frame;
 mod plan;
@@ -39,6 +40,7 @@ mod stack;
 #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
 mod x86_64;
 
+pub use closure::{Closure, ClosureArgs, MAX_CLOSURE_ARGS, ReturnSlot};
 use fast::InlinePlan;
 use frame::{Frame, MAX_WORDS};
 use plan::{FillError, Plan, RetPlan};

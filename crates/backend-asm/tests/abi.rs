@@ -14,24 +14,9 @@ mod cases {
     include!(env!("FFIKIT_ABI_CASES"));
 }
 
-/// The fixture's mixing step (see build.rs).
-fn mix(h: u64, v: u64) -> u64 {
-    let h = (h ^ v).wrapping_mul(0x100000001b3);
-    h ^ (h >> 29)
-}
-
-/// SplitMix64.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e3779b97f4a7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58476d1ce4e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d049bb133111eb);
-        z ^ (z >> 31)
-    }
-}
+#[path = "abi/checksum.rs"]
+mod checksum;
+use checksum::{Rng, conv, mix};
 
 /// A random value of scalar type `ty`: its bytes in memory and its checksum word.
 fn random_scalar(ty: &Type, r: &mut Rng, promoted: bool) -> (Vec<u8>, u64) {
@@ -85,16 +70,6 @@ fn arg_of(ty: &Type, bytes: &[u8]) -> Arg<'static> {
         Type::F64 => Arg::f64(f64::from_bits(b8(8))),
         Type::Ptr => Arg::ptr(b8(8) as usize as *const u8),
         Type::Void | Type::Struct(_) => unreachable!("scalars only"),
-    }
-}
-
-/// The fixture's `conv_T(h)` as the bytes of a `T`.
-fn conv(ty: &Type, h: u64) -> Vec<u8> {
-    match ty {
-        Type::Bool => vec![(h & 1) as u8],
-        Type::F32 => ((h >> 40) as f32).to_ne_bytes().to_vec(),
-        Type::F64 => ((h >> 11) as f64).to_ne_bytes().to_vec(),
-        other => h.to_ne_bytes()[..other.size()].to_vec(),
     }
 }
 

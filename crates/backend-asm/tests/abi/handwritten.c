@@ -100,3 +100,45 @@ int64_t ffx_8i64(int64_t a, int64_t b, int64_t c, int64_t d, int64_t e, int64_t 
 }
 typedef struct { int64_t a, b; } ffx_s16;
 ffx_s16 ffx_swap16(ffx_s16 s) { ffx_s16 r = { s.b, s.a + 1 }; return r; }
+
+/* Callbacks. */
+#include <pthread.h>
+
+struct ffx_thread_call {
+    uint64_t (*cb)(uint64_t);
+    uint64_t in, out;
+};
+
+static void *ffx_thread_main(void *p) {
+    struct ffx_thread_call *c = p;
+    c->out = c->cb(c->in);
+    return 0;
+}
+
+/* Calls cb(x) on a thread this C code creates (one the Rust runtime never saw); returns
+ * the result, or UINT64_MAX when the thread could not be created. */
+uint64_t ffx_call_on_thread(uint64_t (*cb)(uint64_t), uint64_t x) {
+    struct ffx_thread_call c = { cb, x, 0 };
+    pthread_t t;
+    if (pthread_create(&t, 0, ffx_thread_main, &c) != 0) return UINT64_MAX;
+    pthread_join(t, 0);
+    return c.out;
+}
+
+/* The bench shapes as C callers: each calls cb n times and folds the results, so the
+ * callback bench times C calling the function pointer, as a C library would. */
+int64_t ffx_cb_loop_i64(int64_t (*cb)(int64_t, int64_t), int64_t n) {
+    int64_t acc = 0;
+    for (int64_t i = 0; i < n; i++) acc += cb(i, acc);
+    return acc;
+}
+double ffx_cb_loop_f64(double (*cb)(double, double, double), int64_t n) {
+    double acc = 0;
+    for (int64_t i = 0; i < n; i++) acc += cb((double)i, acc, 0.5);
+    return acc;
+}
+int64_t ffx_cb_loop_s16(ffx_s16 (*cb)(ffx_s16), int64_t n) {
+    ffx_s16 s = { 1, 2 };
+    for (int64_t i = 0; i < n; i++) s = cb(s);
+    return s.a + s.b;
+}

@@ -1,0 +1,593 @@
+//! Closures: any Rust closure as a C function pointer, classified by the same call plans as
+//! outgoing calls.
+//!
+//! A [`Closure`] pairs a [`Signature`] with a handler `Fn(&ClosureArgs, &mut ReturnSlot)`.
+//! Its [`code`](Closure::code) is the address of a 16-byte stub in a trampoline page
+//! (`pages`): the stub loads the closure's data pointer into a scratch register (`r10` on
+//! x86-64, `x17` on AArch64) and jumps to the architecture's entry, which saves the argument
+//! registers and calls [`dispatch`]. Dispatch reads the plan made once at creation — the very
+//! [`crate::plan::Plan`] an outgoing call of this signature would use, so the incoming side
+//! agrees with the outgoing side by construction — to find each argument (a saved register,
+//! a stack word of the caller's frame, a struct reassembled from register pieces, or the
+//! address of a by-reference copy), runs the handler, and encodes its return into the return
+//! registers, or leaves it in the caller's sret memory.
+//!
+//! The design follows libffi's closures (`ffi_prep_closure_loc`, `src/x86/unix64.S`
+//! `ffi_closure_unix64`, `src/aarch64/sysv.S` `ffi_closure_SYSV`): a per-closure stub, one
+//! shared entry, arguments handed over as an array of pointers. Unlike libffi's static
+//! trampolines and purego's 2,000 fixed callback slots, the pages are mapped as needed and
+//! every freed stub is reused.
+//!
+//! # Threads and panics
+//! Dispatch needs no thread-local state, so a closure can be called from any thread,
+//! including threads that C code created. A panic in the handler is caught before it reaches
+//! C: by default the process aborts with a message naming the closure's signature (a panic
+//! must not unwind through C frames); [`Closure::with_panic_return`] returns a fixed value
+//! instead.
+
+use std::any::Any;
+use std::ffi::c_void;
+use std::mem::{MaybeUninit, offset_of};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use ffi_trait::{Error, Result, ReturnType, Signature, Type};
+
+use crate::plan::{ArgPlan, Loc, Piece, RetPlan};
+
+#[cfg_attr(not(target_arch = "aarch64"), allow(dead_code))]
+mod aarch64;
+pub(crate) mod pages;
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+mod x86_64;
+
+#[cfg(target_arch = "aarch64")]
+use aarch64 as arch;
+#[cfg(not(target_arch = "aarch64"))]
+use x86_64 as arch;
+
+/// The most arguments a closure's signature may have.
+pub const MAX_CLOSURE_ARGS: usize = 64;
+
+/// Scratch words per call for structs reassembled from registers and promoted `f32`s.
+const SCRATCH_WORDS: usize = 64;
+
+/// What the entry saves on the way in and loads on the way out.
+#[repr(C)]
+pub(crate) struct Incoming {
+    /// Integer argument registers: `rdi rsi rdx rcx r8 r9` / `x0-x7`.
+    gp: [u64; 8],
+    /// Floating-point argument registers, low 64 bits: `xmm0-7` / `d0-d7`.
+    fp: [u64; 8],
+    /// AArch64: `x8`, the indirect result location. Unused on x86-64.
+    extra: u64,
+    _pad: u64,
+    /// Return registers: x86-64 `rax rdx xmm0 xmm1`; AArch64 `x0 x1 d0-d3`.
+    ret: [u64; 6],
+}
+
+/// Where the bytes of a register or stack word are: in [`Incoming`] or in the caller's
+/// stack arguments, at a byte offset.
+#[derive(Clone, Copy, Debug)]
+struct Place {
+    on_stack: bool,
+    offset: u32,
+}
+
+impl Place {
+    fn of(loc: Loc) -> Place {
+        match loc {
+            Loc::Gp(i) => Place {
+                on_stack: false,
+                offset: (offset_of!(Incoming, gp) + 8 * i as usize) as u32,
+            },
+            Loc::Fp(i) => Place {
+                on_stack: false,
+                offset: (offset_of!(Incoming, fp) + 8 * i as usize) as u32,
+            },
+            Loc::Stack(w) => Place {
+                on_stack: true,
+                offset: 8 * w as u32,
+            },
+        }
+    }
+
+    /// The address of this place in the current call.
+    #[inline(always)]
+    fn at(self, regs: *const u8, stack: *const u8) -> *const u8 {
+        let base = if self.on_stack { stack } else { regs };
+        base.wrapping_add(self.offset as usize)
+    }
+}
+
+/// How dispatch finds one argument's bytes.
+#[derive(Clone, Debug)]
+enum Source {
+    /// In place: a saved register (small integers and `f32` in its low bytes), a stack word,
+    /// or a struct laid out whole on the caller's stack.
+    At(Place),
+    /// A variadic `f32` the caller promoted to `double`: converted back into scratch `word`.
+    Promoted { at: Place, word: u16 },
+    /// A struct passed in registers: its pieces copied into scratch from `word`.
+    Assemble { word: u16, pieces: Box<[Piece]> },
+    /// A struct the caller copied to memory and passed by address (AAPCS64 rule B.4): the
+    /// address is at the place.
+    Indirect(Place),
+}
+
+/// The handler's type.
+type Handler = dyn Fn(&ClosureArgs<'_>, &mut ReturnSlot<'_>) + Send + Sync;
+
+/// Everything dispatch needs, behind the stub's data pointer.
+struct ClosureData {
+    signature: Signature,
+    sources: Box<[Source]>,
+    scratch_words: u16,
+    ret: RetPlan,
+    /// The sret pointer arrives in the first integer register (x86-64) rather than `x8`.
+    sret_in_gp0: bool,
+    handler: Box<Handler>,
+    /// The return value's bytes to use when the handler panics; `None`: abort.
+    panic_return: Option<Box<[u8]>>,
+}
+
+/// The arguments of one call of a closure, in signature order.
+///
+/// Each argument is readable for the duration of the handler call only.
+pub struct ClosureArgs<'a> {
+    ptrs: &'a [*const u8],
+    signature: &'a Signature,
+}
+
+impl ClosureArgs<'_> {
+    /// The number of arguments (fixed and variadic).
+    pub fn len(&self) -> usize {
+        self.ptrs.len()
+    }
+
+    /// True for a signature without arguments.
+    pub fn is_empty(&self) -> bool {
+        self.ptrs.is_empty()
+    }
+
+    /// The closure's signature.
+    pub fn signature(&self) -> &Signature {
+        self.signature
+    }
+
+    /// Argument `i` as a `T`.
+    ///
+    /// # Panics
+    /// When `i` is out of range or `T` is not the argument's scalar type (any Rust pointer
+    /// type reads a `ptr`). Inside a closure a panic is caught: see [`Closure`].
+    pub fn get<T: ReturnType>(&self, i: usize) -> T {
+        let ty = &self.signature.args()[i];
+        assert!(
+            *ty == T::TYPE,
+            "argument {i} of a closure `{}` is {ty}, not {}",
+            self.signature,
+            T::TYPE
+        );
+        let mut w = [0u8; 8];
+        w[..ty.size()].copy_from_slice(self.bytes(i));
+        T::from_bits(u64::from_le_bytes(w))
+    }
+
+    /// The bytes of argument `i` (the size of its type; a struct in its C layout).
+    ///
+    /// # Panics
+    /// When `i` is out of range.
+    pub fn bytes(&self, i: usize) -> &[u8] {
+        let size = self.signature.args()[i].size();
+        // SAFETY: dispatch points every argument at `size` readable bytes that live until the
+        // handler returns, which outlives `self`'s borrow.
+        unsafe { std::slice::from_raw_parts(self.ptrs[i], size) }
+    }
+
+    /// The address of argument `i`'s bytes.
+    ///
+    /// # Panics
+    /// When `i` is out of range.
+    pub fn ptr(&self, i: usize) -> *const c_void {
+        self.ptrs[i].cast()
+    }
+
+    /// The arguments as a C array of pointers to each value (libffi's `void **args`).
+    pub fn as_ptr(&self) -> *const *const c_void {
+        self.ptrs.as_ptr().cast()
+    }
+}
+
+/// Where a closure writes its return value: the return type's size, zeroed, 8-byte aligned
+/// (for an sret struct: the caller's own memory).
+pub struct ReturnSlot<'a> {
+    ptr: *mut u8,
+    ty: &'a Type,
+}
+
+impl ReturnSlot<'_> {
+    /// Writes a scalar return value.
+    ///
+    /// # Panics
+    /// When `T` is not the signature's return type (`()` for `void`).
+    pub fn set<T: ReturnType>(&mut self, value: T) {
+        assert!(
+            *self.ty == T::TYPE,
+            "a closure returning {} cannot return {}",
+            self.ty,
+            T::TYPE
+        );
+        // SAFETY: the slot holds at least `size_of::<T>()` (= the return type's size) bytes.
+        unsafe { self.ptr.cast::<T>().write_unaligned(value) };
+    }
+
+    /// The return value's bytes (the size of the return type; a struct in its C layout).
+    pub fn bytes_mut(&mut self) -> &mut [u8] {
+        // SAFETY: the slot holds the return type's size in bytes and is borrowed mutably.
+        unsafe { std::slice::from_raw_parts_mut(self.ptr, self.ty.size()) }
+    }
+
+    /// The slot's address (for C callbacks that write the return value themselves).
+    pub fn as_mut_ptr(&mut self) -> *mut c_void {
+        self.ptr.cast()
+    }
+}
+
+/// A Rust closure callable from C through a plain function pointer.
+///
+/// [`code`](Closure::code) is valid until the `Closure` is dropped; calling it afterwards
+/// aborts the process with a message (the stub's data is cleared before it is reused).
+/// Calls may come from any thread, concurrently, so the handler is `Send + Sync`.
+///
+/// ```
+/// use backend_asm::Closure;
+/// let add = Closure::new(&"i32(i32, i32)".parse()?, |args, ret| {
+///     ret.set(args.get::<i32>(0) + args.get::<i32>(1));
+/// })?;
+/// // SAFETY: the closure's signature is `int32_t (*)(int32_t, int32_t)`.
+/// let f: extern "C" fn(i32, i32) -> i32 = unsafe { std::mem::transmute(add.code()) };
+/// assert_eq!(f(2, 3), 5);
+/// # Ok::<(), ffi_trait::Error>(())
+/// ```
+pub struct Closure {
+    stub: Option<pages::Stub>,
+    data: *mut ClosureData,
+}
+
+// SAFETY: the data is immutable after creation and its handler is `Send + Sync`; the stub is
+// an address whose slot is only touched through atomics.
+unsafe impl Send for Closure {}
+// SAFETY: as above.
+unsafe impl Sync for Closure {}
+
+impl std::fmt::Debug for Closure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Closure")
+            .field("code", &self.code())
+            .field("signature", &self.signature().to_string())
+            .finish()
+    }
+}
+
+impl Closure {
+    /// A closure of `signature` that runs `handler` for each call: the handler reads the
+    /// arguments from [`ClosureArgs`] and writes the return value into [`ReturnSlot`] (left
+    /// as zero bytes if it writes nothing). A panic in the handler aborts the process.
+    ///
+    /// # Errors
+    /// [`Error::UnsupportedTarget`] off x86-64 and AArch64; [`Error::UnsupportedSignature`]
+    /// for more than [`MAX_CLOSURE_ARGS`] arguments or stack arguments past the asm
+    /// backend's frame; [`Error::OutOfMemory`] / [`Error::Backend`] when a trampoline page
+    /// cannot be mapped or made executable.
+    pub fn new<F>(signature: &Signature, handler: F) -> Result<Closure>
+    where
+        F: Fn(&ClosureArgs<'_>, &mut ReturnSlot<'_>) + Send + Sync + 'static,
+    {
+        Closure::build(signature, Box::new(handler), None)
+    }
+
+    /// Like [`Closure::new`], but a panic in the handler makes the call return `fallback`
+    /// (the return value's bytes in its C layout) instead of aborting.
+    ///
+    /// # Errors
+    /// As [`Closure::new`], and [`Error::ReturnSlotTooSmall`] when `fallback` is not
+    /// exactly the size of the return type.
+    pub fn with_panic_return<F>(
+        signature: &Signature,
+        fallback: &[u8],
+        handler: F,
+    ) -> Result<Closure>
+    where
+        F: Fn(&ClosureArgs<'_>, &mut ReturnSlot<'_>) + Send + Sync + 'static,
+    {
+        let size = signature.ret().size();
+        if fallback.len() != size {
+            return Err(Error::ReturnSlotTooSmall {
+                function: format!("the panic return of a closure `{signature}`"),
+                needed: size,
+                got: fallback.len(),
+            });
+        }
+        Closure::build(signature, Box::new(handler), Some(fallback.into()))
+    }
+
+    fn build(
+        signature: &Signature,
+        handler: Box<Handler>,
+        panic_return: Option<Box<[u8]>>,
+    ) -> Result<Closure> {
+        let entry = entry_address()?;
+        if signature.args().len() > MAX_CLOSURE_ARGS {
+            return Err(crate::unsupported(
+                signature,
+                &format!("a closure takes at most {MAX_CLOSURE_ARGS} arguments"),
+            ));
+        }
+        let plan = crate::target_plan(signature)?;
+        let mut scratch = 0u16;
+        let mut take = |n: u16| {
+            scratch += n;
+            scratch - n
+        };
+        let sources = plan
+            .args
+            .iter()
+            .map(|ap| match ap {
+                ArgPlan::Scalar {
+                    promote_f32: true,
+                    loc,
+                    ..
+                } => Source::Promoted {
+                    at: Place::of(*loc),
+                    word: take(1),
+                },
+                ArgPlan::Scalar { loc, .. } => Source::At(Place::of(*loc)),
+                ArgPlan::StackCopy { word, .. } => Source::At(Place::of(Loc::Stack(*word))),
+                ArgPlan::ByRef { loc, .. } => Source::Indirect(Place::of(*loc)),
+                ArgPlan::Pieces { size, pieces } => match contiguous_stack(pieces) {
+                    Some(word) => Source::At(Place::of(Loc::Stack(word))),
+                    None => Source::Assemble {
+                        word: take(crate::plan::words(*size as usize)),
+                        pieces: pieces.clone(),
+                    },
+                },
+            })
+            .collect();
+        if scratch as usize > SCRATCH_WORDS {
+            return Err(crate::unsupported(
+                signature,
+                "a closure's register-passed structs and variadic floats need more than 512 bytes",
+            ));
+        }
+        let data = Box::into_raw(Box::new(ClosureData {
+            signature: signature.clone(),
+            sources,
+            scratch_words: scratch,
+            ret: plan.ret.clone(),
+            sret_in_gp0: plan.sret_in_gp0,
+            handler,
+            panic_return,
+        }));
+        match pages::take(data.cast(), entry) {
+            Ok(stub) => Ok(Closure {
+                stub: Some(stub),
+                data,
+            }),
+            Err(e) => {
+                // SAFETY: `data` came from `Box::into_raw` above and no stub points at it.
+                drop(unsafe { Box::from_raw(data) });
+                Err(e)
+            }
+        }
+    }
+
+    /// The C function pointer: call it with the closure's signature in the platform's C
+    /// calling convention. Valid until the `Closure` is dropped.
+    pub fn code(&self) -> *const c_void {
+        self.stub.as_ref().map_or(std::ptr::null(), |s| s.code)
+    }
+
+    /// The closure's signature.
+    pub fn signature(&self) -> &Signature {
+        // SAFETY: `data` is live until drop.
+        unsafe { &(*self.data).signature }
+    }
+
+    /// How many trampoline pages (each of `page size / 16` stubs) this process has mapped:
+    /// the peak number of closures alive at once decides it, not how many were ever made.
+    pub fn pages_mapped() -> usize {
+        pages::mapped_pages()
+    }
+}
+
+impl Drop for Closure {
+    fn drop(&mut self) {
+        if let Some(stub) = self.stub.take() {
+            pages::give_back(stub);
+        }
+        // SAFETY: `data` came from `Box::into_raw` in `build`; the stub no longer points at
+        // it, and calls still running are the caller's contract (see `code`).
+        drop(unsafe { Box::from_raw(self.data) });
+    }
+}
+
+/// The first stack word of `pieces` when they are all consecutive stack words (a struct
+/// passed whole on the stack), else `None`.
+fn contiguous_stack(pieces: &[Piece]) -> Option<u16> {
+    let Some(Piece {
+        loc: Loc::Stack(first),
+        ..
+    }) = pieces.first()
+    else {
+        return None;
+    };
+    pieces
+        .iter()
+        .enumerate()
+        .all(|(k, p)| p.loc == Loc::Stack(first + k as u16))
+        .then_some(*first)
+}
+
+/// The architecture's entry as an address.
+fn entry_address() -> Result<usize> {
+    #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+    return Ok(arch::entry as *const () as usize);
+    #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+    Err(Error::UnsupportedTarget(format!(
+        "closures have trampolines for x86_64 and aarch64, not {}",
+        std::env::consts::ARCH
+    )))
+}
+
+/// Called by the architecture's entry for every closure call.
+///
+/// # Safety
+/// `data` is a stub's data pointer (a live `ClosureData`, or null for a freed stub);
+/// `regs` the entry's saved registers; `stack` the caller's stack arguments; the call's
+/// arguments match the closure's signature.
+unsafe extern "C" fn dispatch(data: *const c_void, regs: *mut Incoming, stack: *const u8) {
+    if data.is_null() {
+        freed_closure_called();
+    }
+    // SAFETY: a non-null data pointer is a live ClosureData (the contract above).
+    let data = unsafe { &*data.cast::<ClosureData>() };
+    let base = regs.cast::<u8>().cast_const();
+    let n = data.sources.len();
+    let mut ptrs = [MaybeUninit::<*const u8>::uninit(); MAX_CLOSURE_ARGS];
+    let mut scratch = [MaybeUninit::<u64>::uninit(); SCRATCH_WORDS];
+    for w in &mut scratch[..data.scratch_words as usize] {
+        w.write(0);
+    }
+    let scratch = scratch.as_mut_ptr().cast::<u8>();
+    for (slot, src) in ptrs.iter_mut().zip(data.sources.iter()) {
+        let p = match src {
+            Source::At(place) => place.at(base, stack),
+            Source::Promoted { at, word } => {
+                // SAFETY: the place holds the promoted double (8 readable bytes); the scratch
+                // word is ours.
+                unsafe {
+                    let d = at.at(base, stack).cast::<f64>().read_unaligned();
+                    let dst = scratch.add(*word as usize * 8);
+                    dst.cast::<f32>().write(d as f32);
+                    dst.cast_const()
+                }
+            }
+            Source::Assemble { word, pieces } => {
+                let dst = scratch.wrapping_add(*word as usize * 8);
+                for p in pieces.iter() {
+                    let from = Place::of(p.loc).at(base, stack);
+                    // SAFETY: `len <= 8` bytes of a saved register or stack word, into the
+                    // struct's scratch words (sized from the struct at creation).
+                    unsafe {
+                        std::ptr::copy_nonoverlapping(
+                            from,
+                            dst.add(p.offset as usize),
+                            p.len as usize,
+                        );
+                    }
+                }
+                dst.cast_const()
+            }
+            // SAFETY: the place holds the address of the caller's copy.
+            Source::Indirect(at) => unsafe { at.at(base, stack).cast::<*const u8>().read() },
+        };
+        slot.write(p);
+    }
+    // SAFETY: the first `n` pointers were written above.
+    let ptrs = unsafe { std::slice::from_raw_parts(ptrs.as_ptr().cast::<*const u8>(), n) };
+    let mut ret_words = [0u64; 4];
+    let ret_ptr = match data.ret {
+        RetPlan::Indirect { .. } => {
+            let at = if data.sret_in_gp0 {
+                offset_of!(Incoming, gp)
+            } else {
+                offset_of!(Incoming, extra)
+            };
+            // SAFETY: the hidden sret pointer is in the saved gp[0] or x8.
+            unsafe { base.add(at).cast::<*mut u8>().read() }
+        }
+        _ => ret_words.as_mut_ptr().cast::<u8>(),
+    };
+    let args = ClosureArgs {
+        ptrs,
+        signature: &data.signature,
+    };
+    let mut slot = ReturnSlot {
+        ptr: ret_ptr,
+        ty: data.signature.ret(),
+    };
+    if let Err(payload) = catch_unwind(AssertUnwindSafe(|| (data.handler)(&args, &mut slot))) {
+        panicked(data, payload, ret_ptr);
+    }
+    // SAFETY: `regs` is the entry's Incoming, exclusively ours until we return.
+    let out = unsafe { &mut (*regs).ret };
+    match &data.ret {
+        RetPlan::Void => {}
+        RetPlan::Int => out[0] = extend(data.signature.ret(), ret_words[0]),
+        RetPlan::Float => out[2] = ret_words[0],
+        RetPlan::Pieces { pieces, .. } => {
+            let bytes = ret_ptr.cast_const();
+            for p in pieces.iter() {
+                let mut w = [0u8; 8];
+                // SAFETY: the pieces lie within the return struct in `ret_words`.
+                unsafe {
+                    std::ptr::copy_nonoverlapping(
+                        bytes.add(p.offset as usize),
+                        w.as_mut_ptr(),
+                        p.len as usize,
+                    );
+                }
+                out[p.reg as usize] = u64::from_le_bytes(w);
+            }
+        }
+        // The System V callee returns the sret address in rax (psABI §3.2.3); AAPCS64 does
+        // not require it, and x0 is free then.
+        RetPlan::Indirect { .. } => out[0] = ret_ptr as usize as u64,
+    }
+}
+
+/// A scalar return's register image: extended to 64 bits by its signedness (System V and
+/// AAPCS64 leave the upper bits unspecified, but C compilers differ in what they assume;
+/// extending satisfies all of them).
+fn extend(ty: &Type, bits: u64) -> u64 {
+    match ty {
+        Type::Bool => (bits as u8 != 0) as u64,
+        Type::I8 => bits as i8 as i64 as u64,
+        Type::U8 => bits as u8 as u64,
+        Type::I16 => bits as i16 as i64 as u64,
+        Type::U16 => bits as u16 as u64,
+        Type::I32 => bits as i32 as i64 as u64,
+        Type::U32 => bits as u32 as u64,
+        _ => bits,
+    }
+}
+
+/// The handler panicked: write the fallback return, or abort.
+#[cold]
+fn panicked(data: &ClosureData, payload: Box<dyn Any + Send>, ret: *mut u8) {
+    if let Some(fallback) = &data.panic_return {
+        // SAFETY: the return slot holds the return type's size, which `fallback` has exactly.
+        unsafe { std::ptr::copy_nonoverlapping(fallback.as_ptr(), ret, fallback.len()) };
+        return;
+    }
+    let message = payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "(a non-string panic payload)".into());
+    eprintln!(
+        "ffikit: a closure `{}` panicked: {message}; aborting, since a panic must not unwind \
+         into the C code that called it (use Closure::with_panic_return to return a value \
+         instead)",
+        data.signature
+    );
+    std::process::abort();
+}
+
+#[cold]
+fn freed_closure_called() -> ! {
+    eprintln!(
+        "ffikit: a freed closure was called (its C function pointer was used after the \
+         Closure was dropped); aborting"
+    );
+    std::process::abort();
+}

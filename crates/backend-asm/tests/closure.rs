@@ -1,0 +1,369 @@
+//! Closures: C calling Rust through [`Closure`] function pointers.
+//!
+//! - every fixture signature (build.rs: the hand-picked ABI categories, variadics included,
+//!   and 300 random signatures) as a closure that C's `cb_N` driver calls with known
+//!   arguments: the closure recomputes the fixture's checksum of what it received (must
+//!   equal the driver's) and returns what the fixture function `abi_N` returns for them
+//!   (the driver compares the two in C);
+//! - libc's `qsort` with a Rust comparator; a thread created by C calling a closure;
+//!   100,000 closures created and freed with the number of trampoline pages flat; panics
+//!   (the fallback return; the abort, in a child process).
+
+use std::cell::Cell;
+use std::ffi::c_void;
+
+use backend_asm::{AsmBackend, Closure};
+use ffi_trait::{Arg, Backend, Signature, Source, Type, Value};
+
+#[path = "abi/checksum.rs"]
+mod checksum;
+use checksum::{check_word, conv, mix};
+
+mod cases {
+    include!(env!("FFIKIT_ABI_CASES"));
+}
+
+fn fixture() -> (AsmBackend, ffi_trait::SharedLibrary) {
+    let mut b = AsmBackend::new().unwrap();
+    let lib = b
+        .open(Source::Path(std::path::Path::new(env!(
+            "FFIKIT_ABI_FIXTURE"
+        ))))
+        .unwrap();
+    (b, lib)
+}
+
+thread_local! {
+    /// The checksum the last fixture closure computed on this thread.
+    static SEEN: Cell<u64> = const { Cell::new(0) };
+}
+
+/// A closure that behaves like fixture function `abi_{index}`: folds its arguments into the
+/// checksum (recorded in `SEEN`) and returns the value derived from it.
+fn fixture_closure(index: u64, sig: &Signature) -> Closure {
+    Closure::new(sig, move |args, ret| {
+        let sig = args.signature();
+        let mut h = 0xcbf29ce484222325u64 ^ index;
+        for (i, ty) in sig.args().iter().enumerate() {
+            let bytes = args.bytes(i);
+            match ty {
+                Type::Struct(s) => s.for_each_scalar(0, &mut |off, leaf| {
+                    h = mix(h, check_word(leaf, &bytes[off..], false));
+                }),
+                scalar => {
+                    let promoted = sig.is_variadic() && i >= sig.fixed_count();
+                    h = mix(h, check_word(scalar, bytes, promoted));
+                }
+            }
+        }
+        SEEN.with(|s| s.set(h));
+        match sig.ret() {
+            Type::Void => {}
+            Type::Struct(s) => {
+                let out = ret.bytes_mut();
+                let mut k = 0;
+                s.for_each_scalar(0, &mut |off, leaf| {
+                    let v = conv(leaf, mix(h, k));
+                    out[off..off + v.len()].copy_from_slice(&v);
+                    k += 1;
+                });
+            }
+            scalar => {
+                let v = conv(scalar, h);
+                ret.bytes_mut().copy_from_slice(&v);
+            }
+        }
+    })
+    .unwrap()
+}
+
+#[test]
+fn c_calls_a_closure_of_every_fixture_signature() {
+    let (mut b, lib) = fixture();
+    let driver_sig: Signature = "u64(ptr, u64, ptr)".parse().unwrap();
+    let hand = cases::CASES.iter().filter(|c| c.2).count();
+    assert!(hand >= 40);
+    let mut failures = Vec::new();
+    for (index, (symbol, text, _)) in cases::CASES.iter().enumerate() {
+        let sig: Signature = text.parse().unwrap();
+        let closure = fixture_closure(index as u64, &sig);
+        let driver = symbol.replace("abi_", "cb_");
+        // SAFETY: `cb_N(cbt_N, uint64_t, uint64_t *)` is generated with this signature.
+        let f = unsafe { b.prepare(&lib, &driver, &driver_sig) }.unwrap();
+        for seed in [7u64, 0x1234_5678_9abc] {
+            let mut h_c = 0u64;
+            SEEN.with(|s| s.set(0));
+            // SAFETY: the closure has the signature the driver calls it with; `h_c` is
+            // written once.
+            let v = unsafe {
+                b.call(
+                    &f,
+                    &[
+                        Arg::ptr(closure.code()),
+                        Arg::u64(seed),
+                        Arg::ptr(&mut h_c as *mut u64),
+                    ],
+                    &mut [],
+                )
+            }
+            .unwrap();
+            let h_rust = SEEN.with(|s| s.get());
+            if h_rust != h_c {
+                failures.push(format!(
+                    "{symbol} `{text}` seed {seed}: the closure saw arguments with checksum \
+                     {h_rust:#x}, C passed {h_c:#x}"
+                ));
+            } else if v != Value::U64(1) {
+                failures.push(format!(
+                    "{symbol} `{text}` seed {seed}: C got a different return value from the \
+                     closure than from the C function"
+                ));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} callback calls failed:\n{}",
+        failures.len(),
+        cases::CASES.len() * 2,
+        failures.join("\n")
+    );
+    println!(
+        "{} closure signatures ({hand} hand-picked incl. variadic, {} random) called from C",
+        cases::CASES.len(),
+        cases::CASES.len() - hand
+    );
+}
+
+#[test]
+fn qsort_with_a_rust_comparator() {
+    let calls = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = calls.clone();
+    let cmp = Closure::new(&"i32(ptr, ptr)".parse().unwrap(), move |args, ret| {
+        counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        // SAFETY: qsort passes pointers to two elements of the i64 array below.
+        let (a, b) = unsafe { (*args.get::<*const i64>(0), *args.get::<*const i64>(1)) };
+        ret.set(a.cmp(&b) as i32);
+    })
+    .unwrap();
+    let mut v: Vec<i64> = (0..1000).map(|i| (i * 7919) % 1009 - 500).collect();
+    let mut want = v.clone();
+    want.sort();
+    // SAFETY: the comparator has qsort's signature `int (*)(const void *, const void *)`.
+    unsafe {
+        let f: extern "C" fn(*const c_void, *const c_void) -> i32 = std::mem::transmute(cmp.code());
+        libc::qsort(v.as_mut_ptr().cast(), v.len(), 8, Some(f));
+    }
+    assert_eq!(v, want);
+    assert!(calls.load(std::sync::atomic::Ordering::Relaxed) >= 999);
+}
+
+#[test]
+fn a_thread_created_by_c_calls_a_closure() {
+    let (mut b, lib) = fixture();
+    let main_thread = std::thread::current().id();
+    let seen_other = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = seen_other.clone();
+    let c = Closure::new(&"u64(u64)".parse().unwrap(), move |args, ret| {
+        flag.store(
+            std::thread::current().id() != main_thread,
+            std::sync::atomic::Ordering::Relaxed,
+        );
+        ret.set(args.get::<u64>(0) * 3 + 1);
+    })
+    .unwrap();
+    // SAFETY: `ffx_call_on_thread(uint64_t (*)(uint64_t), uint64_t)`; the closure matches.
+    let v = unsafe {
+        let f = b
+            .prepare(
+                &lib,
+                "ffx_call_on_thread",
+                &"u64(ptr, u64)".parse().unwrap(),
+            )
+            .unwrap();
+        b.call(&f, &[Arg::ptr(c.code()), Arg::u64(14)], &mut [])
+    }
+    .unwrap();
+    assert_eq!(v, Value::U64(43));
+    assert!(seen_other.load(std::sync::atomic::Ordering::Relaxed));
+}
+
+#[test]
+fn closures_from_many_threads_at_once() {
+    let c = std::sync::Arc::new(
+        Closure::new(&"i64(i64, i64)".parse().unwrap(), |args, ret| {
+            ret.set(args.get::<i64>(0) * args.get::<i64>(1));
+        })
+        .unwrap(),
+    );
+    let handles: Vec<_> = (0..4)
+        .map(|t| {
+            let c = c.clone();
+            std::thread::spawn(move || {
+                // SAFETY: the closure's signature is `int64_t (*)(int64_t, int64_t)`.
+                let f: extern "C" fn(i64, i64) -> i64 = unsafe { std::mem::transmute(c.code()) };
+                (0..10_000i64).all(|i| f(i, t) == i * t)
+            })
+        })
+        .collect();
+    for h in handles {
+        assert!(h.join().unwrap());
+    }
+}
+
+/// Runs the test `name` of this binary alone in a child process with `env` set; returns its
+/// output. Under emulation (the AArch64 run under qemu-user, which does not follow `exec`),
+/// `FFIKIT_TEST_RUNNER` names the emulator to start the child with; `cargo xtask test` sets
+/// it.
+fn run_child(name: &str, env: &str) -> std::process::Output {
+    let exe = std::env::current_exe().unwrap();
+    let mut cmd = match std::env::var_os("FFIKIT_TEST_RUNNER") {
+        Some(runner) => {
+            let mut c = std::process::Command::new(runner);
+            c.arg(exe);
+            c
+        }
+        None => std::process::Command::new(exe),
+    };
+    cmd.args(["--exact", name, "--nocapture", "--test-threads=1"])
+        .env(env, "1")
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn a_hundred_thousand_closures_reuse_their_pages() {
+    // In a process of its own, so other tests' allocations do not blur its memory figures.
+    let out = run_child("hundred_thousand_child", "FFIKIT_CLOSURE_LOOP_CHILD");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains("100000 closures"),
+        "status {:?}\nstdout:\n{stdout}\nstderr:\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The child half of `a_hundred_thousand_closures_reuse_their_pages`.
+#[test]
+fn hundred_thousand_child() {
+    if std::env::var_os("FFIKIT_CLOSURE_LOOP_CHILD").is_none() {
+        return;
+    }
+    let sig: Signature = "i32(i32)".parse().unwrap();
+    // Warm up: one batch of 600 alive at once maps the pages the loop below may use.
+    let batch: Vec<Closure> = (0..600)
+        .map(|k| Closure::new(&sig, move |a, r| r.set(a.get::<i32>(0) + k)).unwrap())
+        .collect();
+    drop(batch);
+    let pages = Closure::pages_mapped();
+    let rss_before = rss_kib();
+    for k in 0..100_000i32 {
+        let c = Closure::new(&sig, move |a, r| r.set(a.get::<i32>(0) ^ k)).unwrap();
+        // SAFETY: the closure's signature is `int32_t (*)(int32_t)`.
+        let f: extern "C" fn(i32) -> i32 = unsafe { std::mem::transmute(c.code()) };
+        assert_eq!(f(5), 5 ^ k);
+    }
+    assert_eq!(
+        Closure::pages_mapped(),
+        pages,
+        "creating and freeing closures mapped new trampoline pages"
+    );
+    let (before, after) = (rss_before.unwrap(), rss_kib().unwrap());
+    // 100,000 leaked closures would be several MiB; allow allocator noise only.
+    assert!(
+        after < before + 512,
+        "resident memory grew from {before} KiB to {after} KiB"
+    );
+    println!("100000 closures: {pages} trampoline page(s), resident {before} -> {after} KiB");
+}
+
+/// This process's resident set in KiB, from /proc (Linux).
+fn rss_kib() -> Option<u64> {
+    let s = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = s.lines().find(|l| l.starts_with("VmRSS:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+#[test]
+fn a_panic_returns_the_fallback_value() {
+    let c = Closure::with_panic_return(
+        &"i32(i32)".parse().unwrap(),
+        &(-1i32).to_ne_bytes(),
+        |args, ret| {
+            let x = args.get::<i32>(0);
+            assert!(x >= 0, "negative input {x}");
+            ret.set(x * 2);
+        },
+    )
+    .unwrap();
+    // SAFETY: the closure's signature is `int32_t (*)(int32_t)`.
+    let f: extern "C" fn(i32) -> i32 = unsafe { std::mem::transmute(c.code()) };
+    assert_eq!(f(21), 42);
+    assert_eq!(f(-3), -1, "the panic gave the fallback");
+    assert_eq!(f(4), 8, "and the closure works after it");
+    assert!(matches!(
+        Closure::with_panic_return(&"i32(i32)".parse().unwrap(), &[0u8; 2], |_, _| {}),
+        Err(ffi_trait::Error::ReturnSlotTooSmall {
+            needed: 4,
+            got: 2,
+            ..
+        })
+    ));
+}
+
+/// The child half of `a_panic_without_fallback_aborts_with_a_message`.
+#[test]
+fn panic_abort_child() {
+    if std::env::var_os("FFIKIT_CLOSURE_ABORT_CHILD").is_none() {
+        return;
+    }
+    let c = Closure::new(&"void()".parse().unwrap(), |_, _| {
+        panic!("boom in a callback")
+    })
+    .unwrap();
+    // SAFETY: the closure's signature is `void (*)(void)`.
+    let f: extern "C" fn() = unsafe { std::mem::transmute(c.code()) };
+    f();
+    unreachable!("the closure's panic must abort the process");
+}
+
+#[test]
+fn a_panic_without_fallback_aborts_with_a_message() {
+    let out = run_child("panic_abort_child", "FFIKIT_CLOSURE_ABORT_CHILD");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(
+        out.status.signal(),
+        Some(libc::SIGABRT),
+        "status {:?}, stderr:\n{stderr}",
+        out.status
+    );
+    assert!(
+        stderr.contains("ffikit: a closure `void()` panicked: boom in a callback; aborting"),
+        "stderr:\n{stderr}"
+    );
+}
+
+#[test]
+fn bad_signatures_are_clear_errors() {
+    let many = format!("void({})", vec!["i32"; 65].join(", "));
+    let err = Closure::new(&many.parse().unwrap(), |_, _| {}).unwrap_err();
+    assert!(err.to_string().contains("at most 64 arguments"), "{err}");
+}
+
+#[test]
+fn typed_accessors_check_the_type() {
+    let c =
+        Closure::with_panic_return(&"i32(i64)".parse().unwrap(), &7i32.to_ne_bytes(), |a, r| {
+            r.set(a.get::<i32>(0)); // wrong: the argument is i64
+        })
+        .unwrap();
+    // SAFETY: the closure's signature is `int32_t (*)(int64_t)`.
+    let f: extern "C" fn(i64) -> i32 = unsafe { std::mem::transmute(c.code()) };
+    assert_eq!(
+        f(1),
+        7,
+        "the type mismatch panicked and the fallback came back"
+    );
+}
