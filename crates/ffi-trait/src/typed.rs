@@ -16,6 +16,7 @@ use std::ffi::c_void;
 use crate::buffer::{BufferArg, OwnerId};
 use crate::error::Error;
 use crate::types::Type;
+use crate::value::ArgKind;
 
 /// Which kind of address a backend's foreign code uses for pointers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -57,6 +58,9 @@ pub trait ArgType: Copy + sealed::Sealed {
 pub trait ReturnType: Copy + sealed::Sealed {
     /// The grammar type (`Type::Void` for `()`).
     const TYPE: Type;
+    /// [`ArgKind::of`]`(&TYPE)` (`None` for `()`), for checks on hot paths that must not
+    /// build and drop a [`Type`].
+    const KIND: Option<ArgKind>;
     /// The type returned in the host's C calling convention.
     type Host: Copy;
     /// The value from its host-ABI form.
@@ -81,6 +85,7 @@ macro_rules! int_types {
         }
         impl ReturnType for $t {
             const TYPE: Type = Type::$variant;
+            const KIND: Option<ArgKind> = Some(ArgKind::$variant);
             type Host = $t;
             #[inline(always)]
             fn from_host(host: $t) -> $t { host }
@@ -110,6 +115,7 @@ impl ArgType for bool {
 }
 impl ReturnType for bool {
     const TYPE: Type = Type::Bool;
+    const KIND: Option<ArgKind> = Some(ArgKind::Bool);
     type Host = bool;
     #[inline(always)]
     fn from_host(host: bool) -> bool {
@@ -136,6 +142,7 @@ impl ArgType for f32 {
 }
 impl ReturnType for f32 {
     const TYPE: Type = Type::F32;
+    const KIND: Option<ArgKind> = Some(ArgKind::F32);
     type Host = f32;
     #[inline(always)]
     fn from_host(host: f32) -> f32 {
@@ -162,6 +169,7 @@ impl ArgType for f64 {
 }
 impl ReturnType for f64 {
     const TYPE: Type = Type::F64;
+    const KIND: Option<ArgKind> = Some(ArgKind::F64);
     type Host = f64;
     #[inline(always)]
     fn from_host(host: f64) -> f64 {
@@ -176,6 +184,7 @@ impl ReturnType for f64 {
 impl sealed::Sealed for () {}
 impl ReturnType for () {
     const TYPE: Type = Type::Void;
+    const KIND: Option<ArgKind> = None;
     type Host = ();
     #[inline(always)]
     fn from_host(_: ()) {}
@@ -199,6 +208,7 @@ macro_rules! ptr_types {
         }
         impl<T> ReturnType for $p {
             const TYPE: Type = Type::Ptr;
+            const KIND: Option<ArgKind> = Some(ArgKind::Ptr);
             type Host = $p;
             #[inline(always)]
             fn from_host(host: $p) -> $p { host }

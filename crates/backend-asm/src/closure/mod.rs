@@ -30,7 +30,7 @@ use std::ffi::c_void;
 use std::mem::{MaybeUninit, offset_of};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use ffi_trait::{Error, Result, ReturnType, Signature, Type};
+use ffi_trait::{ArgKind, Error, Result, ReturnType, Signature, Type};
 
 use crate::plan::{ArgPlan, Loc, Piece, RetPlan};
 
@@ -121,6 +121,8 @@ type Handler = dyn Fn(&ClosureArgs<'_>, &mut ReturnSlot<'_>) + Send + Sync;
 struct ClosureData {
     signature: Signature,
     sources: Box<[Source]>,
+    kinds: Box<[ArgKind]>,
+    ret_kind: Option<ArgKind>,
     scratch_words: u16,
     ret: RetPlan,
     /// The sret pointer arrives in the first integer register (x86-64) rather than `x8`.
@@ -135,6 +137,8 @@ struct ClosureData {
 /// Each argument is readable for the duration of the handler call only.
 pub struct ClosureArgs<'a> {
     ptrs: &'a [*const u8],
+    /// The kind of each argument ([`ArgKind::Struct`] for structs).
+    kinds: &'a [ArgKind],
     signature: &'a Signature,
 }
 
@@ -159,17 +163,15 @@ impl ClosureArgs<'_> {
     /// # Panics
     /// When `i` is out of range or `T` is not the argument's scalar type (any Rust pointer
     /// type reads a `ptr`). Inside a closure a panic is caught: see [`Closure`].
+    #[inline]
     pub fn get<T: ReturnType>(&self, i: usize) -> T {
-        let ty = &self.signature.args()[i];
-        assert!(
-            *ty == T::TYPE,
-            "argument {i} of a closure `{}` is {ty}, not {}",
-            self.signature,
-            T::TYPE
-        );
-        let mut w = [0u8; 8];
-        w[..ty.size()].copy_from_slice(self.bytes(i));
-        T::from_bits(u64::from_le_bytes(w))
+        let kind = self.kinds[i];
+        if Some(kind) != T::KIND {
+            type_mismatch(self.signature, i);
+        }
+        // SAFETY: dispatch points argument `i` at its type's size in readable bytes, which
+        // is `size_of::<T>()` for the Rust type of that kind.
+        T::from_bits(unsafe { read_bits(self.ptrs[i], size_of::<T>()) })
     }
 
     /// The bytes of argument `i` (the size of its type; a struct in its C layout).
@@ -197,10 +199,38 @@ impl ClosureArgs<'_> {
     }
 }
 
+/// Reads a little-endian scalar of `size` (1, 2, 4 or 8) bytes at `p`, zero-extended.
+///
+/// # Safety
+/// `p` is readable for `size` bytes.
+#[inline(always)]
+unsafe fn read_bits(p: *const u8, size: usize) -> u64 {
+    // SAFETY: forwarded from the caller.
+    unsafe {
+        match size {
+            1 => p.read() as u64,
+            2 => p.cast::<u16>().read_unaligned() as u64,
+            4 => p.cast::<u32>().read_unaligned() as u64,
+            _ => p.cast::<u64>().read_unaligned(),
+        }
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn type_mismatch(sig: &Signature, i: usize) -> ! {
+    panic!(
+        "argument {i} of a closure `{sig}` is {}, read as another type",
+        sig.args()[i]
+    );
+}
+
 /// Where a closure writes its return value: the return type's size, zeroed, 8-byte aligned
 /// (for an sret struct: the caller's own memory).
 pub struct ReturnSlot<'a> {
     ptr: *mut u8,
+    /// The return type's kind (`None` for `void`, [`ArgKind::Struct`] for a struct).
+    kind: Option<ArgKind>,
     ty: &'a Type,
 }
 
@@ -209,12 +239,13 @@ impl ReturnSlot<'_> {
     ///
     /// # Panics
     /// When `T` is not the signature's return type (`()` for `void`).
+    #[inline]
     pub fn set<T: ReturnType>(&mut self, value: T) {
         assert!(
-            *self.ty == T::TYPE,
+            self.kind == T::KIND,
             "a closure returning {} cannot return {}",
             self.ty,
-            T::TYPE
+            T::KIND.map_or("void", ArgKind::name)
         );
         // SAFETY: the slot holds at least `size_of::<T>()` (= the return type's size) bytes.
         unsafe { self.ptr.cast::<T>().write_unaligned(value) };
@@ -358,9 +389,12 @@ impl Closure {
                 "a closure's register-passed structs and variadic floats need more than 512 bytes",
             ));
         }
+        let kind = |ty: &Type| ArgKind::of(ty).unwrap_or(ArgKind::Struct);
         let data = Box::into_raw(Box::new(ClosureData {
             signature: signature.clone(),
             sources,
+            kinds: signature.args().iter().map(kind).collect(),
+            ret_kind: (*signature.ret() != Type::Void).then(|| kind(signature.ret())),
             scratch_words: scratch,
             ret: plan.ret.clone(),
             sret_in_gp0: plan.sret_in_gp0,
@@ -509,10 +543,12 @@ unsafe extern "C" fn dispatch(data: *const c_void, regs: *mut Incoming, stack: *
     };
     let args = ClosureArgs {
         ptrs,
+        kinds: &data.kinds,
         signature: &data.signature,
     };
     let mut slot = ReturnSlot {
         ptr: ret_ptr,
+        kind: data.ret_kind,
         ty: data.signature.ret(),
     };
     if let Err(payload) = catch_unwind(AssertUnwindSafe(|| (data.handler)(&args, &mut slot))) {
@@ -522,7 +558,7 @@ unsafe extern "C" fn dispatch(data: *const c_void, regs: *mut Incoming, stack: *
     let out = unsafe { &mut (*regs).ret };
     match &data.ret {
         RetPlan::Void => {}
-        RetPlan::Int => out[0] = extend(data.signature.ret(), ret_words[0]),
+        RetPlan::Int => out[0] = extend(data.ret_kind, ret_words[0]),
         RetPlan::Float => out[2] = ret_words[0],
         RetPlan::Pieces { pieces, .. } => {
             let bytes = ret_ptr.cast_const();
@@ -548,15 +584,15 @@ unsafe extern "C" fn dispatch(data: *const c_void, regs: *mut Incoming, stack: *
 /// A scalar return's register image: extended to 64 bits by its signedness (System V and
 /// AAPCS64 leave the upper bits unspecified, but C compilers differ in what they assume;
 /// extending satisfies all of them).
-fn extend(ty: &Type, bits: u64) -> u64 {
-    match ty {
-        Type::Bool => (bits as u8 != 0) as u64,
-        Type::I8 => bits as i8 as i64 as u64,
-        Type::U8 => bits as u8 as u64,
-        Type::I16 => bits as i16 as i64 as u64,
-        Type::U16 => bits as u16 as u64,
-        Type::I32 => bits as i32 as i64 as u64,
-        Type::U32 => bits as u32 as u64,
+fn extend(kind: Option<ArgKind>, bits: u64) -> u64 {
+    match kind {
+        Some(ArgKind::Bool) => (bits as u8 != 0) as u64,
+        Some(ArgKind::I8) => bits as i8 as i64 as u64,
+        Some(ArgKind::U8) => bits as u8 as u64,
+        Some(ArgKind::I16) => bits as i16 as i64 as u64,
+        Some(ArgKind::U16) => bits as u16 as u64,
+        Some(ArgKind::I32) => bits as i32 as i64 as u64,
+        Some(ArgKind::U32) => bits as u32 as u64,
         _ => bits,
     }
 }
