@@ -83,6 +83,10 @@ typedef enum ffikit_status {
 // A stable buffer of a context: memory whose address never changes until it is freed.
 typedef struct ffikit_buffer ffikit_buffer;
 
+// A C function pointer made from a signature and a generic callback; see
+// `ffikit_closure_new`.
+typedef struct ffikit_closure ffikit_closure;
+
 // A context: one backend instance with the kernels prepared, its buffers, and the message of
 // its last failed call. Used by one thread at a time.
 typedef struct ffikit_context ffikit_context;
@@ -99,6 +103,13 @@ typedef struct ffikit_library ffikit_library;
 // A bounded pool of contexts of one backend; safe to share between threads.
 typedef struct ffikit_pool ffikit_pool;
 
+// The generic callback of a closure: `userdata` as given to `ffikit_closure_new`; `args[i]`
+// points at the `i`-th argument's value in its C type (valid during the call only); `ret`
+// points at zeroed, 8-byte-aligned storage for the return value in its C type (at least 8
+// bytes for a scalar return, so writing a libffi-style widened `ffi_arg` is also fine; the
+// struct's size for a struct return; unused for `void`).
+typedef void (*ffikit_closure_fn)(void *userdata, void *const *args, void *ret);
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -106,6 +117,52 @@ extern "C" {
 // `const char *ffikit_version(void)`: the library's version (`"0.1.0"`), a static
 // NUL-terminated string the caller must not free.
 const char *ffikit_version(void);
+
+// `ffikit_status ffikit_closure_new(ffikit_context *ctx, const char *signature, void
+// (*fn)(void *userdata, void *const *args, void *ret), void *userdata, ffikit_closure
+// **out)`: a C function pointer (`ffikit_closure_code`) of the C signature `signature`
+// (the text grammar of `ffikit_prepare`: `"i32(ptr, ptr)"` for a `qsort` comparator,
+// `"{f64, f64}(f64, i64)"` with structs by value, `"void(ptr, ..., f64)"` for a variadic
+// shape) that calls `fn(userdata, args, ret)` each time it is called.
+//
+// There is no limit on the number of closures: trampolines come in pages mapped as needed
+// (never writable and executable at once) and every freed closure's stub is reused. The
+// code may be called from any thread, including threads the caller created, concurrently
+// if `fn` allows it. `ctx` only receives the error message; the closure does not depend on
+// it and may outlive it, and its code is the same whatever the context's backend.
+//
+// Errors: `NULL_ARGUMENT` (`fn`, `signature`, `out`), `INVALID_UTF8`, `INVALID_SIGNATURE`
+// (with the byte position), `UNSUPPORTED_SIGNATURE` (more than 64 arguments, or stack
+// arguments past 4 KiB), `UNSUPPORTED_TARGET` (neither x86-64 nor AArch64),
+// `OUT_OF_MEMORY` / `BACKEND_ERROR` (a trampoline page could not be mapped or made
+// executable).
+//
+// # Safety
+// `ctx` NULL or a live context used by no other thread; `signature` NULL or NUL-terminated;
+// `out` NULL or writable; `fn` must be callable with `userdata` from every thread that will
+// call the closure's code, for as long as the closure lives.
+enum ffikit_status ffikit_closure_new(struct ffikit_context *ctx,
+                                      const char *signature,
+                                      ffikit_closure_fn callback,
+                                      void *userdata,
+                                      struct ffikit_closure **out);
+
+// `void *ffikit_closure_code(const ffikit_closure *c)`: the closure's C function pointer
+// (cast it to the function pointer type of its signature), valid until `ffikit_closure_free`;
+// NULL for a NULL closure.
+//
+// # Safety
+// `c` is NULL or a live closure.
+void *ffikit_closure_code(const struct ffikit_closure *c);
+
+// `void ffikit_closure_free(ffikit_closure *c)`: frees the closure (NULL is a no-op); its
+// stub is reused by a later closure, and a call through the old pointer aborts the process
+// with a message rather than running freed memory.
+//
+// # Safety
+// `c` is NULL or a live closure, not used after this call, and no thread is inside or
+// about to enter its code.
+void ffikit_closure_free(struct ffikit_closure *c);
 
 // `ffikit_status ffikit_context_new(const char *backend, ffikit_context **out)`: a new
 // context of the backend named `backend` (`"native"`, `"asm"` or `"wasm"`), with the kernels

@@ -16,6 +16,7 @@
 //!   shared.
 
 mod boundary;
+pub mod closure;
 pub mod context;
 pub mod dynamic;
 pub mod pool;
@@ -23,6 +24,7 @@ pub mod status;
 
 use std::ffi::c_char;
 
+pub use closure::ffikit_closure;
 pub use context::{ffikit_buffer, ffikit_context};
 pub use dynamic::{ffikit_function, ffikit_library};
 pub use pool::ffikit_pool;

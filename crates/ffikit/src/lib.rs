@@ -24,7 +24,9 @@ pub use context::{AnyContext, pool};
 pub use ffi_trait::*;
 
 #[cfg(feature = "asm")]
-pub use backend_asm::{AsmBackend, AsmFunction, AsmTyped};
+pub use backend_asm::{
+    AsmBackend, AsmFunction, AsmTyped, Closure, ClosureArgs, MAX_CLOSURE_ARGS, ReturnSlot,
+};
 #[cfg(feature = "native")]
 pub use backend_native::{NativeBackend, NativeFunction, NativeLibrary, NativeTyped};
 #[cfg(feature = "wasm")]

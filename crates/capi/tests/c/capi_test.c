@@ -438,8 +438,123 @@ static void test_pool(const char *backend) {
     ffikit_pool_free(pool);
 }
 
+/* Closures: C function pointers of any signature over one generic callback. */
+static void cmp_i32(void *userdata, void *const *args, void *ret) {
+    int32_t a = **(const int32_t *const *)args[0];
+    int32_t b = **(const int32_t *const *)args[1];
+    (*(int *)userdata)++;
+    *(int32_t *)ret = (a > b) - (a < b);
+}
+
+typedef struct { double x, y; } vec2;
+typedef struct { int64_t a, b, c; } big3;
+
+/* {f64, f64}(f64, {f64, f64}, i8): scale a vector and add a small integer. */
+static void scale_vec(void *userdata, void *const *args, void *ret) {
+    (void)userdata;
+    double k = *(const double *)args[0];
+    vec2 v = *(const vec2 *)args[1];
+    int8_t d = *(const int8_t *)args[2];
+    vec2 r = {v.x * k + d, v.y * k - d};
+    *(vec2 *)ret = r;
+}
+
+/* {i64, i64, i64}(i64, ...): an sret return from a variadic call with one i32. */
+static void make_big(void *userdata, void *const *args, void *ret) {
+    (void)userdata;
+    int64_t a = *(const int64_t *)args[0];
+    int32_t b = *(const int32_t *)args[1];
+    big3 r = {a, b, a + b};
+    *(big3 *)ret = r;
+}
+
+static void add_u64(void *userdata, void *const *args, void *ret) {
+    *(uint64_t *)ret = *(const uint64_t *)args[0] + *(const uint64_t *)userdata;
+}
+
+struct thread_arg {
+    uint64_t (*fn)(uint64_t);
+    uint64_t out;
+};
+
+static void *thread_main(void *p) {
+    struct thread_arg *t = p;
+    t->out = t->fn(41);
+    return NULL;
+}
+
+static void test_closures(void) {
+    ffikit_context *ctx = NULL;
+    ffikit_closure *c = (ffikit_closure *)0x1;
+    OK(NULL, ffikit_context_new("native", &ctx));
+
+    /* qsort with a closure comparator. */
+    int calls = 0;
+    OK(ctx, ffikit_closure_new(ctx, "i32(ptr, ptr)", cmp_i32, &calls, &c));
+    int32_t v[64];
+    for (int i = 0; i < 64; i++) v[i] = (i * 37) % 64 - 20;
+    qsort(v, 64, sizeof v[0], (int (*)(const void *, const void *))ffikit_closure_code(c));
+    int sorted = 1;
+    for (int i = 1; i < 64; i++) sorted &= v[i - 1] <= v[i];
+    CHECK(sorted);
+    CHECK(calls >= 63);
+    ffikit_closure_free(c);
+
+    /* Structs by value in and out (an SSE pair on x86-64, an HFA on AArch64). */
+    OK(ctx, ffikit_closure_new(ctx, "{f64, f64}(f64, {f64, f64}, i8)", scale_vec, NULL, &c));
+    vec2 (*scale)(double, vec2, int8_t) = (vec2 (*)(double, vec2, int8_t))ffikit_closure_code(c);
+    vec2 in = {1.5, -2.0};
+    vec2 out = scale(2.0, in, -3);
+    CHECK(out.x == 0.0 && out.y == -1.0);
+    ffikit_closure_free(c);
+
+    /* A struct returned through sret, from a variadic call. */
+    OK(ctx, ffikit_closure_new(ctx, "{i64, i64, i64}(i64, ..., i32)", make_big, NULL, &c));
+    big3 (*big)(int64_t, ...) = (big3 (*)(int64_t, ...))ffikit_closure_code(c);
+    big3 b = big(1000000000000LL, (int32_t)-7);
+    CHECK(b.a == 1000000000000LL && b.b == -7 && b.c == 999999999993LL);
+    ffikit_closure_free(c);
+
+    /* A thread this C code creates calls the closure. */
+    uint64_t base = 1;
+    OK(ctx, ffikit_closure_new(ctx, "u64(u64)", add_u64, &base, &c));
+    struct thread_arg t = {(uint64_t (*)(uint64_t))ffikit_closure_code(c), 0};
+    pthread_t th;
+    CHECK(pthread_create(&th, NULL, thread_main, &t) == 0);
+    pthread_join(th, NULL);
+    CHECK(t.out == 42);
+    ffikit_closure_free(c);
+
+    /* 100,000 closures created, called and freed: no limit, no leak (valgrind checks). */
+    int ok = 1;
+    for (uint64_t i = 0; i < 100000; i++) {
+        base = i;
+        if (ffikit_closure_new(ctx, "u64(u64)", add_u64, &base, &c) != FFIKIT_STATUS_OK) {
+            ok = 0;
+            break;
+        }
+        ok &= ((uint64_t (*)(uint64_t))ffikit_closure_code(c))(5) == i + 5;
+        ffikit_closure_free(c);
+    }
+    CHECK(ok);
+
+    /* Errors. */
+    c = (ffikit_closure *)0x1;
+    EXPECT(ctx, ffikit_closure_new(ctx, "i32(ptr", cmp_i32, NULL, &c), FFIKIT_STATUS_INVALID_SIGNATURE);
+    CHECK(strstr(ffikit_context_error(ctx), "at byte 7") != NULL);
+    EXPECT(ctx, ffikit_closure_new(ctx, "i32(ptr)", NULL, NULL, &c), FFIKIT_STATUS_NULL_ARGUMENT);
+    EXPECT(ctx, ffikit_closure_new(ctx, NULL, cmp_i32, NULL, &c), FFIKIT_STATUS_NULL_ARGUMENT);
+    EXPECT(ctx, ffikit_closure_new(ctx, "i32(ptr)", cmp_i32, NULL, NULL), FFIKIT_STATUS_NULL_ARGUMENT);
+    EXPECT(NULL, ffikit_closure_new(NULL, "i32(ptr)", cmp_i32, NULL, &c), FFIKIT_STATUS_NULL_ARGUMENT);
+    CHECK(c == (ffikit_closure *)0x1);
+    CHECK(ffikit_closure_code(NULL) == NULL);
+    ffikit_closure_free(NULL);
+    ffikit_context_free(ctx);
+}
+
 int main(void) {
     test_context_errors();
+    test_closures();
     for (size_t i = 0; i < sizeof BACKENDS / sizeof *BACKENDS; i++) {
         test_kernels(BACKENDS[i]);
         test_pool(BACKENDS[i]);
