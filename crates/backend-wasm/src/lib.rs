@@ -31,6 +31,12 @@
 //! argument becomes its guest offset; a raw host pointer is accepted only if it points inside
 //! one of the context's buffers, and is translated the same way.
 //!
+//! ## Host functions
+//! A guest can call back into Rust: [`HostFunctions`] declares imports with the same
+//! signature grammar (`"f64(ptr, u32)"`), and [`WasmEngine::with_host_functions`] links them
+//! for every module of that engine. A handler's error or panic traps the guest
+//! ([`Error::Trap`]); see the `host` module.
+//!
 //! ## Faults
 //! A trap becomes [`Error::Trap`] with wasmtime's message, and the context stays usable; a
 //! deadline that passes is [`Error::DeadlineExceeded`]; a memory limit per context
@@ -41,6 +47,10 @@ use std::marker::PhantomData;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
+
+mod host;
+
+pub use host::{HostCall, HostFunctions};
 
 use ffi_trait::{
     Arg, ArgKind, Backend, Error, OwnerId, Params, PointerKind, Result, ReturnType, Signature,
@@ -69,6 +79,9 @@ pub struct WasmConfig {
 struct EngineInner {
     engine: Engine,
     config: WasmConfig,
+    /// The host functions guests may import (empty unless made with
+    /// [`WasmEngine::with_host_functions`]).
+    linker: Linker<StoreData>,
     /// Compiled modules and their pre-resolved instantiations, by content hash.
     modules: Mutex<HashMap<u64, (Module, InstancePre<StoreData>)>>,
     ticker_stop: Arc<AtomicBool>,
@@ -105,6 +118,16 @@ impl WasmEngine {
     /// # Errors
     /// [`Error::Backend`] when wasmtime rejects the configuration on this machine.
     pub fn new(config: WasmConfig) -> Result<WasmEngine> {
+        WasmEngine::with_host_functions(config, &HostFunctions::new())
+    }
+
+    /// A new engine with `config` whose modules may import the functions of `host` (see
+    /// [`HostFunctions`]). Modules are instantiated against them in every context of the
+    /// engine; a module importing anything else fails to open.
+    ///
+    /// # Errors
+    /// As [`WasmEngine::new`]; [`Error::Backend`] when wasmtime rejects a definition.
+    pub fn with_host_functions(config: WasmConfig, host: &HostFunctions) -> Result<WasmEngine> {
         let mut c = Config::new();
         c.cranelift_opt_level(OptLevel::Speed)
             .wasm_simd(true)
@@ -128,9 +151,12 @@ impl WasmEngine {
                 })
                 .map_err(|e| backend_error(format!("starting the deadline clock: {e}")))?;
         }
+        let mut linker = Linker::new(&engine);
+        host.install(&engine, &mut linker)?;
         Ok(WasmEngine(Arc::new(EngineInner {
             engine,
             config,
+            linker,
             modules: Mutex::new(HashMap::new()),
             ticker_stop,
         })))
@@ -179,8 +205,9 @@ impl WasmEngine {
         };
         let module = Module::new(&self.0.engine, bytes)
             .map_err(|e| not_loadable(format!("not a valid WebAssembly module: {e:#}")))?;
-        let linker: Linker<StoreData> = Linker::new(&self.0.engine);
-        let pre = linker
+        let pre = self
+            .0
+            .linker
             .instantiate_pre(&module)
             .map_err(|e| not_loadable(format!("its imports cannot be satisfied: {e:#}")))?;
         self.0
