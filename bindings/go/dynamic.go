@@ -2,7 +2,6 @@ package ffikit
 
 /*
 #cgo noescape ffikit_call
-#cgo nocallback ffikit_call
 #include <ffikit.h>
 #include <stdlib.h>
 */
@@ -97,6 +96,9 @@ func (f *Function) NumArgs() int { return f.nargs }
 // The argument pointers are stored in C memory for the call, so each pointee is pinned with
 // runtime.Pinner for the call's duration (cgo's rule for Go pointers kept in C memory). No
 // allocation happens when the pointees already live on the heap or in C memory.
+//
+// The callee may call back into Go through a Closure (ffikit_call is not declared
+// nocallback for that reason).
 func (f *Function) Call(ret unsafe.Pointer, args ...unsafe.Pointer) error {
 	ctx := f.ctx
 	if f.f == nil || ctx.c == nil {

@@ -155,6 +155,13 @@ enum ffikit_status ffikit_closure_new(struct ffikit_context *ctx,
 // `c` is NULL or a live closure.
 void *ffikit_closure_code(const struct ffikit_closure *c);
 
+// `size_t ffikit_closure_nargs(const ffikit_closure *c)`: the number of arguments the
+// closure's signature takes (the length of `args` in its callback), 0 for NULL.
+//
+// # Safety
+// `c` is NULL or a live closure.
+size_t ffikit_closure_nargs(const struct ffikit_closure *c);
+
 // `void ffikit_closure_free(ffikit_closure *c)`: frees the closure (NULL is a no-op); its
 // stub is reused by a later closure, and a call through the old pointer aborts the process
 // with a message rather than running freed memory.

@@ -113,6 +113,19 @@ pub unsafe extern "C" fn ffikit_closure_code(c: *const ffikit_closure) -> *mut c
     })
 }
 
+/// `size_t ffikit_closure_nargs(const ffikit_closure *c)`: the number of arguments the
+/// closure's signature takes (the length of `args` in its callback), 0 for NULL.
+///
+/// # Safety
+/// `c` is NULL or a live closure.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ffikit_closure_nargs(c: *const ffikit_closure) -> usize {
+    or_fallback(0, || {
+        // SAFETY: NULL or live, per the contract.
+        unsafe { c.as_ref() }.map_or(0, |c| c.closure.signature().args().len())
+    })
+}
+
 /// `void ffikit_closure_free(ffikit_closure *c)`: frees the closure (NULL is a no-op); its
 /// stub is reused by a later closure, and a call through the old pointer aborts the process
 /// with a message rather than running freed memory.

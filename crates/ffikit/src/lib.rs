@@ -30,7 +30,10 @@ pub use backend_asm::{
 #[cfg(feature = "native")]
 pub use backend_native::{NativeBackend, NativeFunction, NativeLibrary, NativeTyped};
 #[cfg(feature = "wasm")]
-pub use backend_wasm::{WasmBackend, WasmConfig, WasmEngine, WasmFunction, WasmLibrary, WasmTyped};
+pub use backend_wasm::{
+    HostCall, HostFunctions, WasmBackend, WasmConfig, WasmEngine, WasmFunction, WasmLibrary,
+    WasmTyped,
+};
 
 /// The names of the backends, in the order the benchmark matrix lists them, and whether this
 /// build of ffikit contains each.

@@ -498,6 +498,7 @@ static void test_closures(void) {
     for (int i = 1; i < 64; i++) sorted &= v[i - 1] <= v[i];
     CHECK(sorted);
     CHECK(calls >= 63);
+    CHECK(ffikit_closure_nargs(c) == 2);
     ffikit_closure_free(c);
 
     /* Structs by value in and out (an SSE pair on x86-64, an HFA on AArch64). */
@@ -548,6 +549,7 @@ static void test_closures(void) {
     EXPECT(NULL, ffikit_closure_new(NULL, "i32(ptr)", cmp_i32, NULL, &c), FFIKIT_STATUS_NULL_ARGUMENT);
     CHECK(c == (ffikit_closure *)0x1);
     CHECK(ffikit_closure_code(NULL) == NULL);
+    CHECK(ffikit_closure_nargs(NULL) == 0);
     ffikit_closure_free(NULL);
     ffikit_context_free(ctx);
 }
