@@ -24,7 +24,7 @@ use std::mem::MaybeUninit;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 
-use ffi_trait::{ArgKind, Error, Result, ReturnType, Signature, Type};
+use ffi_trait::{ArgKind, Error, Result, ReturnType, Signature, Type, panic_message};
 use wasmtime::{Caller, Engine, FuncType, Linker, ValRaw, ValType};
 
 use crate::{StoreData, wasm_type};
@@ -151,7 +151,7 @@ impl HostFunctions {
                     ))),
                     Err(payload) => Err(wasmtime::Error::msg(format!(
                         "host function `{what}` panicked: {}",
-                        panic_text(&*payload)
+                        panic_message(&*payload)
                     ))),
                 }
             };
@@ -167,14 +167,6 @@ impl HostFunctions {
         }
         Ok(())
     }
-}
-
-fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
-    payload
-        .downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| payload.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "(a non-string panic payload)".into())
 }
 
 /// One call of a host function: its arguments, its result and the calling instance.

@@ -76,12 +76,10 @@ pub(crate) unsafe fn utf8<'a>(s: *const c_char, what: &str) -> Result<&'a str, F
 
 /// The message of a caught panic.
 fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
-    let text = payload
-        .downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| payload.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "a panic without a message".into());
-    format!("internal error (a bug in ffikit, please report it): {text}")
+    format!(
+        "internal error (a bug in ffikit, please report it): {}",
+        ffikit::panic_message(payload)
+    )
 }
 
 /// Runs `body` on the context at `ctx` inside a panic boundary; a failure's message is kept

@@ -257,3 +257,14 @@ impl Error {
 
 /// `Result` with [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// The text of a caught panic's payload (`panic!("...")` gives a `&str` or a `String`), or
+/// `"(a panic without a message)"`; for the boundaries that turn panics into errors or
+/// messages instead of letting them unwind into foreign code.
+pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> &str {
+    payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("(a panic without a message)")
+}

@@ -38,7 +38,7 @@ pub mod value;
 pub use backend::{Backend, DynBackend, DynFunction, DynLibrary, Source, check_args};
 pub use buffer::{BufferArg, HostBuffers, MIN_BUFFER_ALIGN, OwnerId, StableBuffer};
 pub use context::{Context, ContextConfig};
-pub use error::{Error, Result};
+pub use error::{Error, Result, panic_message};
 pub use kernel::KernelSpec;
 pub use library::SharedLibrary;
 pub use pool::{ContextPool, PoolGuard, PoolItem, PoolStats};

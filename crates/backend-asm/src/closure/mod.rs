@@ -30,7 +30,7 @@ use std::ffi::c_void;
 use std::mem::{MaybeUninit, offset_of};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use ffi_trait::{ArgKind, Error, Result, ReturnType, Signature, Type};
+use ffi_trait::{ArgKind, Error, Result, ReturnType, Signature, Type, panic_message};
 
 use crate::plan::{ArgPlan, Loc, Piece, RetPlan};
 
@@ -605,11 +605,7 @@ fn panicked(data: &ClosureData, payload: Box<dyn Any + Send>, ret: *mut u8) {
         unsafe { std::ptr::copy_nonoverlapping(fallback.as_ptr(), ret, fallback.len()) };
         return;
     }
-    let message = payload
-        .downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| payload.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "(a non-string panic payload)".into());
+    let message = panic_message(&*payload);
     eprintln!(
         "ffikit: a closure `{}` panicked: {message}; aborting, since a panic must not unwind \
          into the C code that called it (use Closure::with_panic_return to return a value \
