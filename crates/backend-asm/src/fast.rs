@@ -16,7 +16,7 @@
 
 use std::ffi::c_void;
 
-use ffi_trait::Arg;
+use ffi_trait::{Arg, ArgKind};
 
 use crate::plan::{ArgPlan, Loc, Plan, RetPlan};
 
@@ -67,29 +67,139 @@ impl Src {
             } else {
                 a
             }
-        } else if self.len == 8 {
-            // SAFETY: a struct argument's `bits` is the address of its bytes, at least
-            // `offset + 8` long (checked by the caller).
-            unsafe {
-                (a as usize as *const u8)
-                    .add(self.offset as usize)
-                    .cast::<u64>()
-                    .read_unaligned()
-            }
         } else {
-            let mut w = [0u8; 8];
             // SAFETY: a struct argument's `bits` is the address of its bytes, at least
             // `offset + len` long (checked by the caller); never read past them.
             unsafe {
-                std::ptr::copy_nonoverlapping(
+                read_le(
                     (a as usize as *const u8).add(self.offset as usize),
-                    w.as_mut_ptr(),
-                    self.len as usize,
+                    self.len,
                 )
-            };
-            u64::from_le_bytes(w)
+            }
         }
     }
+}
+
+/// Reads `len` (1 to 8) bytes at `p` as a little-endian word, zero-extended, with loads of
+/// fixed widths (no `memcpy` call) and never past `p + len` (libffi's `overread` test).
+///
+/// # Safety
+/// `p` is readable for `len` bytes.
+#[inline(always)]
+pub(crate) unsafe fn read_le(p: *const u8, len: u8) -> u64 {
+    // SAFETY: every load lies within `p .. p + len` (forwarded contract).
+    unsafe {
+        let r8 = |o: usize| p.add(o).read() as u64;
+        let r16 = |o: usize| p.add(o).cast::<u16>().read_unaligned() as u64;
+        let r32 = |o: usize| p.add(o).cast::<u32>().read_unaligned() as u64;
+        if len == 8 {
+            // The common case (whole eightbytes) without the table jump below.
+            return p.cast::<u64>().read_unaligned();
+        }
+        match len {
+            4 => r32(0),
+            2 => r16(0),
+            1 => r8(0),
+            3 => r16(0) | r8(2) << 16,
+            5 => r32(0) | r8(4) << 32,
+            6 => r32(0) | r16(4) << 32,
+            _ => r32(0) | r16(4) << 32 | r8(6) << 48,
+        }
+    }
+}
+
+/// Writes the low `len` (1 to 8) bytes of `v` at `p`, with stores of fixed widths.
+///
+/// # Safety
+/// `p` is writable for `len` bytes.
+#[inline(always)]
+pub(crate) unsafe fn write_le(p: *mut u8, len: u8, v: u64) {
+    // SAFETY: every store lies within `p .. p + len` (forwarded contract).
+    unsafe {
+        let w8 = |o: usize, x: u64| p.add(o).write(x as u8);
+        let w16 = |o: usize, x: u64| p.add(o).cast::<u16>().write_unaligned(x as u16);
+        let w32 = |o: usize, x: u64| p.add(o).cast::<u32>().write_unaligned(x as u32);
+        if len == 8 {
+            // The common case (whole eightbytes) without the table jump below.
+            return p.cast::<u64>().write_unaligned(v);
+        }
+        match len {
+            4 => w32(0, v),
+            2 => w16(0, v),
+            1 => w8(0, v),
+            3 => {
+                w16(0, v);
+                w8(2, v >> 16)
+            }
+            5 => {
+                w32(0, v);
+                w8(4, v >> 32)
+            }
+            6 => {
+                w32(0, v);
+                w16(4, v >> 32)
+            }
+            _ => {
+                w32(0, v);
+                w16(4, v >> 32);
+                w8(6, v >> 48)
+            }
+        }
+    }
+}
+
+/// What one argument must be: the bit set of [`ArgKind`]s it accepts (a `ptr` also takes a
+/// buffer) and, for a struct, its size in bytes (0 for scalars), so a check is a shift, a
+/// mask and a comparison per argument.
+pub(crate) type Accept = (u32, u32);
+
+/// The [`Accept`] of one argument of a plan.
+pub(crate) fn accept(ap: &ArgPlan) -> Accept {
+    match ap {
+        ArgPlan::Scalar { expect, is_ptr, .. } => (
+            (1u32 << *expect as u32)
+                | if *is_ptr {
+                    1u32 << ArgKind::Buffer as u32
+                } else {
+                    0
+                },
+            0,
+        ),
+        ArgPlan::Pieces { size, .. }
+        | ArgPlan::StackCopy { size, .. }
+        | ArgPlan::ByRef { size, .. } => (1u32 << ArgKind::Struct as u32, *size),
+    }
+}
+
+/// Whether `a` passes `accept` (bit 0); `STRUCTS`: the plan has struct arguments, whose
+/// sizes are compared too (all-scalar plans skip that).
+#[inline(always)]
+fn accepted<const STRUCTS: bool>(a: &Arg<'_>, (mask, size): Accept) -> u32 {
+    let kind_ok = mask >> a.kind() as u32;
+    if STRUCTS {
+        kind_ok & (a.struct_len() as u32 == size) as u32
+    } else {
+        kind_ok
+    }
+}
+
+/// The index of the first argument that its [`Accept`] rejects, if any: every argument is
+/// tested without a branch, and the loop only runs again on failure.
+#[inline(always)]
+pub(crate) fn first_mismatch<const STRUCTS: bool>(
+    args: &[Arg<'_>],
+    accepts: &[Accept],
+) -> Option<usize> {
+    let mut ok = 1u32;
+    for (a, m) in args.iter().zip(accepts) {
+        ok &= accepted::<STRUCTS>(a, *m);
+    }
+    if ok & 1 == 1 {
+        return None;
+    }
+    args.iter()
+        .zip(accepts)
+        .position(|(a, m)| accepted::<STRUCTS>(a, *m) & 1 == 0)
 }
 
 /// The inline entry's form of a plan: a source for every register and stack word.
@@ -99,9 +209,18 @@ pub(crate) struct InlinePlan {
     /// Every register source is a whole, unpromoted argument image (no struct pieces, no
     /// return pointer): registers load `bits(arg)` with no further branching.
     simple: bool,
-    /// For plans whose arguments are all scalars: the kind each takes and whether it is a
-    /// `ptr` (which also takes a buffer), for a check with one comparison per argument.
-    kinds: Option<Box<[(ffi_trait::ArgKind, bool)]>>,
+    /// What each argument must be ([`accept`]).
+    accepts: Box<[Accept]>,
+    /// All arguments are scalars.
+    all_scalar: bool,
+    /// No floating-point register and no stack word is used: the call loads only the
+    /// integer registers (and `%rax`/`x8`).
+    gp_only: bool,
+    /// For plans that are not `simple`: the registers that carry a value and their sources
+    /// (the others are passed as zero without computing anything).
+    used: Box<[(u8, Src)]>,
+    /// Every stack word is a whole, unpromoted argument image.
+    stack_simple: bool,
     /// Integer-class arguments only, argument `k` in integer register `k`, no stack, no
     /// vector registers, a scalar or void return: the call loads just those registers (the
     /// common shape of kernels).
@@ -118,10 +237,17 @@ impl InlinePlan {
             return None;
         }
         let mut regs = [Src::UNUSED; REGS];
+        let mut in_use = [false; REGS];
         let mut stack = vec![Src::UNUSED; plan.stack_words as usize];
         let mut place = |loc: Loc, src: Src| match loc {
-            Loc::Gp(r) => regs[r as usize] = src,
-            Loc::Fp(r) => regs[FP0 + r as usize] = src,
+            Loc::Gp(r) => {
+                regs[r as usize] = src;
+                in_use[r as usize] = true;
+            }
+            Loc::Fp(r) => {
+                regs[FP0 + r as usize] = src;
+                in_use[FP0 + r as usize] = true;
+            }
             Loc::Stack(w) => stack[w as usize] = src,
         };
         for (i, ap) in plan.args.iter().enumerate() {
@@ -171,6 +297,7 @@ impl InlinePlan {
         let mut ret_in_x8 = false;
         if let RetPlan::Indirect { .. } = plan.ret {
             if plan.sret_in_gp0 {
+                in_use[0] = true;
                 regs[0] = Src {
                     arg: Src::RET_SLOT,
                     len: 0,
@@ -184,14 +311,19 @@ impl InlinePlan {
         let simple = regs
             .iter()
             .all(|s| s.len == 0 && !s.promote && s.arg != Src::RET_SLOT);
-        let kinds = plan
+        let accepts = plan.args.iter().map(accept).collect();
+        let all_scalar = plan
             .args
             .iter()
-            .map(|ap| match ap {
-                ArgPlan::Scalar { expect, is_ptr, .. } => Some((*expect, *is_ptr)),
-                _ => None,
-            })
-            .collect::<Option<Box<[_]>>>();
+            .all(|ap| matches!(ap, ArgPlan::Scalar { .. }));
+        let gp_only = stack.is_empty() && !in_use[FP0..].contains(&true);
+        let used = (0..REGS)
+            .filter(|&r| in_use[r])
+            .map(|r| (r as u8, regs[r]))
+            .collect();
+        let stack_simple = stack
+            .iter()
+            .all(|s| s.len == 0 && !s.promote && s.arg != Src::RET_SLOT);
         let int_only = stack.is_empty()
             && matches!(plan.ret, RetPlan::Void | RetPlan::Int | RetPlan::Float)
             && plan.extra == 0
@@ -201,7 +333,11 @@ impl InlinePlan {
         Some(InlinePlan {
             regs,
             simple,
-            kinds,
+            accepts,
+            all_scalar,
+            gp_only,
+            used,
+            stack_simple,
             int_only,
             stack: stack.into_boxed_slice(),
             ret_in_x8,
@@ -214,22 +350,15 @@ impl InlinePlan {
     /// # Errors
     /// The index of the first argument that does not match.
     #[inline(always)]
-    pub(crate) fn check(
-        &self,
-        plan: &Plan,
-        args: &[Arg<'_>],
-    ) -> Result<(), crate::plan::FillError> {
-        match &self.kinds {
-            Some(kinds) => {
-                for (i, (arg, (expect, is_ptr))) in args.iter().zip(kinds.iter()).enumerate() {
-                    let kind = arg.kind();
-                    if kind != *expect && !(*is_ptr && kind == ffi_trait::ArgKind::Buffer) {
-                        return Err(crate::plan::FillError::Type(i));
-                    }
-                }
-                Ok(())
-            }
-            None => crate::plan::check(plan, args),
+    pub(crate) fn check(&self, args: &[Arg<'_>]) -> Result<(), crate::plan::FillError> {
+        let bad = if self.all_scalar {
+            first_mismatch::<false>(args, &self.accepts)
+        } else {
+            first_mismatch::<true>(args, &self.accepts)
+        };
+        match bad {
+            None => Ok(()),
+            Some(i) => Err(crate::plan::FillError::Type(i)),
         }
     }
 
@@ -292,9 +421,15 @@ impl InlinePlan {
         // Only the words the plan uses are written (no zeroing of the whole area).
         let mut storage = [std::mem::MaybeUninit::<u64>::uninit(); MAX_STACK_WORDS];
         let n = self.stack.len();
-        for (w, src) in storage.iter_mut().zip(self.stack.iter()) {
-            // SAFETY: forwarded contract.
-            w.write(unsafe { src.image(&bits, ret) });
+        if self.stack_simple {
+            for (w, src) in storage.iter_mut().zip(self.stack.iter()) {
+                w.write(bits(src.arg as usize));
+            }
+        } else {
+            for (w, src) in storage.iter_mut().zip(self.stack.iter()) {
+                // SAFETY: forwarded contract.
+                w.write(unsafe { src.image(&bits, ret) });
+            }
         }
         // SAFETY: the first `n <= MAX_STACK_WORDS` words were just written.
         let words = unsafe { std::slice::from_raw_parts(storage.as_ptr().cast::<u64>(), n) };
@@ -303,21 +438,32 @@ impl InlinePlan {
         } else {
             extra
         };
-        if n == 0 {
-            return if self.simple {
+        if self.simple {
+            let reg = |r: usize| bits(self.regs[r].arg as usize);
+            return if n == 0 {
                 // SAFETY: forwarded contract; no stack arguments.
-                unsafe { enter_regs(code, |r| bits(self.regs[r].arg as usize), extra) }
+                unsafe { enter_regs(code, reg, extra) }
             } else {
-                // SAFETY: forwarded contract; no stack arguments.
-                unsafe { enter_regs(code, |r| self.regs[r].image(&bits, ret), extra) }
+                // SAFETY: forwarded contract; simple sources are plain argument indices.
+                unsafe { enter(code, reg, words, extra) }
             };
         }
-        if self.simple {
-            // SAFETY: forwarded contract; simple sources are plain argument indices.
-            unsafe { enter(code, |r| bits(self.regs[r].arg as usize), words, extra) }
+        // Struct pieces, promotions or the return pointer: compute only the registers that
+        // carry something.
+        let mut image = [0u64; REGS];
+        for (r, src) in self.used.iter() {
+            // SAFETY: forwarded contract; `r < REGS`.
+            unsafe { *image.get_unchecked_mut(*r as usize) = src.image(&bits, ret) };
+        }
+        if self.gp_only {
+            // SAFETY: forwarded contract; no stack arguments, no vector registers.
+            unsafe { enter_gp(code, |r| image[r], extra) }
+        } else if n == 0 {
+            // SAFETY: forwarded contract; no stack arguments.
+            unsafe { enter_regs(code, |r| image[r], extra) }
         } else {
             // SAFETY: forwarded contract.
-            unsafe { enter(code, |r| self.regs[r].image(&bits, ret), words, extra) }
+            unsafe { enter(code, |r| image[r], words, extra) }
         }
     }
 }
@@ -404,6 +550,70 @@ unsafe fn enter_int(code: *const c_void, reg: impl Fn(usize) -> u64) -> [u64; 6]
         );
     }
     [r0, r1, f0.to_bits(), 0, 0, 0]
+}
+
+/// The `asm!` call with integer argument registers only (no vector register, no stack
+/// argument): `extra` in `%rax` / `x8`; the vector return registers are still read.
+///
+/// # Safety
+/// The integer registers must make a sound call of `code`, which takes nothing else.
+#[inline(always)]
+unsafe fn enter_gp(code: *const c_void, reg: impl Fn(usize) -> u64, extra: u64) -> [u64; 6] {
+    let (r0, r1): (u64, u64);
+    let (f0, f1): (f64, f64);
+    #[cfg(target_arch = "x86_64")]
+    let (f2, f3) = (0f64, 0f64);
+    #[cfg(target_arch = "aarch64")]
+    let (f2, f3): (f64, f64);
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: the caller guarantees the call is sound; every caller-saved register is
+    // declared clobbered.
+    unsafe {
+        core::arch::asm!(
+            "call {code}",
+            code = in(reg) code,
+            inout("rdi") reg(0) => _,
+            inout("rsi") reg(1) => _,
+            inout("rdx") reg(2) => r1,
+            inout("rcx") reg(3) => _,
+            inout("r8") reg(4) => _,
+            inout("r9") reg(5) => _,
+            inout("rax") extra => r0,
+            out("xmm0") f0,
+            out("xmm1") f1,
+            clobber_abi("C"),
+        );
+    }
+    #[cfg(target_arch = "aarch64")]
+    // SAFETY: as above.
+    unsafe {
+        core::arch::asm!(
+            "blr {code}",
+            code = in(reg) code,
+            in("x8") extra,
+            inout("x0") reg(0) => r0,
+            inout("x1") reg(1) => r1,
+            inout("x2") reg(2) => _,
+            inout("x3") reg(3) => _,
+            inout("x4") reg(4) => _,
+            inout("x5") reg(5) => _,
+            inout("x6") reg(6) => _,
+            inout("x7") reg(7) => _,
+            out("v0") f0,
+            out("v1") f1,
+            out("v2") f2,
+            out("v3") f3,
+            clobber_abi("C"),
+        );
+    }
+    [
+        r0,
+        r1,
+        f0.to_bits(),
+        f1.to_bits(),
+        f2.to_bits(),
+        f3.to_bits(),
+    ]
 }
 
 /// The `asm!` call without stack arguments: argument registers from `reg`, `extra` in
@@ -593,8 +803,8 @@ impl InlinePlan {
         self.int_only
     }
 
-    /// The per-argument kinds of an all-scalar plan, for the one-comparison check.
-    pub(crate) fn kinds(&self) -> Option<&[(ffi_trait::ArgKind, bool)]> {
-        self.kinds.as_deref()
+    /// The per-argument checks of an all-scalar plan ([`accept`]).
+    pub(crate) fn scalar_accepts(&self) -> Option<&[Accept]> {
+        self.all_scalar.then_some(&*self.accepts)
     }
 }

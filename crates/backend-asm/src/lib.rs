@@ -105,7 +105,7 @@ pub struct AsmFunction {
     force_trampoline: bool,
     /// The argument kinds when the integer-register-only entry applies (and neither a stack
     /// budget nor the forced trampoline is set).
-    int_fast: Option<Box<[(ffi_trait::ArgKind, bool)]>>,
+    int_fast: Option<Box<[fast::Accept]>>,
     signature: Signature,
     symbol: Box<str>,
     stack_budget: Option<usize>,
@@ -144,10 +144,10 @@ impl AsmFunction {
 }
 
 /// The kinds for the integer-register-only entry, when `inline` allows it.
-fn int_fast_kinds(inline: Option<&InlinePlan>) -> Option<Box<[(ffi_trait::ArgKind, bool)]>> {
+fn int_fast_kinds(inline: Option<&InlinePlan>) -> Option<Box<[fast::Accept]>> {
     inline
         .filter(|i| i.is_int_only())
-        .and_then(|i| i.kinds())
+        .and_then(|i| i.scalar_accepts())
         .map(Box::from)
 }
 
@@ -289,14 +289,11 @@ impl Backend for AsmBackend {
         if args.len() != plan.args.len() {
             return Err(count_error(f, args.len()));
         }
-        if let Some(kinds) = &f.int_fast {
+        if let Some(accepts) = &f.int_fast {
             // The common shape first, with nothing else to look at: integer arguments in
             // their registers, a scalar return, no budget, no forced trampoline.
-            for (i, (arg, (expect, is_ptr))) in args.iter().zip(kinds.iter()).enumerate() {
-                let kind = arg.kind();
-                if kind != *expect && !(*is_ptr && kind == ffi_trait::ArgKind::Buffer) {
-                    return Err(fill_error(f, FillError::Type(i), args));
-                }
+            if let Some(i) = fast::first_mismatch::<false>(args, accepts) {
+                return Err(fill_error(f, FillError::Type(i), args));
             }
             // SAFETY: the plan is integer-register-only and the arguments passed its checks;
             // the callers of `prepare` and `call` asserted the signature and the arguments.
@@ -320,7 +317,7 @@ impl Backend for AsmBackend {
             stack::check(&f.symbol, budget + plan.stack_words as usize * 8)?;
         }
         if let (Some(inline), false) = (&f.inline, f.force_trampoline) {
-            if let Err(e) = inline.check(plan, args) {
+            if let Err(e) = inline.check(args) {
                 return Err(fill_error(f, e, args));
             }
             // SAFETY: the arguments passed the plan's checks; `ret` holds at least the

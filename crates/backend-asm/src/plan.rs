@@ -262,29 +262,6 @@ pub(crate) fn fill(
     Ok(())
 }
 
-/// Checks `args` against `plan` (kinds and struct sizes) without moving anything.
-///
-/// # Errors
-/// [`FillError::Type`] for the first argument whose kind does not match.
-#[inline(always)]
-pub(crate) fn check(plan: &Plan, args: &[Arg<'_>]) -> Result<(), FillError> {
-    for (i, (arg, ap)) in args.iter().zip(plan.args.iter()).enumerate() {
-        let ok = match ap {
-            ArgPlan::Scalar { expect, is_ptr, .. } => {
-                let kind = arg.kind();
-                kind == *expect || (*is_ptr && kind == ArgKind::Buffer)
-            }
-            ArgPlan::Pieces { size, .. }
-            | ArgPlan::StackCopy { size, .. }
-            | ArgPlan::ByRef { size, .. } => struct_bytes(arg, *size).is_some(),
-        };
-        if !ok {
-            return Err(FillError::Type(i));
-        }
-    }
-    Ok(())
-}
-
 /// Moves typed scalar register images (`bits[i]` for argument `i`) by `plan`, whose
 /// arguments are all scalars (checked when the typed function was prepared).
 #[inline(always)]
@@ -318,11 +295,22 @@ fn copy_to_words(bytes: &[u8], words: &mut [u64]) {
 
 /// Copies a struct returned in registers (`regs`: the return registers in the order of
 /// [`Frame::ret`]) into `out` (exactly the pieces' bytes are written).
+///
+/// # Panics
+/// When a piece lies past the end of `out` (the caller checks the return slot's size).
+#[inline(always)]
 pub(crate) fn decode_return(pieces: &[RetPiece], regs: &[u64; 6], out: &mut [u8]) {
     for p in pieces {
-        let bytes = regs[p.reg as usize].to_le_bytes();
-        out[p.offset as usize..p.offset as usize + p.len as usize]
-            .copy_from_slice(&bytes[..p.len as usize]);
+        let end = p.offset as usize + p.len as usize;
+        assert!(end <= out.len(), "return piece past the return slot");
+        // SAFETY: `offset .. offset + len` lies within `out` (asserted above).
+        unsafe {
+            crate::fast::write_le(
+                out.as_mut_ptr().add(p.offset as usize),
+                p.len,
+                regs[p.reg as usize],
+            )
+        };
     }
 }
 

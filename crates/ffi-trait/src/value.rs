@@ -218,6 +218,17 @@ impl<'a> Arg<'a> {
         (self.kind == ArgKind::Buffer).then_some(self.owner)
     }
 
+    /// For a struct argument, its length in bytes; 0 for every other kind (a cheap check
+    /// for hot paths that compare it with the expected size).
+    #[inline(always)]
+    pub fn struct_len(&self) -> usize {
+        if self.kind == ArgKind::Struct {
+            self.extra as usize
+        } else {
+            0
+        }
+    }
+
     /// For a struct argument, its bytes.
     #[inline(always)]
     pub fn struct_bytes(&self) -> Option<&'a [u8]> {
