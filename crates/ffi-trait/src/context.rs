@@ -71,9 +71,20 @@ pub struct Context<B: Backend> {
     kernels: Kernels<B>,
     _library: B::Library,
     scratch: [StableBuffer; 3],
-    buffers: Vec<StableBuffer>,
+    /// The live buffers of [`Context::alloc_buffer`], indexed by buffer id (backends hand
+    /// out small, reused ids), so checking that a buffer is live is one lookup.
+    buffers: Vec<Option<StableBuffer>>,
     poisoned: Option<String>,
     backend: B,
+}
+
+/// What kind of live buffer of a context a buffer is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Live {
+    /// One of [`Context::alloc_buffer`].
+    User,
+    /// One of the context's own scratch buffers.
+    Scratch,
 }
 
 // SAFETY: every field is owned by the context and has no thread affinity: the backend, its
@@ -158,7 +169,11 @@ impl<B: Backend> Context<B> {
     /// [`Error::OutOfMemory`] (for wasm: when the 4 GiB linear memory is exhausted).
     pub fn alloc_buffer(&mut self, len: usize) -> Result<StableBuffer> {
         let buffer = self.backend.alloc_stable_buffer(len, 64)?;
-        self.buffers.push(buffer);
+        let id = buffer.id() as usize;
+        if self.buffers.len() <= id {
+            self.buffers.resize(id + 1, None);
+        }
+        self.buffers[id] = Some(buffer);
         Ok(buffer)
     }
 
@@ -168,15 +183,14 @@ impl<B: Backend> Context<B> {
     /// [`Error::ForeignBuffer`] for a buffer of another context, [`Error::BufferFreed`] for
     /// one already freed.
     pub fn free_buffer(&mut self, buffer: StableBuffer) -> Result<()> {
-        let index = self.live_index(&buffer)?;
-        if index == usize::MAX {
+        if self.buffer_kind(&buffer)? == Live::Scratch {
             return Err(Error::ForeignHandle {
                 what: format!("scratch buffer {}", buffer.id()),
                 kind: "owner (the context itself, which frees it when dropped)",
             });
         }
         self.backend.free_stable_buffer(buffer)?;
-        self.buffers.swap_remove(index);
+        self.buffers[buffer.id() as usize] = None;
         Ok(())
     }
 
@@ -366,28 +380,32 @@ impl<B: Backend> Context<B> {
         r
     }
 
-    /// The index in `self.buffers` of a live buffer of this context (`usize::MAX` for a
-    /// scratch buffer).
-    fn live_index(&self, buffer: &StableBuffer) -> Result<usize> {
+    /// Whether `buffer` is a live buffer of this context, and which kind.
+    ///
+    /// # Errors
+    /// [`Error::ForeignBuffer`] for another context's buffer, [`Error::BufferFreed`] for a
+    /// freed one.
+    #[inline]
+    fn buffer_kind(&self, buffer: &StableBuffer) -> Result<Live> {
         if buffer.owner() != self.backend.owner() {
             return Err(Error::ForeignBuffer {
                 owner: buffer.owner().get(),
                 context: self.backend.owner().get(),
             });
         }
-        if self.scratch.contains(buffer) {
-            return Ok(usize::MAX);
+        if self.buffers.get(buffer.id() as usize) == Some(&Some(*buffer)) {
+            return Ok(Live::User);
         }
-        self.buffers
-            .iter()
-            .position(|b| b == buffer)
-            .ok_or(Error::BufferFreed {
-                buffer: buffer.id(),
-            })
+        if self.scratch.contains(buffer) {
+            return Ok(Live::Scratch);
+        }
+        Err(Error::BufferFreed {
+            buffer: buffer.id(),
+        })
     }
 
     fn range(&self, buffer: &StableBuffer, bytes: usize) -> Result<BufferArg> {
-        self.live_index(buffer)?;
+        self.buffer_kind(buffer)?;
         buffer.range(0, bytes)
     }
 
@@ -424,7 +442,7 @@ impl<B: Backend> Context<B> {
             return Ok((BufferArg::host(ptr), None));
         }
         let addr = ptr as usize;
-        for b in self.scratch.iter().chain(&self.buffers) {
+        for b in self.scratch.iter().chain(self.buffers.iter().flatten()) {
             let start = b.host_ptr() as usize;
             if addr >= start && addr + bytes <= start + b.len() {
                 return Ok((b.range(addr - start, bytes)?, None));

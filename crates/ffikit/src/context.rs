@@ -94,7 +94,7 @@ impl AnyContext {
                 source,
                 config,
             )?)),
-            _ => crate::backend_by_name(backend).map(|_| unreachable!("a built backend")),
+            _ => Err(crate::unknown_backend(backend)),
         }
     }
 

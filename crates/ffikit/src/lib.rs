@@ -58,15 +58,20 @@ pub fn backend_by_name(name: &str) -> Result<Box<dyn DynBackend>> {
         "asm" => Ok(Box::new(AsmBackend::new()?)),
         #[cfg(feature = "wasm")]
         "wasm" => Ok(Box::new(WasmBackend::new()?)),
-        _ => Err(Error::UnknownBackend {
-            name: name.to_owned(),
-            available: BACKENDS
-                .iter()
-                .filter(|(_, built)| *built)
-                .map(|(n, _)| *n)
-                .collect::<Vec<_>>()
-                .join(", "),
-        }),
+        _ => Err(unknown_backend(name)),
+    }
+}
+
+/// [`Error::UnknownBackend`] for `name`, listing the backends built into this ffikit.
+pub(crate) fn unknown_backend(name: &str) -> Error {
+    Error::UnknownBackend {
+        name: name.to_owned(),
+        available: BACKENDS
+            .iter()
+            .filter(|(_, built)| *built)
+            .map(|(n, _)| *n)
+            .collect::<Vec<_>>()
+            .join(", "),
     }
 }
 
