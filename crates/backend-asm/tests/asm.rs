@@ -4,40 +4,16 @@
 //! native typed path with random values, with a counting allocator (zero allocations per
 //! call), and with stack budgets.
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::path::Path;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use backend_asm::AsmBackend;
 use ffi_trait::{Arg, Backend, Error, SharedLibrary, Signature, Source, Value, conformance};
 use ffikit_kernels::{locate::kernels_library, reference};
+use ffikit_test_support::{CountingAllocator, allocations_in};
 use proptest::prelude::*;
 
-/// Counts allocations made by the thread that set `COUNTING`.
-struct Counting;
-
-static ALLOCS: AtomicUsize = AtomicUsize::new(0);
-thread_local! {
-    static COUNTING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-}
-
-// SAFETY: forwards every call to the system allocator unchanged; only counts.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if COUNTING.with(|c| c.get()) {
-            ALLOCS.fetch_add(1, Ordering::Relaxed);
-        }
-        // SAFETY: forwarded with the caller's layout.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: forwarded; `ptr` came from `System.alloc` with this layout.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: CountingAllocator = CountingAllocator;
 
 fn sig(text: &str) -> Signature {
     text.parse().unwrap()
@@ -247,33 +223,31 @@ fn zero_allocations_per_call() {
         .unwrap()
     };
     let mut ret = [0u8; 24];
-    COUNTING.with(|c| c.set(true));
-    let before = ALLOCS.load(Ordering::Relaxed);
-    for i in 0..1000u32 {
-        // SAFETY: as above; the buffer holds 100 f64.
-        unsafe {
-            b.call(&add, &[Arg::u32(i), Arg::u32(1)], &mut []).unwrap();
-            b.call(&sum, &[Arg::buffer(x), Arg::usize(100)], &mut [])
-                .unwrap();
-            b.call_typed(&typed, (i, 2)).unwrap();
-            b.call(&big, &[Arg::bool(true)], &mut []).unwrap();
-            let args = [
-                Arg::i64(1),
-                Arg::i64(2),
-                Arg::i64(3),
-                Arg::i64(4),
-                Arg::i64(5),
-                Arg::i64(6),
-                Arg::i64(7),
-                Arg::bytes(&s),
-                Arg::f64(1.0),
-            ];
-            b.call(&stacky, &args, &mut ret).unwrap();
+    let ((), allocs) = allocations_in(|| {
+        for i in 0..1000u32 {
+            // SAFETY: as above; the buffer holds 100 f64.
+            unsafe {
+                b.call(&add, &[Arg::u32(i), Arg::u32(1)], &mut []).unwrap();
+                b.call(&sum, &[Arg::buffer(x), Arg::usize(100)], &mut [])
+                    .unwrap();
+                b.call_typed(&typed, (i, 2)).unwrap();
+                b.call(&big, &[Arg::bool(true)], &mut []).unwrap();
+                let args = [
+                    Arg::i64(1),
+                    Arg::i64(2),
+                    Arg::i64(3),
+                    Arg::i64(4),
+                    Arg::i64(5),
+                    Arg::i64(6),
+                    Arg::i64(7),
+                    Arg::bytes(&s),
+                    Arg::f64(1.0),
+                ];
+                b.call(&stacky, &args, &mut ret).unwrap();
+            }
         }
-    }
-    let after = ALLOCS.load(Ordering::Relaxed);
-    COUNTING.with(|c| c.set(false));
-    assert_eq!(after - before, 0, "allocations during 5,000 calls");
+    });
+    assert_eq!(allocs, 0, "allocations during 5,000 calls");
 }
 
 #[test]

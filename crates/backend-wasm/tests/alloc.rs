@@ -1,35 +1,13 @@
 //! Zero heap allocations per call through the wasm backend, typed and dynamic, asserted with
-//! a counting global allocator (its own test binary, so no other test's allocations count).
-
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicUsize, Ordering};
+//! a counting global allocator (counted on this thread only).
 
 use backend_wasm::WasmBackend;
 use ffi_trait::{Arg, Backend, BufferArg, Source};
 use ffikit_kernels::locate::kernels_wasm;
-
-struct Counting;
-
-static ALLOCS: AtomicUsize = AtomicUsize::new(0);
-static COUNTING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-
-// SAFETY: forwards every call to the system allocator unchanged; only counts.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if COUNTING.load(Ordering::Relaxed) {
-            ALLOCS.fetch_add(1, Ordering::Relaxed);
-        }
-        // SAFETY: forwarded with the caller's layout.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: forwarded; `ptr` came from `System.alloc` with this layout.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
+use ffikit_test_support::{CountingAllocator, allocations_in};
 
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: CountingAllocator = CountingAllocator;
 
 #[test]
 fn zero_allocations_per_call() {
@@ -53,20 +31,16 @@ fn zero_allocations_per_call() {
         b.call(&add, &[Arg::u32(1), Arg::u32(2)], &mut []).unwrap();
         b.call_typed(&typed, (x.arg(), 100)).unwrap();
     }
-    COUNTING.store(true, Ordering::Relaxed);
-    for i in 0..1000u32 {
-        // SAFETY: as above.
-        unsafe {
-            b.call(&add, &[Arg::u32(i), Arg::u32(1)], &mut []).unwrap();
-            b.call(&sum, &[Arg::buffer(x), Arg::usize(100)], &mut [])
-                .unwrap();
-            b.call_typed(&typed, (x.arg(), 100)).unwrap();
+    let ((), allocs) = allocations_in(|| {
+        for i in 0..1000u32 {
+            // SAFETY: as above.
+            unsafe {
+                b.call(&add, &[Arg::u32(i), Arg::u32(1)], &mut []).unwrap();
+                b.call(&sum, &[Arg::buffer(x), Arg::usize(100)], &mut [])
+                    .unwrap();
+                b.call_typed(&typed, (x.arg(), 100)).unwrap();
+            }
         }
-    }
-    COUNTING.store(false, Ordering::Relaxed);
-    assert_eq!(
-        ALLOCS.load(Ordering::Relaxed),
-        0,
-        "allocations during 3,000 calls"
-    );
+    });
+    assert_eq!(allocs, 0, "allocations during 3,000 calls");
 }

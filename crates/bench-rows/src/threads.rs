@@ -4,33 +4,17 @@
 
 use std::hint::black_box;
 use std::path::Path;
-use std::sync::{Barrier, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Mutex;
+use std::time::Duration;
 
 use ffikit::{AnyContext, ContextConfig};
+use ffikit_test_support::parallel;
 
 use crate::measure::measure;
 use crate::{Reference, Sink, expect};
 
 /// The size of the compute-bound row.
 const SUM_N: usize = 10_000;
-
-fn parallel(threads: usize, iters: u64, work: &(dyn Fn(usize, u64) + Sync)) -> Duration {
-    let per_thread = iters.div_ceil(threads as u64);
-    let start_line = Barrier::new(threads + 1);
-    std::thread::scope(|s| {
-        for t in 0..threads {
-            let start_line = &start_line;
-            s.spawn(move || {
-                start_line.wait();
-                work(t, per_thread);
-            });
-        }
-        start_line.wait();
-        Instant::now()
-    })
-    .elapsed()
-}
 
 fn thread_counts(sink: &Sink) -> Vec<u32> {
     if !sink.opts.threads.is_empty() {

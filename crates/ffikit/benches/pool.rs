@@ -9,11 +9,12 @@
 //! is compute- and memory-bound.
 
 use std::hint::black_box;
-use std::sync::{Barrier, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Mutex;
+use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use ffikit::{AnyContext, BACKENDS, ContextConfig};
+use ffikit_test_support::parallel;
 
 const N: usize = 10_000;
 const THREADS: [usize; 3] = [1, 2, 4];
@@ -22,27 +23,6 @@ fn config() -> ContextConfig {
     ContextConfig {
         capacity_bytes: N * 8,
     }
-}
-
-/// Runs `work(thread, calls)` on `threads` threads at once and returns the wall time of the
-/// slowest, for `iters` calls in all.
-fn parallel(threads: usize, iters: u64, work: &(dyn Fn(usize, u64) + Sync)) -> Duration {
-    let per_thread = iters.div_ceil(threads as u64);
-    let start_line = Barrier::new(threads + 1);
-    std::thread::scope(|s| {
-        for t in 0..threads {
-            let start_line = &start_line;
-            s.spawn(move || {
-                start_line.wait();
-                work(t, per_thread);
-            });
-        }
-        start_line.wait();
-        let start = Instant::now();
-        // The scope joins every thread before returning.
-        start
-    })
-    .elapsed()
 }
 
 fn call(ctx: &mut AnyContext, kernel: &str) {

@@ -1,0 +1,107 @@
+//! # ffikit-test-support
+//!
+//! Helpers that several of ffikit's test and benchmark binaries need, kept in one place:
+//!
+//! - [`CountingAllocator`] and [`allocations_in`]: "zero heap allocations per call" as an
+//!   assertion;
+//! - [`parallel`]: runs the same work on N threads from one start line and times it, for the
+//!   pool scaling benches.
+//!
+//! Not part of the shipped library: only tests, benches and the bench-matrix rows use it.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::sync::Barrier;
+use std::time::{Duration, Instant};
+
+thread_local! {
+    /// Whether this thread is inside [`allocations_in`].
+    static COUNTING: Cell<bool> = const { Cell::new(false) };
+    /// Allocations this thread made while counting.
+    static COUNT: Cell<usize> = const { Cell::new(0) };
+}
+
+/// A global allocator that forwards to [`System`] and counts the allocations (and
+/// reallocations) a thread makes inside [`allocations_in`]. Other threads' allocations,
+/// such as other tests running in parallel, never count.
+///
+/// Install it in a test binary:
+/// ```
+/// #[global_allocator]
+/// static GLOBAL: ffikit_test_support::CountingAllocator = ffikit_test_support::CountingAllocator;
+/// ```
+#[derive(Debug)]
+pub struct CountingAllocator;
+
+impl CountingAllocator {
+    fn count() {
+        // `try_with`: during thread teardown the slots may be gone; nothing counts then.
+        let _ = COUNTING.try_with(|on| {
+            if on.get() {
+                let _ = COUNT.try_with(|c| c.set(c.get() + 1));
+            }
+        });
+    }
+}
+
+// SAFETY: every call is forwarded to the system allocator unchanged; the bookkeeping uses
+// const-initialised thread-locals without destructors, which never allocate.
+unsafe impl GlobalAlloc for CountingAllocator {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        CountingAllocator::count();
+        // SAFETY: forwarded with the caller's layout.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        CountingAllocator::count();
+        // SAFETY: forwarded with the caller's layout.
+        unsafe { System.alloc_zeroed(layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        CountingAllocator::count();
+        // SAFETY: forwarded; `ptr` came from this allocator (so from `System`) with `layout`.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: forwarded; `ptr` came from `System` with this layout.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+/// Runs `f` and returns its result with the number of heap allocations this thread made
+/// during it. Counts only when [`CountingAllocator`] is the binary's global allocator
+/// (otherwise the count is always 0, so tests must install it).
+pub fn allocations_in<R>(f: impl FnOnce() -> R) -> (R, usize) {
+    COUNT.with(|c| c.set(0));
+    COUNTING.with(|on| on.set(true));
+    let r = f();
+    COUNTING.with(|on| on.set(false));
+    (r, COUNT.with(Cell::get))
+}
+
+/// Runs `work(thread, calls)` on `threads` threads that start together (a barrier), giving
+/// each `iters / threads` calls (rounded up), and returns the wall time from the start line
+/// until the last thread finishes.
+///
+/// # Panics
+/// When a worker panics (the panic is propagated when the threads are joined).
+pub fn parallel(threads: usize, iters: u64, work: &(dyn Fn(usize, u64) + Sync)) -> Duration {
+    let per_thread = iters.div_ceil(threads as u64);
+    let start_line = Barrier::new(threads + 1);
+    std::thread::scope(|s| {
+        for t in 0..threads {
+            let start_line = &start_line;
+            s.spawn(move || {
+                start_line.wait();
+                work(t, per_thread);
+            });
+        }
+        start_line.wait();
+        // The scope joins every thread before returning.
+        Instant::now()
+    })
+    .elapsed()
+}
