@@ -18,7 +18,7 @@ use std::hint::black_box;
 use bench_matrix::{Record, Run, Summary};
 use clap::Parser;
 use ffikit::kernel::{KERNELS, KernelSpec};
-use ffikit::{Arg, Backend, BufferArg, Signature, Source, StableBuffer, Value};
+use ffikit::{Arg, Backend, BufferArg, Params, ReturnType, Signature, Source, StableBuffer, Value};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::measure::{Plan, measure};
@@ -286,172 +286,170 @@ fn backend_rows<B: Backend>(mut b: B, kernels: Source<'_>, r: &Reference, sink: 
             continue;
         }
         let typed = caller == "rust-typed";
-        // SAFETY (every call below): the kernels read and write only the first n elements of
-        // buffers that hold max_size >= n elements.
-        if opts.wants_kernel("noop") {
-            // SAFETY: the callee has exactly this C signature, and every pointer covers the n elements it reads or writes.
-            unsafe {
+        let row = |kernel: &'static str, size: u64| Row {
+            caller,
+            backend: name,
+            kernel,
+            size,
+        };
+        // SAFETY: (every call below) the callees have exactly these C signatures, and the
+        // kernels read and write only the first n elements of buffers that hold
+        // max_size >= n elements.
+        unsafe {
+            if opts.wants_kernel("noop") {
                 if typed {
-                    b.call_typed(&noop, ()).unwrap();
-                    sink.time(caller, "ffikit", name, "noop", 0, &mut |it| {
-                        for _ in 0..it {
-                            b.call_typed(&noop, ()).unwrap();
-                        }
-                    });
+                    typed_row(&mut b, &noop, (), sink, row("noop", 0), |()| {});
                 } else {
-                    let f = dynf("noop");
-                    b.call(f, &[], &mut []).unwrap();
-                    sink.time(caller, "ffikit", name, "noop", 0, &mut |it| {
-                        for _ in 0..it {
-                            b.call(f, &[], &mut []).unwrap();
-                        }
-                    });
+                    dynamic_row(&mut b, dynf("noop"), &[], sink, row("noop", 0), |_| {});
                 }
             }
-        }
-        if opts.wants_kernel("add_u32") {
-            // SAFETY: the callee has exactly this C signature, and every pointer covers the n elements it reads or writes.
-            unsafe {
+            if opts.wants_kernel("add_u32") {
+                let check = |v: u32| expect("add_u32", v, 42);
                 if typed {
-                    expect("add_u32", b.call_typed(&add, (40, 2)).unwrap(), 42);
-                    sink.time(caller, "ffikit", name, "add_u32", 0, &mut |it| {
-                        for i in 0..it {
-                            black_box(b.call_typed(&add, (black_box(i as u32), 2)).unwrap());
-                        }
-                    });
+                    typed_row(&mut b, &add, (40, 2), sink, row("add_u32", 0), check);
                 } else {
-                    let f = dynf("add_u32");
-                    expect(
-                        "add_u32",
-                        b.call(f, &[Arg::u32(40), Arg::u32(2)], &mut []).unwrap(),
-                        Value::U32(42),
+                    let args = [Arg::u32(40), Arg::u32(2)];
+                    dynamic_row(
+                        &mut b,
+                        dynf("add_u32"),
+                        &args,
+                        sink,
+                        row("add_u32", 0),
+                        |v| expect("add_u32", v, Value::U32(42)),
                     );
-                    sink.time(caller, "ffikit", name, "add_u32", 0, &mut |it| {
-                        for i in 0..it {
-                            black_box(
-                                b.call(f, &[Arg::u32(black_box(i as u32)), Arg::u32(2)], &mut [])
-                                    .unwrap(),
-                            );
-                        }
-                    });
                 }
             }
-        }
-        for size in opts.sizes() {
-            let n = size as usize;
-            if opts.wants_kernel("sum_f64") {
-                // SAFETY: the callee has exactly this C signature, and every pointer covers the n elements it reads or writes.
-                unsafe {
+            for size in opts.sizes() {
+                let n = size as usize;
+                if opts.wants_kernel("sum_f64") {
+                    let row = row("sum_f64", size);
                     if typed {
-                        expect("sum_f64", b.call_typed(&sum, (x, n)).unwrap(), r.sum(n));
-                        sink.time(caller, "ffikit", name, "sum_f64", size, &mut |it| {
-                            for _ in 0..it {
-                                black_box(b.call_typed(&sum, (x, black_box(n))).unwrap());
-                            }
+                        typed_row(&mut b, &sum, (x, n), sink, row, |v| {
+                            expect("sum_f64", v, r.sum(n))
                         });
                     } else {
-                        let f = dynf("sum_f64");
                         let args = [Arg::buffer(x), Arg::usize(n)];
-                        expect(
-                            "sum_f64",
-                            b.call(f, &args, &mut []).unwrap(),
-                            Value::F64(r.sum(n)),
-                        );
-                        sink.time(caller, "ffikit", name, "sum_f64", size, &mut |it| {
-                            for _ in 0..it {
-                                black_box(b.call(f, black_box(&args), &mut []).unwrap());
-                            }
+                        dynamic_row(&mut b, dynf("sum_f64"), &args, sink, row, |v| {
+                            expect("sum_f64", v, Value::F64(r.sum(n)))
                         });
                     }
                 }
-            }
-            if opts.wants_kernel("dot_f64") {
-                // SAFETY: the callee has exactly this C signature, and every pointer covers the n elements it reads or writes.
-                unsafe {
+                if opts.wants_kernel("dot_f64") {
+                    let row = row("dot_f64", size);
                     if typed {
-                        expect("dot_f64", b.call_typed(&dot, (x, y, n)).unwrap(), r.dot(n));
-                        sink.time(caller, "ffikit", name, "dot_f64", size, &mut |it| {
-                            for _ in 0..it {
-                                black_box(b.call_typed(&dot, (x, y, black_box(n))).unwrap());
-                            }
+                        typed_row(&mut b, &dot, (x, y, n), sink, row, |v| {
+                            expect("dot_f64", v, r.dot(n))
                         });
                     } else {
-                        let f = dynf("dot_f64");
                         let args = [Arg::buffer(x), Arg::buffer(y), Arg::usize(n)];
-                        expect(
-                            "dot_f64",
-                            b.call(f, &args, &mut []).unwrap(),
-                            Value::F64(r.dot(n)),
-                        );
-                        sink.time(caller, "ffikit", name, "dot_f64", size, &mut |it| {
-                            for _ in 0..it {
-                                black_box(b.call(f, black_box(&args), &mut []).unwrap());
-                            }
+                        dynamic_row(&mut b, dynf("dot_f64"), &args, sink, row, |v| {
+                            expect("dot_f64", v, Value::F64(r.dot(n)))
                         });
                     }
                 }
-            }
-            if opts.wants_kernel("axpy_f64") {
-                reset_z(&bufs, r, n);
-                // SAFETY: the callee has exactly this C signature, and every pointer covers the n elements it reads or writes.
-                unsafe {
+                if opts.wants_kernel("axpy_f64") {
+                    reset_z(&bufs, r, n);
+                    let row = row("axpy_f64", size);
+                    let check = |_| expect("axpy_f64", f64s(&bufs.z, n), r.axpy(n));
                     if typed {
-                        b.call_typed(&axpy, (AXPY_A, x, z, n)).unwrap();
-                        expect("axpy_f64", f64s(&bufs.z, n), r.axpy(n));
-                        sink.time(caller, "ffikit", name, "axpy_f64", size, &mut |it| {
-                            for _ in 0..it {
-                                b.call_typed(&axpy, (AXPY_A, x, z, black_box(n))).unwrap();
-                            }
-                        });
+                        typed_row(&mut b, &axpy, (AXPY_A, x, z, n), sink, row, check);
                     } else {
-                        let f = dynf("axpy_f64");
                         let args = [
                             Arg::f64(AXPY_A),
                             Arg::buffer(x),
                             Arg::buffer(z),
                             Arg::usize(n),
                         ];
-                        b.call(f, &args, &mut []).unwrap();
-                        expect("axpy_f64", f64s(&bufs.z, n), r.axpy(n));
-                        sink.time(caller, "ffikit", name, "axpy_f64", size, &mut |it| {
-                            for _ in 0..it {
-                                b.call(f, black_box(&args), &mut []).unwrap();
-                            }
-                        });
+                        dynamic_row(&mut b, dynf("axpy_f64"), &args, sink, row, |_| check(()));
                     }
                 }
-            }
-            if opts.wants_kernel("add_u32_batch") {
-                // SAFETY: the callee has exactly this C signature, and every pointer covers the n elements it reads or writes.
-                unsafe {
+                if opts.wants_kernel("add_u32_batch") {
+                    let row = row("add_u32_batch", size);
+                    let check = |_| expect("add_u32_batch", u32s(&bufs.out, n), r.batch(n));
                     if typed {
-                        b.call_typed(&batch, (a, bb, out, n)).unwrap();
-                        expect("add_u32_batch", u32s(&bufs.out, n), r.batch(n));
-                        sink.time(caller, "ffikit", name, "add_u32_batch", size, &mut |it| {
-                            for _ in 0..it {
-                                b.call_typed(&batch, (a, bb, out, black_box(n))).unwrap();
-                            }
-                        });
+                        typed_row(&mut b, &batch, (a, bb, out, n), sink, row, check);
                     } else {
-                        let f = dynf("add_u32_batch");
                         let args = [
                             Arg::buffer(a),
                             Arg::buffer(bb),
                             Arg::buffer(out),
                             Arg::usize(n),
                         ];
-                        b.call(f, &args, &mut []).unwrap();
-                        expect("add_u32_batch", u32s(&bufs.out, n), r.batch(n));
-                        sink.time(caller, "ffikit", name, "add_u32_batch", size, &mut |it| {
-                            for _ in 0..it {
-                                b.call(f, black_box(&args), &mut []).unwrap();
-                            }
+                        dynamic_row(&mut b, dynf("add_u32_batch"), &args, sink, row, |_| {
+                            check(())
                         });
                     }
                 }
             }
         }
     }
+}
+
+/// Which matrix row a measurement is.
+#[derive(Clone, Copy)]
+struct Row {
+    caller: &'static str,
+    backend: &'static str,
+    kernel: &'static str,
+    size: u64,
+}
+
+/// One typed row: a call whose result `check` verifies, then the timed loop.
+///
+/// # Safety
+/// `f` has the C signature of `P -> R`, and the arguments are sound for it.
+unsafe fn typed_row<B: Backend, P: Params, R: ReturnType>(
+    b: &mut B,
+    f: &B::Typed<P, R>,
+    args: P,
+    sink: &mut Sink,
+    row: Row,
+    check: impl FnOnce(R),
+) {
+    // SAFETY: forwarded.
+    check(unsafe { b.call_typed(f, args) }.unwrap());
+    sink.time(
+        row.caller,
+        "ffikit",
+        row.backend,
+        row.kernel,
+        row.size,
+        &mut |it| {
+            for _ in 0..it {
+                // SAFETY: forwarded.
+                black_box(unsafe { b.call_typed(f, black_box(args)) }.unwrap());
+            }
+        },
+    );
+}
+
+/// One dynamic row: a call whose result `check` verifies, then the timed loop.
+///
+/// # Safety
+/// `f` was prepared with the callee's C signature, and `args` are sound for it.
+unsafe fn dynamic_row<B: Backend>(
+    b: &mut B,
+    f: &B::Function,
+    args: &[Arg<'_>],
+    sink: &mut Sink,
+    row: Row,
+    check: impl FnOnce(Value),
+) {
+    // SAFETY: forwarded.
+    check(unsafe { b.call(f, args, &mut []) }.unwrap());
+    sink.time(
+        row.caller,
+        "ffikit",
+        row.backend,
+        row.kernel,
+        row.size,
+        &mut |it| {
+            for _ in 0..it {
+                // SAFETY: forwarded.
+                black_box(unsafe { b.call(f, black_box(args), &mut []) }.unwrap());
+            }
+        },
+    );
 }
 
 fn main() {
