@@ -121,6 +121,8 @@ type Handler = dyn Fn(&ClosureArgs<'_>, &mut ReturnSlot<'_>) + Send + Sync;
 struct ClosureData {
     signature: Signature,
     sources: Box<[Source]>,
+    /// When every source is [`Source::At`]: just the places (the common case, no scratch).
+    direct: Option<Box<[Place]>>,
     kinds: Box<[ArgKind]>,
     ret_kind: Option<ArgKind>,
     scratch_words: u16,
@@ -359,7 +361,7 @@ impl Closure {
             scratch += n;
             scratch - n
         };
-        let sources = plan
+        let sources: Box<[Source]> = plan
             .args
             .iter()
             .map(|ap| match ap {
@@ -390,8 +392,16 @@ impl Closure {
             ));
         }
         let kind = |ty: &Type| ArgKind::of(ty).unwrap_or(ArgKind::Struct);
+        let direct = sources
+            .iter()
+            .map(|s| match s {
+                Source::At(place) => Some(*place),
+                _ => None,
+            })
+            .collect();
         let data = Box::into_raw(Box::new(ClosureData {
             signature: signature.clone(),
+            direct,
             sources,
             kinds: signature.args().iter().map(kind).collect(),
             ret_kind: (*signature.ret() != Type::Void).then(|| kind(signature.ret())),
@@ -488,43 +498,13 @@ unsafe extern "C" fn dispatch(data: *const c_void, regs: *mut Incoming, stack: *
     let n = data.sources.len();
     let mut ptrs = [MaybeUninit::<*const u8>::uninit(); MAX_CLOSURE_ARGS];
     let mut scratch = [MaybeUninit::<u64>::uninit(); SCRATCH_WORDS];
-    for w in &mut scratch[..data.scratch_words as usize] {
-        w.write(0);
-    }
-    let scratch = scratch.as_mut_ptr().cast::<u8>();
-    for (slot, src) in ptrs.iter_mut().zip(data.sources.iter()) {
-        let p = match src {
-            Source::At(place) => place.at(base, stack),
-            Source::Promoted { at, word } => {
-                // SAFETY: the place holds the promoted double (8 readable bytes); the scratch
-                // word is ours.
-                unsafe {
-                    let d = at.at(base, stack).cast::<f64>().read_unaligned();
-                    let dst = scratch.add(*word as usize * 8);
-                    dst.cast::<f32>().write(d as f32);
-                    dst.cast_const()
-                }
-            }
-            Source::Assemble { word, pieces } => {
-                let dst = scratch.wrapping_add(*word as usize * 8);
-                for p in pieces.iter() {
-                    let from = Place::of(p.loc).at(base, stack);
-                    // SAFETY: `len <= 8` bytes of a saved register or stack word, into the
-                    // struct's scratch words (sized from the struct at creation).
-                    unsafe {
-                        std::ptr::copy_nonoverlapping(
-                            from,
-                            dst.add(p.offset as usize),
-                            p.len as usize,
-                        );
-                    }
-                }
-                dst.cast_const()
-            }
-            // SAFETY: the place holds the address of the caller's copy.
-            Source::Indirect(at) => unsafe { at.at(base, stack).cast::<*const u8>().read() },
-        };
-        slot.write(p);
+    if let Some(places) = &data.direct {
+        // Every argument is read in place: one address computation each.
+        for (slot, place) in ptrs.iter_mut().zip(places.iter()) {
+            slot.write(place.at(base, stack));
+        }
+    } else {
+        gather(data, base, stack, &mut ptrs, &mut scratch);
     }
     // SAFETY: the first `n` pointers were written above.
     let ptrs = unsafe { std::slice::from_raw_parts(ptrs.as_ptr().cast::<*const u8>(), n) };
@@ -578,6 +558,54 @@ unsafe extern "C" fn dispatch(data: *const c_void, regs: *mut Incoming, stack: *
         // The System V callee returns the sret address in rax (psABI §3.2.3); AAPCS64 does
         // not require it, and x0 is free then.
         RetPlan::Indirect { .. } => out[0] = ret_ptr as usize as u64,
+    }
+}
+
+/// Finds every argument of a closure whose plan has struct pieces, promoted floats or
+/// by-reference copies: pointers into `ptrs`, reassembled values into `scratch`.
+#[inline(never)]
+fn gather(
+    data: &ClosureData,
+    base: *const u8,
+    stack: *const u8,
+    ptrs: &mut [MaybeUninit<*const u8>; MAX_CLOSURE_ARGS],
+    scratch: &mut [MaybeUninit<u64>; SCRATCH_WORDS],
+) {
+    for w in &mut scratch[..data.scratch_words as usize] {
+        w.write(0);
+    }
+    let scratch = scratch.as_mut_ptr().cast::<u8>();
+    for (slot, src) in ptrs.iter_mut().zip(data.sources.iter()) {
+        let p = match src {
+            Source::At(place) => place.at(base, stack),
+            Source::Promoted { at, word } => {
+                // SAFETY: the place holds the promoted double (8 readable bytes); the scratch
+                // word is ours.
+                unsafe {
+                    let d = at.at(base, stack).cast::<f64>().read_unaligned();
+                    let dst = scratch.add(*word as usize * 8);
+                    dst.cast::<f32>().write(d as f32);
+                    dst.cast_const()
+                }
+            }
+            Source::Assemble { word, pieces } => {
+                let dst = scratch.wrapping_add(*word as usize * 8);
+                for p in pieces.iter() {
+                    let from = Place::of(p.loc).at(base, stack);
+                    // SAFETY: a saved register or stack word is 8 readable bytes; its low
+                    // `len` bytes go into the struct's scratch words (sized from the struct
+                    // at creation).
+                    unsafe {
+                        let word = from.cast::<u64>().read_unaligned();
+                        crate::fast::write_le(dst.add(p.offset as usize), p.len, word);
+                    }
+                }
+                dst.cast_const()
+            }
+            // SAFETY: the place holds the address of the caller's copy.
+            Source::Indirect(at) => unsafe { at.at(base, stack).cast::<*const u8>().read() },
+        };
+        slot.write(p);
     }
 }
 
