@@ -3,6 +3,8 @@
 //! and `s16` (a 16-byte struct `{int64_t, int64_t}` in and out) — through
 //! - `extern_c`: a plain Rust `extern "C" fn` (the floor: what a hand-written callback costs),
 //! - `closure`: an ffikit [`Closure`] built from the signature text,
+//! - `closure-typed`: an ffikit [`Closure::typed`] (arguments lifted straight into a tuple;
+//!   scalar shapes only),
 //! - `libffi`: the libffi crate's `middle::Closure` (libffi's own trampoline and dispatch).
 //!
 //! Each iteration is one call of a C loop in the ABI fixture (`ffx_cb_loop_*`) that calls the
@@ -117,6 +119,7 @@ fn benches(c: &mut Criterion) {
             r.set(i64x2(a.get(0), a.get(1)))
         })
         .unwrap();
+        let typed = Closure::typed(|(a, b): (i64, i64)| i64x2(a, b)).unwrap();
         let cif = Cif::new([FfiType::i64(), FfiType::i64()], FfiType::i64());
         let ffi = FfiClosure::new(cif, ffi_i64x2, &());
         // SAFETY: each code pointer has the signature `int64_t (*)(int64_t, int64_t)`.
@@ -130,9 +133,12 @@ fn benches(c: &mut Criterion) {
             )
         };
         let want = (loops.i64x2)(extern_i64x2, CALLS);
+        // SAFETY: as above.
+        let via_typed: extern "C" fn(i64, i64) -> i64 = unsafe { fn_at(typed.code()) };
         for (name, f) in [
             ("extern_c", extern_i64x2 as extern "C" fn(i64, i64) -> i64),
             ("closure", via_closure),
+            ("closure-typed", via_typed),
             ("libffi", via_ffi),
         ] {
             let mut got = 0;
@@ -149,6 +155,7 @@ fn benches(c: &mut Criterion) {
             r.set(f64x3(a.get(0), a.get(1), a.get(2)))
         })
         .unwrap();
+        let typed = Closure::typed(|(x, acc, k): (f64, f64, f64)| f64x3(x, acc, k)).unwrap();
         let cif = Cif::new(
             [FfiType::f64(), FfiType::f64(), FfiType::f64()],
             FfiType::f64(),
@@ -163,9 +170,12 @@ fn benches(c: &mut Criterion) {
             )
         };
         let want = (loops.f64x3)(extern_f64x3, CALLS);
+        // SAFETY: as above.
+        let via_typed: F = unsafe { fn_at(typed.code()) };
         for (name, f) in [
             ("extern_c", extern_f64x3 as F),
             ("closure", via_closure),
+            ("closure-typed", via_typed),
             ("libffi", via_ffi),
         ] {
             let mut got = 0.0;

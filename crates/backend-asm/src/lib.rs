@@ -40,7 +40,7 @@ mod stack;
 #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
 mod x86_64;
 
-pub use closure::{Closure, ClosureArgs, MAX_CLOSURE_ARGS, ReturnSlot};
+pub use closure::{Closure, ClosureArgs, ClosureParams, MAX_CLOSURE_ARGS, ReturnSlot};
 use fast::InlinePlan;
 use frame::{Frame, MAX_WORDS};
 use plan::{FillError, Plan, RetPlan};

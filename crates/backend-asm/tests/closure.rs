@@ -367,3 +367,137 @@ fn typed_accessors_check_the_type() {
         "the type mismatch panicked and the fallback came back"
     );
 }
+
+/// The checksum word of a scalar value, as the fixture folds it.
+fn word<T: Copy>(ty: &Type, v: T) -> u64 {
+    let mut b = [0u8; 8];
+    // SAFETY: `T` is a scalar of `ty.size()` bytes.
+    unsafe { b.as_mut_ptr().cast::<T>().write_unaligned(v) };
+    check_word(ty, &b, false)
+}
+
+/// The fixture's return value for checksum `h` as a `T`.
+fn fixture_return<T: Copy>(ty: &Type, h: u64) -> T {
+    let v = conv(ty, h);
+    let mut b = [0u8; 8];
+    b[..v.len()].copy_from_slice(&v);
+    // SAFETY: `T` is a scalar of `ty.size()` bytes; `b` holds them.
+    unsafe { b.as_ptr().cast::<T>().read_unaligned() }
+}
+
+/// Calls fixture driver `cb_N` for the case whose text is `text` with `closure`; returns
+/// (what C passed, the driver's verdict on the return).
+fn drive(closure: &Closure, text: &str, seed: u64) -> (u64, Value) {
+    let index = cases::CASES.iter().position(|c| c.1 == text).unwrap();
+    let (mut b, lib) = fixture();
+    // SAFETY: `cb_N(cbt_N, uint64_t, uint64_t *)`.
+    let f = unsafe {
+        b.prepare(
+            &lib,
+            &format!("cb_{index}"),
+            &"u64(ptr, u64, ptr)".parse().unwrap(),
+        )
+    }
+    .unwrap();
+    let mut h = 0u64;
+    // SAFETY: the closure has the case's signature; `h` is written once.
+    let v = unsafe {
+        b.call(
+            &f,
+            &[
+                Arg::ptr(closure.code()),
+                Arg::u64(seed),
+                Arg::ptr(&mut h as *mut u64),
+            ],
+            &mut [],
+        )
+    }
+    .unwrap();
+    (h, v)
+}
+
+fn case_index(text: &str) -> u64 {
+    cases::CASES.iter().position(|c| c.1 == text).unwrap() as u64
+}
+
+#[test]
+fn typed_closures_called_from_c() {
+    // Mixed integer and float registers with narrow types.
+    let text = "f64(i32, f64, i64, f32, u8, f64)";
+    let index = case_index(text);
+    let c = Closure::typed(move |(a, b, c, d, e, f): (i32, f64, i64, f32, u8, f64)| {
+        let mut h = 0xcbf29ce484222325u64 ^ index;
+        for w in [
+            word(&Type::I32, a),
+            word(&Type::F64, b),
+            word(&Type::I64, c),
+            word(&Type::F32, d),
+            word(&Type::U8, e),
+            word(&Type::F64, f),
+        ] {
+            h = mix(h, w);
+        }
+        SEEN.with(|s| s.set(h));
+        fixture_return::<f64>(&Type::F64, h)
+    })
+    .unwrap();
+    assert_eq!(c.signature().to_string(), text);
+    for seed in [1, 99] {
+        let (h, v) = drive(&c, text, seed);
+        assert_eq!(SEEN.with(|s| s.get()), h, "arguments of `{text}`");
+        assert_eq!(v, Value::U64(1), "return of `{text}`");
+    }
+
+    // Eight integers: two on the stack on x86-64 (all in registers on AArch64).
+    let text = "i64(i64, i64, i64, i64, i64, i64, i64, i64)";
+    let index = case_index(text);
+    type I8 = (i64, i64, i64, i64, i64, i64, i64, i64);
+    let c = Closure::typed(move |t: I8| {
+        let all = [t.0, t.1, t.2, t.3, t.4, t.5, t.6, t.7];
+        let h = all
+            .iter()
+            .fold(0xcbf29ce484222325u64 ^ index, |h, &v| mix(h, v as u64));
+        SEEN.with(|s| s.set(h));
+        h as i64
+    })
+    .unwrap();
+    let (h, v) = drive(&c, text, 5);
+    assert_eq!(SEEN.with(|s| s.get()), h);
+    assert_eq!(v, Value::U64(1));
+
+    // A narrow return, sign-extended for C.
+    let text = "i16(f32, i16)";
+    let index = case_index(text);
+    let c = Closure::typed(move |(a, b): (f32, i16)| {
+        let h = mix(
+            mix(0xcbf29ce484222325u64 ^ index, word(&Type::F32, a)),
+            word(&Type::I16, b),
+        );
+        SEEN.with(|s| s.set(h));
+        fixture_return::<i16>(&Type::I16, h)
+    })
+    .unwrap();
+    let (h, v) = drive(&c, text, 11);
+    assert_eq!(SEEN.with(|s| s.get()), h);
+    assert_eq!(v, Value::U64(1));
+
+    // No arguments, void return, and a pointer.
+    let hits = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let h2 = hits.clone();
+    let c = Closure::typed(move |()| {
+        h2.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    })
+    .unwrap();
+    assert_eq!(c.signature().to_string(), "void()");
+    // SAFETY: `void (*)(void)`.
+    let f: extern "C" fn() = unsafe { std::mem::transmute(c.code()) };
+    f();
+    f();
+    assert_eq!(hits.load(std::sync::atomic::Ordering::Relaxed), 2);
+    let c = Closure::typed(|(p, n): (*const u8, usize)| p.wrapping_add(n)).unwrap();
+    assert_eq!(c.signature().to_string(), "ptr(ptr, usize)");
+    // SAFETY: `const uint8_t *(*)(const uint8_t *, size_t)`.
+    let f: extern "C" fn(*const u8, usize) -> *const u8 = unsafe { std::mem::transmute(c.code()) };
+    let buf = [0u8; 8];
+    assert_eq!(f(buf.as_ptr(), 3), buf.as_ptr().wrapping_add(3));
+}
