@@ -405,13 +405,12 @@ impl InlinePlan {
         unsafe { self.call_with(code, bits, ret, extra) }
     }
 
-    /// As [`InlinePlan::call`], with argument `i`'s register image given by `bits(i)` (the
-    /// typed path).
+    /// As [`InlinePlan::call`], with argument `i`'s register image given by `bits(i)`.
     ///
     /// # Safety
     /// As [`InlinePlan::call`]; `bits` accepts every argument index of the plan.
     #[inline(always)]
-    pub(crate) unsafe fn call_with(
+    unsafe fn call_with(
         &self,
         code: *const c_void,
         bits: impl Fn(usize) -> u64,
@@ -489,20 +488,6 @@ pub(crate) unsafe fn call_int_only(code: *const c_void, args: &[Arg<'_>]) -> [u6
             n => enter_int(code, |k| if k < n { a(k) } else { 0 }),
         }
     }
-}
-
-/// As [`call_int_only`] for the typed path: argument `k`'s image is `bits[k]`, `n` of them.
-///
-/// # Safety
-/// As [`call_int_only`], with `n <= bits.len()`.
-#[inline(always)]
-pub(crate) unsafe fn call_int_only_bits(
-    code: *const c_void,
-    bits: &[u64; 12],
-    n: usize,
-) -> [u64; 6] {
-    // SAFETY: forwarded contract; `k < n <= 12` for every image read.
-    unsafe { enter_int(code, |k| if k < n { bits[k] } else { 0 }) }
 }
 
 /// The `asm!` call for integer-register-only plans: just the integer argument registers.

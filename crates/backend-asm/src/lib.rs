@@ -152,13 +152,15 @@ fn int_fast_kinds(inline: Option<&InlinePlan>) -> Option<Box<[fast::Accept]>> {
 }
 
 /// A function prepared for typed calls `R(P...)`.
+///
+/// The signature is a Rust type here, so the compiler lowers the call itself, through an
+/// `extern "C" fn` pointer of exactly that type (as the native backend does): no plan and
+/// no trampoline are needed, and the call costs what a plain Rust call through a function
+/// pointer costs. Prepare still classifies the signature, so the same signatures are
+/// accepted as by [`Backend::prepare`] (scalars only on this path).
 #[derive(Debug)]
 pub struct AsmTyped<P, R> {
     code: Code,
-    plan: Plan,
-    /// The integer-register-only entry applies.
-    int_only: bool,
-    inline: Option<InlinePlan>,
     _lib: SharedLibrary,
     _sig: PhantomData<fn(P) -> R>,
 }
@@ -359,12 +361,8 @@ impl Backend for AsmBackend {
         {
             return Err(unsupported(&sig, "the typed path takes scalars only"));
         }
-        let inline = InlinePlan::of(&plan);
         Ok(AsmTyped {
             code: Code(lib.symbol_address(symbol)?),
-            int_only: inline.as_ref().is_some_and(InlinePlan::is_int_only),
-            inline,
-            plan,
             _lib: lib.clone(),
             _sig: PhantomData,
         })
@@ -376,49 +374,9 @@ impl Backend for AsmBackend {
         f: &AsmTyped<P, R>,
         args: P,
     ) -> Result<R> {
-        let mut bits = [0u64; 12];
-        args.lower(PointerKind::Host, self.buffers.owner(), &mut bits)?;
-        if f.int_only {
-            // SAFETY: the plan is integer-register-only with P::COUNT arguments; the caller of
-            // `prepare_typed` asserted the signature, the caller of `call_typed` the values.
-            let regs = unsafe { fast::call_int_only_bits(f.code.0, &bits, P::COUNT) };
-            return Ok(R::from_bits(if let RetPlan::Float = f.plan.ret {
-                regs[2]
-            } else {
-                regs[0]
-            }));
-        }
-        if let Some(inline) = &f.inline {
-            // SAFETY: the plan's sources index `bits` (P::COUNT <= 12 entries); the plan's
-            // registers are the function's (asserted at prepare), the arguments sound
-            // (asserted by the caller); typed plans have scalar returns.
-            let regs = unsafe {
-                inline.call_with(
-                    f.code.0,
-                    |i| *bits.get_unchecked(i),
-                    std::ptr::null_mut(),
-                    f.plan.extra,
-                )
-            };
-            return Ok(R::from_bits(if let RetPlan::Float = f.plan.ret {
-                regs[2]
-            } else {
-                regs[0]
-            }));
-        }
-        let mut frame = Frame::new(f.code.0);
-        // Typed signatures have at most 12 scalars, so at most 64 stack words (checked at
-        // prepare); they need no scratch.
-        let mut words = [0u64; 64];
-        let words = &mut words[..f.plan.stack_words as usize];
-        plan::fill_bits(&f.plan, &bits[..P::COUNT], &mut frame, words);
-        // SAFETY: as in `call`; typed plans have scalar returns only.
-        unsafe { finish(&f.plan, &mut frame, words, std::ptr::null_mut()) };
-        Ok(R::from_bits(if let RetPlan::Float = f.plan.ret {
-            frame.ret[2]
-        } else {
-            frame.ret[0]
-        }))
+        // SAFETY: the caller of `prepare_typed` asserted that the symbol has the C signature
+        // `R(P...)`; the caller of `call_typed` that the values are sound for it.
+        Ok(unsafe { args.call_host::<R>(f.code.0) })
     }
 
     fn alloc_stable_buffer(&mut self, len: usize, align: usize) -> Result<StableBuffer> {

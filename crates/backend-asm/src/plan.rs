@@ -262,25 +262,6 @@ pub(crate) fn fill(
     Ok(())
 }
 
-/// Moves typed scalar register images (`bits[i]` for argument `i`) by `plan`, whose
-/// arguments are all scalars (checked when the typed function was prepared).
-#[inline(always)]
-pub(crate) fn fill_bits(plan: &Plan, bits: &[u64], frame: &mut Frame, words: &mut [u64]) {
-    for (b, ap) in bits.iter().zip(plan.args.iter()) {
-        if let ArgPlan::Scalar {
-            promote_f32, loc, ..
-        } = ap
-        {
-            let v = if *promote_f32 {
-                (f32::from_bits(*b as u32) as f64).to_bits()
-            } else {
-                *b
-            };
-            put(frame, words, *loc, v);
-        }
-    }
-}
-
 fn struct_bytes<'a>(arg: &Arg<'a>, size: u32) -> Option<&'a [u8]> {
     arg.struct_bytes().filter(|b| b.len() == size as usize)
 }
