@@ -20,6 +20,13 @@
 //! An optional per-function stack budget ([`AsmFunction::set_stack_budget`]) is checked
 //! against the calling thread's remaining stack before each call: exceeding it is
 //! [`Error::StackBudgetExceeded`], never a silent overflow.
+//!
+//! Typed calls ([`AsmTyped`]) know their signature as a Rust type, so the compiler lowers
+//! them itself, at the cost of a plain call through a function pointer.
+//!
+//! The other direction — C calling Rust — is [`Closure`]: a C function pointer of any
+//! signature whose incoming registers are read by the same call plans (see the `closure`
+//! module: trampoline pages, W^X, no slot limit).
 
 use std::ffi::c_void;
 use std::marker::PhantomData;

@@ -300,7 +300,7 @@ fn backend_rows<B: Backend>(mut b: B, kernels: Source<'_>, r: &Reference, sink: 
                 if typed {
                     typed_row(&mut b, &noop, (), sink, row("noop", 0), |()| {});
                 } else {
-                    dynamic_row(&mut b, dynf("noop"), &[], sink, row("noop", 0), |_| {});
+                    dynamic_row(&mut b, dynf("noop"), |_| [], sink, row("noop", 0), |_| {});
                 }
             }
             if opts.wants_kernel("add_u32") {
@@ -308,11 +308,12 @@ fn backend_rows<B: Backend>(mut b: B, kernels: Source<'_>, r: &Reference, sink: 
                 if typed {
                     typed_row(&mut b, &add, (40, 2), sink, row("add_u32", 0), check);
                 } else {
-                    let args = [Arg::u32(40), Arg::u32(2)];
+                    // Call 0 is the checked one: 40 + 2.
+                    let args = |i: u64| [Arg::u32(40 + i as u32), Arg::u32(2)];
                     dynamic_row(
                         &mut b,
                         dynf("add_u32"),
-                        &args,
+                        args,
                         sink,
                         row("add_u32", 0),
                         |v| expect("add_u32", v, Value::U32(42)),
@@ -328,8 +329,8 @@ fn backend_rows<B: Backend>(mut b: B, kernels: Source<'_>, r: &Reference, sink: 
                             expect("sum_f64", v, r.sum(n))
                         });
                     } else {
-                        let args = [Arg::buffer(x), Arg::usize(n)];
-                        dynamic_row(&mut b, dynf("sum_f64"), &args, sink, row, |v| {
+                        let args = |_| [Arg::buffer(x), Arg::usize(n)];
+                        dynamic_row(&mut b, dynf("sum_f64"), args, sink, row, |v| {
                             expect("sum_f64", v, Value::F64(r.sum(n)))
                         });
                     }
@@ -341,8 +342,8 @@ fn backend_rows<B: Backend>(mut b: B, kernels: Source<'_>, r: &Reference, sink: 
                             expect("dot_f64", v, r.dot(n))
                         });
                     } else {
-                        let args = [Arg::buffer(x), Arg::buffer(y), Arg::usize(n)];
-                        dynamic_row(&mut b, dynf("dot_f64"), &args, sink, row, |v| {
+                        let args = |_| [Arg::buffer(x), Arg::buffer(y), Arg::usize(n)];
+                        dynamic_row(&mut b, dynf("dot_f64"), args, sink, row, |v| {
                             expect("dot_f64", v, Value::F64(r.dot(n)))
                         });
                     }
@@ -354,13 +355,15 @@ fn backend_rows<B: Backend>(mut b: B, kernels: Source<'_>, r: &Reference, sink: 
                     if typed {
                         typed_row(&mut b, &axpy, (AXPY_A, x, z, n), sink, row, check);
                     } else {
-                        let args = [
-                            Arg::f64(AXPY_A),
-                            Arg::buffer(x),
-                            Arg::buffer(z),
-                            Arg::usize(n),
-                        ];
-                        dynamic_row(&mut b, dynf("axpy_f64"), &args, sink, row, |_| check(()));
+                        let args = |_| {
+                            [
+                                Arg::f64(AXPY_A),
+                                Arg::buffer(x),
+                                Arg::buffer(z),
+                                Arg::usize(n),
+                            ]
+                        };
+                        dynamic_row(&mut b, dynf("axpy_f64"), args, sink, row, |_| check(()));
                     }
                 }
                 if opts.wants_kernel("add_u32_batch") {
@@ -369,15 +372,22 @@ fn backend_rows<B: Backend>(mut b: B, kernels: Source<'_>, r: &Reference, sink: 
                     if typed {
                         typed_row(&mut b, &batch, (a, bb, out, n), sink, row, check);
                     } else {
-                        let args = [
-                            Arg::buffer(a),
-                            Arg::buffer(bb),
-                            Arg::buffer(out),
-                            Arg::usize(n),
-                        ];
-                        dynamic_row(&mut b, dynf("add_u32_batch"), &args, sink, row, |_| {
-                            check(())
-                        });
+                        let args = |_| {
+                            [
+                                Arg::buffer(a),
+                                Arg::buffer(bb),
+                                Arg::buffer(out),
+                                Arg::usize(n),
+                            ]
+                        };
+                        dynamic_row(
+                            &mut b,
+                            dynf("add_u32_batch"),
+                            args,
+                            sink,
+                            row,
+                            |_| check(()),
+                        );
                     }
                 }
             }
@@ -425,18 +435,23 @@ unsafe fn typed_row<B: Backend, P: Params, R: ReturnType>(
 
 /// One dynamic row: a call whose result `check` verifies, then the timed loop.
 ///
+/// Every call builds its `Arg`s (`args(i)` for call `i`, with `i` hidden from the
+/// optimiser), as a caller whose values change from call to call does and as the libffi rows
+/// build their argument pointer arrays. The kinds and the count are visible to the
+/// optimiser, as at any call site that writes `&[Arg::u32(a), Arg::u32(b)]`.
+///
 /// # Safety
-/// `f` was prepared with the callee's C signature, and `args` are sound for it.
-unsafe fn dynamic_row<B: Backend>(
+/// `f` was prepared with the callee's C signature, and the arguments are sound for it.
+unsafe fn dynamic_row<'a, B: Backend, const N: usize>(
     b: &mut B,
     f: &B::Function,
-    args: &[Arg<'_>],
+    args: impl Fn(u64) -> [Arg<'a>; N],
     sink: &mut Sink,
     row: Row,
     check: impl FnOnce(Value),
 ) {
     // SAFETY: forwarded.
-    check(unsafe { b.call(f, args, &mut []) }.unwrap());
+    check(unsafe { b.call(f, &args(0), &mut []) }.unwrap());
     sink.time(
         row.caller,
         "ffikit",
@@ -444,9 +459,9 @@ unsafe fn dynamic_row<B: Backend>(
         row.kernel,
         row.size,
         &mut |it| {
-            for _ in 0..it {
+            for i in 0..it {
                 // SAFETY: forwarded.
-                black_box(unsafe { b.call(f, black_box(args), &mut []) }.unwrap());
+                black_box(unsafe { b.call(f, &args(black_box(i)), &mut []) }.unwrap());
             }
         },
     );

@@ -10,7 +10,9 @@
 //! agrees with the outgoing side by construction — to find each argument (a saved register,
 //! a stack word of the caller's frame, a struct reassembled from register pieces, or the
 //! address of a by-reference copy), runs the handler, and encodes its return into the return
-//! registers, or leaves it in the caller's sret memory.
+//! registers, or leaves it in the caller's sret memory. [`Closure::typed`] skips the pointer
+//! array: its handler lifts a tuple of scalars straight from the saved registers and stack
+//! words.
 //!
 //! The design follows libffi's closures (`ffi_prep_closure_loc`, `src/x86/unix64.S`
 //! `ffi_closure_unix64`, `src/aarch64/sysv.S` `ffi_closure_SYSV`): a per-closure stub, one
