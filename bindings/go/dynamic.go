@@ -23,7 +23,16 @@ type Function struct {
 	f     *C.ffikit_function
 	ctx   *Context
 	nargs int
+	// The size of each argument's C type, the offset of its copy in the value area, the
+	// area's size (8-byte slots) and the size of the return value ffikit_call writes.
+	argSizes   []uintptr
+	argOffsets []uintptr
+	valueBytes uintptr
+	retSize    uintptr
 }
+
+// round8 rounds n up to a multiple of 8.
+func round8(n uintptr) uintptr { return (n + 7) &^ 7 }
 
 // OpenLibrary opens a shared library (a path, or a name such as "libm.so.6" that dlopen
 // searches) for native and asm, or a .wasm/.wat module for wasm.
@@ -72,6 +81,13 @@ func (l *Library) Prepare(symbol, signature string) (*Function, error) {
 		return nil, err
 	}
 	fn := &Function{f: f, ctx: l.ctx, nargs: int(C.ffikit_function_nargs(f))}
+	fn.retSize = uintptr(C.ffikit_function_ret_size(f))
+	for i := 0; i < fn.nargs; i++ {
+		size := uintptr(C.ffikit_function_arg_size(f, C.size_t(i)))
+		fn.argSizes = append(fn.argSizes, size)
+		fn.argOffsets = append(fn.argOffsets, fn.valueBytes)
+		fn.valueBytes += round8(size)
+	}
 	runtime.SetFinalizer(fn, (*Function).Close)
 	return fn, nil
 }
@@ -90,37 +106,69 @@ func (f *Function) Close() error {
 func (f *Function) NumArgs() int { return f.nargs }
 
 // Call calls the function, libffi-style: args[i] points at the i-th argument's value in its
-// C type (int32 for i32, float64 for f64, a pointer for ptr), and ret receives the return
-// value (integers widened to 8 bytes, so at least 8 bytes; nil for void).
+// C type (int32 for i32, float64 for f64, a pointer for ptr, the struct for a struct), and
+// ret receives the return value (integers widened to 8 bytes, so at least 8 bytes; nil for
+// void).
 //
-// The argument pointers are stored in C memory for the call, so each pointee is pinned with
-// runtime.Pinner for the call's duration (cgo's rule for Go pointers kept in C memory). No
-// allocation happens when the pointees already live on the heap or in C memory.
-//
-// The callee may call back into Go through a Closure (ffikit_call is not declared
-// nocallback for that reason).
+// The argument values are copied into C memory owned by the context (sizes known from the
+// signature), called from there, and the return value is copied back to ret, so no Go
+// pointer is kept in C memory and nothing needs pinning; the call allocates nothing. A
+// pointer passed as a ptr argument must point to C memory, or to Go memory that holds no Go
+// pointers and that the caller keeps pinned (runtime.Pinner) if the callee keeps it after
+// the call.
 func (f *Function) Call(ret unsafe.Pointer, args ...unsafe.Pointer) error {
 	ctx := f.ctx
 	if f.f == nil || ctx.c == nil {
 		return closedError("Call")
 	}
-	if len(args) > ctx.nargs {
-		ctx.freeArgs()
-		ctx.args = (*unsafe.Pointer)(C.malloc(C.size_t(len(args)) * C.size_t(unsafe.Sizeof(uintptr(0)))))
-		ctx.nargs = len(args)
+	n := len(args)
+	if n != f.nargs {
+		// ffikit_call reports the count (with the function's name) before reading anything.
+		st := C.ffikit_call(ctx.c, f.f, nil, C.size_t(n), nil)
+		runtime.KeepAlive(f)
+		return check("Call", st, ctx.c)
 	}
-	slots := unsafe.Slice(ctx.args, ctx.nargs)
+	slotBytes := round8(uintptr(n) * unsafe.Sizeof(uintptr(0)))
+	retBytes := round8(max(f.retSize, 8))
+	area := ctx.callArea(slotBytes + f.valueBytes + retBytes)
+	slots := unsafe.Slice((*unsafe.Pointer)(area), n)
+	values := unsafe.Add(area, slotBytes)
 	for i, a := range args {
-		if a != nil {
-			ctx.pinner.Pin(a)
+		if a == nil {
+			slots[i] = nil // ffikit_call reports the NULL argument
+			continue
 		}
-		slots[i] = a
+		dst := unsafe.Add(values, f.argOffsets[i])
+		copyValue(dst, a, f.argSizes[i])
+		slots[i] = dst
 	}
-	if ret != nil {
-		ctx.pinner.Pin(ret)
+	retArea := unsafe.Add(values, f.valueBytes)
+	cret := retArea
+	if ret == nil {
+		cret = nil // ffikit_call reports a missing slot for a non-void return
 	}
-	st := C.ffikit_call(ctx.c, f.f, ctx.args, C.size_t(len(args)), ret)
-	ctx.pinner.Unpin()
+	st := C.ffikit_call(ctx.c, f.f, (*unsafe.Pointer)(area), C.size_t(n), cret)
 	runtime.KeepAlive(f)
+	if st == C.FFIKIT_STATUS_OK && ret != nil && f.retSize > 0 {
+		copyValue(ret, retArea, f.retSize)
+	}
 	return check("Call", st, ctx.c)
+}
+
+// copyValue copies a C value of size bytes from src to dst: scalars with one load and
+// store (src and dst may be unaligned for their type, as Go values in structs can be),
+// anything else with copy.
+func copyValue(dst, src unsafe.Pointer, size uintptr) {
+	switch size {
+	case 8:
+		*(*[8]byte)(dst) = *(*[8]byte)(src)
+	case 4:
+		*(*[4]byte)(dst) = *(*[4]byte)(src)
+	case 2:
+		*(*[2]byte)(dst) = *(*[2]byte)(src)
+	case 1:
+		*(*byte)(dst) = *(*byte)(src)
+	default:
+		copy(unsafe.Slice((*byte)(dst), size), unsafe.Slice((*byte)(src), size))
+	}
 }

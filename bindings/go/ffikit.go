@@ -142,10 +142,10 @@ func closedError(op string) error { return &Error{Op: op, Status: StatusClosed} 
 type Context struct {
 	c      *C.ffikit_context
 	pooled bool
-	// C memory for Function.Call's argument array, and the pinner for its pointees.
-	args   *unsafe.Pointer
-	nargs  int
-	pinner runtime.Pinner
+	// C memory for Function.Call: the argument pointer array, the argument values and the
+	// return slot (see Function.Call), grown as needed.
+	area      unsafe.Pointer
+	areaBytes uintptr
 }
 
 // NewContext opens a context of the backend named "native", "asm" or "wasm".
@@ -177,10 +177,23 @@ func (ctx *Context) Close() error {
 }
 
 func (ctx *Context) freeArgs() {
-	if ctx.args != nil {
-		C.free(unsafe.Pointer(ctx.args))
-		ctx.args, ctx.nargs = nil, 0
+	if ctx.area != nil {
+		C.free(ctx.area)
+		ctx.area, ctx.areaBytes = nil, 0
 	}
+}
+
+// callArea returns at least n bytes of the context's C memory for Function.Call.
+func (ctx *Context) callArea(n uintptr) unsafe.Pointer {
+	if n > ctx.areaBytes {
+		ctx.freeArgs()
+		ctx.area = C.malloc(C.size_t(n))
+		if ctx.area == nil {
+			panic("ffikit: out of C memory for call arguments")
+		}
+		ctx.areaBytes = n
+	}
+	return ctx.area
 }
 
 // Backend returns the backend's name.

@@ -434,6 +434,22 @@ void ffikit_function_free(struct ffikit_function *function);
 // `fn` is NULL or a live function handle.
 size_t ffikit_function_nargs(const struct ffikit_function *function);
 
+// `size_t ffikit_function_arg_size(const ffikit_function *fn, size_t i)`: the size in bytes
+// of argument `i`'s C type (what `args[i]` of `ffikit_call` points at: 4 for `i32`, 8 for
+// `f64` or `ptr`, the struct's size for a struct); 0 for NULL or `i` out of range.
+//
+// # Safety
+// `fn` is NULL or a live function handle.
+size_t ffikit_function_arg_size(const struct ffikit_function *function, size_t i);
+
+// `size_t ffikit_function_ret_size(const ffikit_function *fn)`: how many bytes
+// `ffikit_call` writes to `ret`: 8 for integers (widened like libffi's `ffi_arg`), `f64`
+// and pointers, 4 for `f32`, the struct's size for a struct, 0 for `void` or NULL.
+//
+// # Safety
+// `fn` is NULL or a live function handle.
+size_t ffikit_function_ret_size(const struct ffikit_function *function);
+
 // `ffikit_status ffikit_call(ffikit_context *ctx, const ffikit_function *fn, void *const
 // *args, size_t nargs, void *ret)`: calls a prepared function, libffi-style: `args[i]`
 // points at the `i`-th argument's value in its C type (`int32_t` for `i32`, `double` for

@@ -160,6 +160,44 @@ pub unsafe extern "C" fn ffikit_function_nargs(function: *const ffikit_function)
     })
 }
 
+/// `size_t ffikit_function_arg_size(const ffikit_function *fn, size_t i)`: the size in bytes
+/// of argument `i`'s C type (what `args[i]` of `ffikit_call` points at: 4 for `i32`, 8 for
+/// `f64` or `ptr`, the struct's size for a struct); 0 for NULL or `i` out of range.
+///
+/// # Safety
+/// `fn` is NULL or a live function handle.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ffikit_function_arg_size(
+    function: *const ffikit_function,
+    i: usize,
+) -> usize {
+    or_fallback(0, || {
+        // SAFETY: NULL or live, per the contract.
+        unsafe { function.as_ref() }
+            .and_then(|f| f.function.signature().args().get(i).map(Type::size))
+            .unwrap_or(0)
+    })
+}
+
+/// `size_t ffikit_function_ret_size(const ffikit_function *fn)`: how many bytes
+/// `ffikit_call` writes to `ret`: 8 for integers (widened like libffi's `ffi_arg`), `f64`
+/// and pointers, 4 for `f32`, the struct's size for a struct, 0 for `void` or NULL.
+///
+/// # Safety
+/// `fn` is NULL or a live function handle.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ffikit_function_ret_size(function: *const ffikit_function) -> usize {
+    or_fallback(0, || {
+        // SAFETY: NULL or live, per the contract.
+        unsafe { function.as_ref() }.map_or(0, |f| match f.function.signature().ret() {
+            Type::Void => 0,
+            Type::F32 => 4,
+            Type::Struct(s) => s.size(),
+            _ => 8,
+        })
+    })
+}
+
 /// `ffikit_status ffikit_call(ffikit_context *ctx, const ffikit_function *fn, void *const
 /// *args, size_t nargs, void *ret)`: calls a prepared function, libffi-style: `args[i]`
 /// points at the `i`-th argument's value in its C type (`int32_t` for `i32`, `double` for

@@ -233,6 +233,30 @@ static void test_dynamic_native(const char *backend) {
     ffikit_function *pow_fn = NULL, *bad = NULL, *far = NULL;
     OK(ctx, ffikit_prepare(ctx, libm, "pow", "f64(f64, f64)", &pow_fn));
     CHECK(ffikit_function_nargs(pow_fn) == 2);
+    CHECK(ffikit_function_arg_size(pow_fn, 0) == 8 && ffikit_function_arg_size(pow_fn, 2) == 0);
+    CHECK(ffikit_function_ret_size(pow_fn) == 8);
+    CHECK(ffikit_function_arg_size(NULL, 0) == 0 && ffikit_function_ret_size(NULL) == 0);
+    {
+        ffikit_function *shapes = NULL;
+        if (strcmp(backend, "asm") == 0) { /* structs by value: the asm backend */
+            OK(ctx, ffikit_prepare(ctx, libm, "pow", "{i8, f64, i16}(u16, f32, {i32, i8})",
+                                   &shapes));
+            CHECK(ffikit_function_ret_size(shapes) == 24);
+            CHECK(ffikit_function_arg_size(shapes, 0) == 2);
+            CHECK(ffikit_function_arg_size(shapes, 1) == 4);
+            CHECK(ffikit_function_arg_size(shapes, 2) == 8);
+            ffikit_function_free(shapes);
+        }
+        OK(ctx, ffikit_prepare(ctx, libm, "pow", "f32(i8)", &shapes));
+        CHECK(ffikit_function_ret_size(shapes) == 4 && ffikit_function_arg_size(shapes, 0) == 1);
+        ffikit_function_free(shapes);
+        OK(ctx, ffikit_prepare(ctx, libm, "pow", "void(u8)", &shapes));
+        CHECK(ffikit_function_ret_size(shapes) == 0);
+        ffikit_function_free(shapes);
+        OK(ctx, ffikit_prepare(ctx, libm, "pow", "i16()", &shapes));
+        CHECK(ffikit_function_ret_size(shapes) == 8); /* widened like ffi_arg */
+        ffikit_function_free(shapes);
+    }
     double base = 2.0, ex = 10.0, r = 0;
     void *args[2] = {&base, &ex};
     OK(ctx, ffikit_call(ctx, pow_fn, args, 2, &r));

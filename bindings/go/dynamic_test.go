@@ -1,0 +1,69 @@
+package ffikit_test
+
+import (
+	"errors"
+	"testing"
+	"unsafe"
+
+	ffikit "github.com/ffikit/ffikit/bindings/go"
+)
+
+// Function.Call copies argument values of every size into C memory and the return value
+// back: narrow and float returns, structs by value in and out (asm), and the error paths.
+func TestCallValueSizes(t *testing.T) {
+	ctx := newContext(t, "asm")
+	libm, err := ctx.OpenLibrary("libm.so.6")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sqrtf, err := libm.Prepare("sqrtf", "f32(f32)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, r := float32(6.25), [2]float32{-1, -1}
+	if err := sqrtf.Call(unsafe.Pointer(&r[0]), unsafe.Pointer(&x)); err != nil || r[0] != 2.5 {
+		t.Fatalf("sqrtf = %v, %v", r[0], err)
+	}
+	if r[1] != -1 {
+		t.Fatal("an f32 return wrote past its 4 bytes")
+	}
+	libc, err := ctx.OpenLibrary("libc.so.6")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// div_t div(int, int): an 8-byte struct return.
+	div, err := libc.Prepare("div", "{i32, i32}(i32, i32)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := int32(-17), int32(5)
+	var q struct{ quot, rem int32 } // 8 bytes: the return slot holds at least 8
+	if err := div.Call(unsafe.Pointer(&q), unsafe.Pointer(&a), unsafe.Pointer(&b)); err != nil || q.quot != -3 || q.rem != -2 {
+		t.Fatalf("div = %+v, %v", q, err)
+	}
+	// lldiv_t lldiv(long long, long long): 16 bytes.
+	lldiv, err := libc.Prepare("lldiv", "{i64, i64}(i64, i64)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	la, lb := int64(1)<<40+3, int64(1)<<20
+	var lq struct{ quot, rem int64 }
+	if err := lldiv.Call(unsafe.Pointer(&lq), unsafe.Pointer(&la), unsafe.Pointer(&lb)); err != nil || lq.quot != 1<<20 || lq.rem != 3 {
+		t.Fatalf("lldiv = %+v, %v", lq, err)
+	}
+	// A missing argument or return slot is an error, not a crash.
+	if err := lldiv.Call(unsafe.Pointer(&lq), unsafe.Pointer(&la), nil); !errors.Is(err, ffikit.StatusNullArgument) {
+		t.Fatalf("nil argument: %v", err)
+	}
+	if err := lldiv.Call(nil, unsafe.Pointer(&la), unsafe.Pointer(&lb)); !errors.Is(err, ffikit.StatusNullArgument) {
+		t.Fatalf("nil return slot: %v", err)
+	}
+	if err := lldiv.Call(unsafe.Pointer(&lq), unsafe.Pointer(&la)); !errors.Is(err, ffikit.StatusArgumentCount) {
+		t.Fatalf("one argument short: %v", err)
+	}
+	if n := testing.AllocsPerRun(100, func() {
+		lldiv.Call(unsafe.Pointer(&lq), unsafe.Pointer(&la), unsafe.Pointer(&lb))
+	}); n != 0 {
+		t.Fatalf("%v allocations per struct call", n)
+	}
+}
