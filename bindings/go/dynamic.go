@@ -1,9 +1,17 @@
 package ffikit
 
 /*
-#cgo noescape ffikit_call
+#cgo noescape ffikit_go_call
 #include <ffikit.h>
+#include <stdint.h>
 #include <stdlib.h>
+
+// ffikit_call with the argument array and the return slot as addresses: both live in C
+// memory the context owns (see Function.Call), so cgo has no Go pointer to check.
+static inline enum ffikit_status ffikit_go_call(ffikit_context *ctx, const ffikit_function *fn,
+                                                uintptr_t args, size_t nargs, uintptr_t ret) {
+    return ffikit_call(ctx, fn, (void *const *)args, nargs, (void *)ret);
+}
 */
 import "C"
 
@@ -147,7 +155,7 @@ func (f *Function) Call(ret unsafe.Pointer, args ...unsafe.Pointer) error {
 	if ret == nil {
 		cret = nil // ffikit_call reports a missing slot for a non-void return
 	}
-	st := C.ffikit_call(ctx.c, f.f, (*unsafe.Pointer)(area), C.size_t(n), cret)
+	st := C.ffikit_go_call(ctx.c, f.f, C.uintptr_t(uintptr(area)), C.size_t(n), C.uintptr_t(uintptr(cret)))
 	runtime.KeepAlive(f)
 	if st == C.FFIKIT_STATUS_OK && ret != nil && f.retSize > 0 {
 		copyValue(ret, retArea, f.retSize)
