@@ -24,6 +24,8 @@ package ffikit
 #cgo nocallback ffikit_noop
 #cgo noescape ffikit_go_add_u32
 #cgo nocallback ffikit_go_add_u32
+#cgo noescape ffikit_go_add_u32_direct
+#cgo nocallback ffikit_go_add_u32_direct
 #cgo noescape ffikit_sum_f64_ptr
 #cgo nocallback ffikit_sum_f64_ptr
 #cgo noescape ffikit_dot_f64_ptr
@@ -44,6 +46,12 @@ static inline ffikit_go_u32 ffikit_go_add_u32(ffikit_context *ctx, uint32_t a, u
     ffikit_go_u32 r = {FFIKIT_STATUS_OK, 0};
     r.status = ffikit_add_u32(ctx, a, b, &r.value);
     return r;
+}
+
+// The kernel's own C function (ffikit_context_kernel), for native and asm contexts: a
+// plain C call, as a direct cgo call of the kernel would make.
+static inline uint32_t ffikit_go_add_u32_direct(uintptr_t fn, uint32_t a, uint32_t b) {
+    return ((uint32_t (*)(uint32_t, uint32_t))fn)(a, b);
 }
 */
 import "C"
@@ -142,6 +150,8 @@ func closedError(op string) error { return &Error{Op: op, Status: StatusClosed} 
 type Context struct {
 	c      *C.ffikit_context
 	pooled bool
+	// The add_u32 kernel's C function for native and asm contexts (0 for wasm).
+	addU32 C.uintptr_t
 	// C memory for Function.Call: the argument pointer array, the argument values and the
 	// return slot (see Function.Call), grown as needed.
 	area      unsafe.Pointer
@@ -158,9 +168,17 @@ func NewContext(backend string) (*Context, error) {
 	if st != C.FFIKIT_STATUS_OK {
 		return nil, &Error{Op: "NewContext", Status: Status(st), Message: C.GoString(&msg[0])}
 	}
-	ctx := &Context{c: c}
+	ctx := wrapContext(c, false)
 	runtime.SetFinalizer(ctx, (*Context).Close)
 	return ctx, nil
+}
+
+// wrapContext makes the Go handle of a C context.
+func wrapContext(c *C.ffikit_context, pooled bool) *Context {
+	name := C.CString("add_u32")
+	defer C.free(unsafe.Pointer(name))
+	add := C.ffikit_context_kernel(c, name)
+	return &Context{c: c, pooled: pooled, addU32: C.uintptr_t(uintptr(add))}
 }
 
 // Close frees the context (idempotent). Buffers, libraries and functions made from it must
@@ -218,6 +236,10 @@ func (ctx *Context) Noop() error {
 func (ctx *Context) AddU32(a, b uint32) (uint32, error) {
 	if ctx.c == nil {
 		return 0, closedError("AddU32")
+	}
+	if ctx.addU32 != 0 {
+		// Native code: the kernel cannot fail, so no status to carry back.
+		return uint32(C.ffikit_go_add_u32_direct(ctx.addU32, C.uint32_t(a), C.uint32_t(b))), nil
 	}
 	r := C.ffikit_go_add_u32(ctx.c, C.uint32_t(a), C.uint32_t(b))
 	runtime.KeepAlive(ctx)

@@ -77,7 +77,9 @@ func (p *Pool) acquire(timeout time.Duration) (*Context, error) {
 	if w, ok := p.wrappers.Load(key); ok {
 		return w.(*Context), nil
 	}
-	ctx := &Context{c: c, pooled: true}
+	// A native or asm context is never discarded before the pool is freed (only wasm
+	// traps poison), so a wrapper's kernel address stays valid as long as the pool lives.
+	ctx := wrapContext(c, true)
 	w, _ := p.wrappers.LoadOrStore(key, ctx)
 	return w.(*Context), nil
 }

@@ -386,6 +386,10 @@ impl Backend for AsmBackend {
         Ok(unsafe { args.call_host::<R>(f.code.0) })
     }
 
+    fn typed_address<P: Params, R: ReturnType>(f: &AsmTyped<P, R>) -> Option<*const c_void> {
+        Some(f.code.0)
+    }
+
     fn alloc_stable_buffer(&mut self, len: usize, align: usize) -> Result<StableBuffer> {
         self.buffers.alloc(len, align)
     }

@@ -357,6 +357,10 @@ impl Backend for NativeBackend {
         Ok(unsafe { f.call(args) })
     }
 
+    fn typed_address<P: Params, R: ReturnType>(f: &NativeTyped<P, R>) -> Option<*const c_void> {
+        Some(f.code())
+    }
+
     fn alloc_stable_buffer(&mut self, len: usize, align: usize) -> Result<StableBuffer> {
         self.buffers.alloc(len, align)
     }

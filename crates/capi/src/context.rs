@@ -327,6 +327,34 @@ pub unsafe extern "C" fn ffikit_add_u32(
     }
 }
 
+/// `void *ffikit_context_kernel(const ffikit_context *ctx, const char *kernel)`: the C
+/// function of the context's kernel `kernel` (`"noop"`, `"add_u32"`, `"add_u32_batch"`,
+/// `"sum_f64"`, `"dot_f64"`, `"axpy_f64"`, with the C types of `libffikit_kernels.so`'s
+/// `ffikit_<kernel>` exports, e.g. `uint32_t (*)(uint32_t, uint32_t)` for `"add_u32"` and
+/// `double (*)(const double *, size_t)` for `"sum_f64"`) for the native and asm backends, whose kernels are native code: a caller that
+/// calls through it pays a plain C call (no status, no checks: the kernels cannot fail on
+/// valid input). NULL for the wasm backend, an unknown name, or NULL arguments. Valid while
+/// the context lives.
+///
+/// # Safety
+/// `ctx` is NULL or a live context; `kernel` NULL or NUL-terminated.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ffikit_context_kernel(
+    ctx: *const ffikit_context,
+    kernel: *const c_char,
+) -> *mut c_void {
+    or_fallback(std::ptr::null_mut(), || {
+        // SAFETY: NULL or live / NUL-terminated, per the contract.
+        let (Some(c), Ok(name)) = (unsafe { ctx.as_ref() }, unsafe { utf8(kernel, "kernel") })
+        else {
+            return std::ptr::null_mut();
+        };
+        c.inner
+            .kernel_address(name)
+            .map_or(std::ptr::null_mut(), |p| p.cast_mut())
+    })
+}
+
 /// `ffikit_status ffikit_sum_f64(ffikit_context *ctx, const ffikit_buffer *x, size_t n,
 /// double *out)`: `*out` = the sum of the first `n` doubles of buffer `x`, in place.
 ///

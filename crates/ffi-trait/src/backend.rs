@@ -181,6 +181,16 @@ pub trait Backend: Send {
         args: P,
     ) -> Result<R>;
 
+    /// The host C function behind a typed function, when calling it directly through a
+    /// function pointer of type `R (*)(P...)` is exactly what [`Backend::call_typed`] does
+    /// (native code in this process: the native and asm backends); `None` otherwise (the
+    /// default; wasm, whose functions are not host code). Lets a C or Go caller make the
+    /// call itself, at the cost of a plain call.
+    fn typed_address<P: Params, R: ReturnType>(f: &Self::Typed<P, R>) -> Option<*const c_void> {
+        let _ = f;
+        None
+    }
+
     /// Allocates a stable buffer of `len` bytes aligned to `max(align, 64)`, zeroed.
     ///
     /// # Errors

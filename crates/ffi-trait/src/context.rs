@@ -151,6 +151,24 @@ impl<B: Backend> Context<B> {
         B::NAME
     }
 
+    /// The host C function of kernel `name` (`"noop"`, `"add_u32"`, `"add_u32_batch"`,
+    /// `"sum_f64"`, `"dot_f64"`, `"axpy_f64"`) when the backend runs it as native code
+    /// ([`Backend::typed_address`]): calling it through a pointer of the kernel's C type is
+    /// what this context's typed method does, minus the context's bookkeeping. `None` for an
+    /// unknown name or a backend without host code (wasm). Valid while the context lives.
+    pub fn kernel_address(&self, name: &str) -> Option<*const std::ffi::c_void> {
+        let k = &self.kernels;
+        match name {
+            "noop" => B::typed_address(&k.noop),
+            "add_u32" => B::typed_address(&k.add_u32),
+            "add_u32_batch" => B::typed_address(&k.add_u32_batch),
+            "sum_f64" => B::typed_address(&k.sum_f64),
+            "dot_f64" => B::typed_address(&k.dot_f64),
+            "axpy_f64" => B::typed_address(&k.axpy_f64),
+            _ => None,
+        }
+    }
+
     /// Why the context is poisoned, if it is (see the type's docs).
     pub fn poisoned(&self) -> Option<&str> {
         self.poisoned.as_deref()

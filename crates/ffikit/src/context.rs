@@ -108,6 +108,12 @@ impl AnyContext {
         each!(self, c => c.name())
     }
 
+    /// The host C function of kernel `name`, for native and asm contexts; see
+    /// [`Context::kernel_address`].
+    pub fn kernel_address(&self, name: &str) -> Option<*const std::ffi::c_void> {
+        each!(self, c => c.kernel_address(name))
+    }
+
     /// Why the context is poisoned, if it is.
     pub fn poisoned(&self) -> Option<&str> {
         each!(self, c => c.poisoned())

@@ -93,6 +93,21 @@ static void test_kernels(const char *backend) {
     ffikit_context *ctx = NULL, *other = NULL;
     char msg[512];
     OK(NULL, ffikit_context_new_msg(backend, &ctx, msg, sizeof msg));
+    {
+        /* The kernel's own C function, for native code only. */
+        void *add = ffikit_context_kernel(ctx, "add_u32");
+        if (strcmp(backend, "wasm") == 0) {
+            CHECK(add == NULL);
+        } else {
+            CHECK(add != NULL && ((uint32_t (*)(uint32_t, uint32_t))add)(40, 2) == 42);
+            void *sum = ffikit_context_kernel(ctx, "sum_f64");
+            double xs[3] = {1.0, 2.5, -0.5};
+            CHECK(sum != NULL && ((double (*)(const double *, size_t))sum)(xs, 3) == 3.0);
+        }
+        CHECK(ffikit_context_kernel(ctx, "no_such_kernel") == NULL);
+        CHECK(ffikit_context_kernel(ctx, NULL) == NULL);
+        CHECK(ffikit_context_kernel(NULL, "add_u32") == NULL);
+    }
     if (!ctx) {
         fprintf(stderr, "no %s context: %s\n", backend, msg);
         return;
