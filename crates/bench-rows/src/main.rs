@@ -117,6 +117,18 @@ impl Sink {
         });
     }
 
+    /// Times `batch` as the ffikit row `row`.
+    fn time_row(&mut self, row: Row, batch: &mut dyn FnMut(u64)) {
+        self.time(
+            row.caller,
+            "ffikit",
+            row.backend,
+            row.kernel,
+            row.size,
+            batch,
+        );
+    }
+
     /// Measures `batch` and records it.
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn time(
@@ -418,19 +430,12 @@ unsafe fn typed_row<B: Backend, P: Params, R: ReturnType>(
 ) {
     // SAFETY: forwarded.
     check(unsafe { b.call_typed(f, args) }.unwrap());
-    sink.time(
-        row.caller,
-        "ffikit",
-        row.backend,
-        row.kernel,
-        row.size,
-        &mut |it| {
-            for _ in 0..it {
-                // SAFETY: forwarded.
-                black_box(unsafe { b.call_typed(f, black_box(args)) }.unwrap());
-            }
-        },
-    );
+    sink.time_row(row, &mut |it| {
+        for _ in 0..it {
+            // SAFETY: forwarded.
+            black_box(unsafe { b.call_typed(f, black_box(args)) }.unwrap());
+        }
+    });
 }
 
 /// One dynamic row: a call whose result `check` verifies, then the timed loop.
@@ -452,19 +457,12 @@ unsafe fn dynamic_row<'a, B: Backend, const N: usize>(
 ) {
     // SAFETY: forwarded.
     check(unsafe { b.call(f, &args(0), &mut []) }.unwrap());
-    sink.time(
-        row.caller,
-        "ffikit",
-        row.backend,
-        row.kernel,
-        row.size,
-        &mut |it| {
-            for i in 0..it {
-                // SAFETY: forwarded.
-                black_box(unsafe { b.call(f, &args(black_box(i)), &mut []) }.unwrap());
-            }
-        },
-    );
+    sink.time_row(row, &mut |it| {
+        for i in 0..it {
+            // SAFETY: forwarded.
+            black_box(unsafe { b.call(f, &args(black_box(i)), &mut []) }.unwrap());
+        }
+    });
 }
 
 fn main() {

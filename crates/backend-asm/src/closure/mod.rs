@@ -461,7 +461,13 @@ impl Closure {
                 Source::At(place) => Some(*place),
                 _ => None,
             })
-            .collect();
+            .collect::<Option<Box<[Place]>>>();
+        if matches!(handler, Handler::Typed(_)) && direct.is_none() {
+            return Err(crate::unsupported(
+                signature,
+                "a typed closure takes scalars read in place",
+            ));
+        }
         let data = Box::into_raw(Box::new(ClosureData {
             signature: signature.clone(),
             direct,
@@ -559,15 +565,41 @@ unsafe extern "C" fn dispatch(data: *const c_void, regs: *mut Incoming, stack: *
     let data = unsafe { &*data.cast::<ClosureData>() };
     let base = regs.cast::<u8>().cast_const();
     let mut ret_words = [0u64; 4];
-    if let (Handler::Typed(h), Some(places)) = (&data.handler, &data.direct) {
-        let ret = ret_words.as_mut_ptr().cast::<u8>();
-        if let Err(payload) = catch_unwind(AssertUnwindSafe(|| h(places, base, stack, ret))) {
-            panicked(data, payload, ret);
+    match &data.handler {
+        Handler::Typed(h) => {
+            // Typed signatures are scalars only, so every argument is read in place
+            // (`build` checks it).
+            let places = data.direct.as_deref().unwrap_or_default();
+            let ret = ret_words.as_mut_ptr().cast::<u8>();
+            if let Err(payload) = catch_unwind(AssertUnwindSafe(|| h(places, base, stack, ret))) {
+                panicked(data, payload, ret);
+            }
+            // SAFETY: `regs` is the entry's Incoming, exclusively ours until we return.
+            encode_return(data, unsafe { &mut (*regs).ret }, &ret_words, ret);
         }
-        // SAFETY: `regs` is the entry's Incoming, exclusively ours until we return.
-        encode_return(data, unsafe { &mut (*regs).ret }, &ret_words, ret);
-        return;
+        Handler::Generic(h) => {
+            // SAFETY: forwarded from this function's contract.
+            let ret = unsafe { call_generic(data, h, base, stack, &mut ret_words) };
+            // SAFETY: as above.
+            encode_return(data, unsafe { &mut (*regs).ret }, &ret_words, ret);
+        }
     }
+}
+
+/// Runs a [`Handler::Generic`]: gathers the argument pointers, calls it with the return
+/// slot (`ret_words`, or the caller's sret memory), and returns the slot used.
+///
+/// # Safety
+/// As [`dispatch`]: `base` is the entry's saved registers, `stack` the caller's stack
+/// arguments, for a call that matches `data`'s signature.
+#[inline(always)]
+unsafe fn call_generic(
+    data: &ClosureData,
+    handler: &GenericHandler,
+    base: *const u8,
+    stack: *const u8,
+    ret_words: &mut [u64; 4],
+) -> *mut u8 {
     let n = data.sources.len();
     let mut ptrs = [MaybeUninit::<*const u8>::uninit(); MAX_CLOSURE_ARGS];
     let mut scratch = [MaybeUninit::<u64>::uninit(); SCRATCH_WORDS];
@@ -603,14 +635,10 @@ unsafe extern "C" fn dispatch(data: *const c_void, regs: *mut Incoming, stack: *
         kind: data.ret_kind,
         ty: data.signature.ret(),
     };
-    let Handler::Generic(handler) = &data.handler else {
-        unreachable!("typed closures have scalar signatures, read in place")
-    };
     if let Err(payload) = catch_unwind(AssertUnwindSafe(|| handler(&args, &mut slot))) {
         panicked(data, payload, ret_ptr);
     }
-    // SAFETY: `regs` is the entry's Incoming, exclusively ours until we return.
-    encode_return(data, unsafe { &mut (*regs).ret }, &ret_words, ret_ptr);
+    ret_ptr
 }
 
 /// Puts the handler's return value where the caller reads it: `out` is `Incoming::ret`
