@@ -16,7 +16,7 @@
 
 use std::ffi::c_void;
 
-use ffi_trait::{Arg, ArgKind};
+use ffi_trait::{Arg, ArgCheck};
 
 use crate::plan::{ArgPlan, Loc, Plan, RetPlan};
 
@@ -28,53 +28,68 @@ pub(crate) const FP0: usize = 8;
 /// The most stack words the inline entry passes.
 pub(crate) const MAX_STACK_WORDS: usize = 64;
 
-/// Where one register or stack word's value comes from.
+/// What one register or stack word is loaded with, decided at prepare.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct Src {
-    /// The argument index; [`Src::RET_SLOT`] for the hidden struct-return pointer.
-    arg: u8,
-    /// 0: the argument's whole register image (promoted when `promote`); else `len` bytes
-    /// of a struct argument from byte `offset`, zero-extended.
-    len: u8,
-    offset: u16,
-    promote: bool,
+pub(crate) enum Op {
+    /// Nothing (an argument register the plan leaves unused): zero.
+    Zero,
+    /// The argument's whole register image ([`Arg::bits`]).
+    Whole,
+    /// The argument's `f32` image promoted to `f64` (a variadic `f32`, C11 §6.5.2.2p7).
+    Promote,
+    /// Eight bytes of a struct argument from byte `offset` (one unaligned load).
+    Piece8,
+    /// `len` (1 to 7) bytes of a struct argument from byte `offset`, zero-extended.
+    Piece,
+    /// The hidden struct-return pointer (x86-64 `rdi`).
+    RetPtr,
 }
 
-impl Src {
-    const RET_SLOT: u8 = u8::MAX;
-    const UNUSED: Src = Src {
-        arg: 0,
+/// The source of one register or stack word: argument `arg`'s image, or a piece of the
+/// struct it points to, per `op`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Load {
+    op: Op,
+    len: u8,
+    arg: u16,
+    offset: u16,
+}
+
+impl Load {
+    const ZERO: Load = Load {
+        op: Op::Zero,
         len: 0,
+        arg: 0,
         offset: 0,
-        promote: false,
     };
 
-    /// The 64-bit image of this source for one call; `bits(i)` is argument `i`'s register
-    /// image ([`Arg::bits`]: for a struct, the address of its bytes).
+    fn new(op: Op, arg: usize, offset: u16, len: u8) -> Load {
+        Load {
+            op,
+            len,
+            arg: arg as u16,
+            offset,
+        }
+    }
+
+    /// The 64-bit image of this source for one call.
     ///
     /// # Safety
-    /// `bits` accepts `self.arg` (unless `RET_SLOT`); a piece source's argument is a struct
-    /// (checked by the caller) at least `offset + len` bytes long.
+    /// `args` has passed the plan's checks: `self.arg` is in bounds (unless `op` is `Zero`
+    /// or `RetPtr`), and a piece's argument is a struct at least `offset + len` bytes long.
     #[inline(always)]
-    unsafe fn image(self, bits: &impl Fn(usize) -> u64, ret: *mut u8) -> u64 {
-        if self.arg == Src::RET_SLOT {
-            return ret as usize as u64;
-        }
-        let a = bits(self.arg as usize);
-        if self.len == 0 {
-            if self.promote {
-                (f32::from_bits(a as u32) as f64).to_bits()
-            } else {
-                a
-            }
-        } else {
-            // SAFETY: a struct argument's `bits` is the address of its bytes, at least
-            // `offset + len` long (checked by the caller); never read past them.
-            unsafe {
-                read_le(
-                    (a as usize as *const u8).add(self.offset as usize),
-                    self.len,
-                )
+    unsafe fn value(self, args: &[Arg<'_>], ret: *mut u8) -> u64 {
+        // SAFETY: forwarded contract (index in bounds; struct bytes long enough).
+        unsafe {
+            let bits = || args.get_unchecked(self.arg as usize).bits();
+            let at = || (bits() as usize as *const u8).add(self.offset as usize);
+            match self.op {
+                Op::Whole => bits(),
+                Op::Piece8 => at().cast::<u64>().read_unaligned(),
+                Op::Zero => 0,
+                Op::Promote => (f32::from_bits(bits() as u32) as f64).to_bits(),
+                Op::Piece => read_le(at(), self.len),
+                Op::RetPtr => ret as usize as u64,
             }
         }
     }
@@ -148,84 +163,55 @@ pub(crate) unsafe fn write_le(p: *mut u8, len: u8, v: u64) {
     }
 }
 
-/// What one argument must be: the bit set of [`ArgKind`]s it accepts (a `ptr` also takes a
-/// buffer) and, for a struct, its size in bytes (0 for scalars), so a check is a shift, a
-/// mask and a comparison per argument.
-pub(crate) type Accept = (u32, u32);
-
-/// The [`Accept`] of one argument of a plan.
-pub(crate) fn accept(ap: &ArgPlan) -> Accept {
-    match ap {
-        ArgPlan::Scalar { expect, is_ptr, .. } => (
-            (1u32 << *expect as u32)
-                | if *is_ptr {
-                    1u32 << ArgKind::Buffer as u32
-                } else {
-                    0
-                },
-            0,
-        ),
-        ArgPlan::Pieces { size, .. }
-        | ArgPlan::StackCopy { size, .. }
-        | ArgPlan::ByRef { size, .. } => (1u32 << ArgKind::Struct as u32, *size),
-    }
-}
-
-/// Whether `a` passes `accept` (bit 0); `STRUCTS`: the plan has struct arguments, whose
-/// sizes are compared too (all-scalar plans skip that).
+/// The index of the first argument that its [`ArgCheck`] rejects, if any: the checks of
+/// all arguments are folded into one word without a branch per argument (an AND, an XOR
+/// and an OR each), and the loop only runs again on failure to name the argument.
+///
+/// `args` and `checks` have the same length (the caller compared the counts).
 #[inline(always)]
-fn accepted<const STRUCTS: bool>(a: &Arg<'_>, (mask, size): Accept) -> u32 {
-    let kind_ok = mask >> a.kind() as u32;
-    if STRUCTS {
-        kind_ok & (a.struct_len() as u32 == size) as u32
-    } else {
-        kind_ok
+pub(crate) fn first_mismatch(args: &[Arg<'_>], checks: &[ArgCheck]) -> Option<usize> {
+    let mut bad = 0u64;
+    for (a, c) in args.iter().zip(checks) {
+        bad |= c.mismatch(a);
     }
-}
-
-/// The index of the first argument that its [`Accept`] rejects, if any: every argument is
-/// tested without a branch, and the loop only runs again on failure.
-#[inline(always)]
-pub(crate) fn first_mismatch<const STRUCTS: bool>(
-    args: &[Arg<'_>],
-    accepts: &[Accept],
-) -> Option<usize> {
-    let mut ok = 1u32;
-    for (a, m) in args.iter().zip(accepts) {
-        ok &= accepted::<STRUCTS>(a, *m);
-    }
-    if ok & 1 == 1 {
+    if bad == 0 {
         return None;
     }
     args.iter()
-        .zip(accepts)
-        .position(|(a, m)| accepted::<STRUCTS>(a, *m) & 1 == 0)
+        .zip(checks)
+        .position(|(a, c)| c.mismatch(a) != 0)
 }
 
-/// The inline entry's form of a plan: a source for every register and stack word.
+/// How an [`InlinePlan`] enters the callee, chosen at prepare from the plan's shape.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Entry {
+    /// Whole argument images in registers only; `fp`: some go to vector registers.
+    Regs { fp: bool },
+    /// Whole argument images in registers and one or two stack words, stored by the `asm!`
+    /// block itself from two scratch registers.
+    RegsStack2,
+    /// Whole argument images in registers and up to [`MAX_STACK_WORDS`] stack words.
+    RegsStack,
+    /// Struct pieces, promotions or the return pointer somewhere: every register and stack
+    /// word through [`Load::value`].
+    General,
+}
+
+/// The inline entry's form of a plan: a [`Load`] for every register and stack word.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct InlinePlan {
-    regs: [Src; REGS],
-    /// Every register source is a whole, unpromoted argument image (no struct pieces, no
-    /// return pointer): registers load `bits(arg)` with no further branching.
-    simple: bool,
-    /// What each argument must be ([`accept`]).
-    accepts: Box<[Accept]>,
-    /// All arguments are scalars.
-    all_scalar: bool,
-    /// No floating-point register and no stack word is used: the call loads only the
-    /// integer registers (and `%rax`/`x8`).
+    entry: Entry,
+    regs: [Load; REGS],
+    /// The registers that carry a value and their loads (for [`Entry::General`]: the others
+    /// are passed as zero without computing anything).
+    used: Box<[(u8, Load)]>,
+    /// No floating-point register and no stack word is used.
     gp_only: bool,
-    /// For plans that are not `simple`: the registers that carry a value and their sources
-    /// (the others are passed as zero without computing anything).
-    used: Box<[(u8, Src)]>,
-    /// Every stack word is a whole, unpromoted argument image.
-    stack_simple: bool,
     /// Integer-class arguments only, argument `k` in integer register `k`, no stack, no
     /// vector registers, a scalar or void return: the call loads just those registers (the
     /// common shape of kernels).
     int_only: bool,
-    stack: Box<[Src]>,
+    stack: Box<[Load]>,
     /// The hidden return pointer goes in `x8` (AArch64).
     ret_in_x8: bool,
 }
@@ -236,59 +222,34 @@ impl InlinePlan {
         if plan.scratch_words != 0 || plan.stack_words as usize > MAX_STACK_WORDS {
             return None;
         }
-        let mut regs = [Src::UNUSED; REGS];
-        let mut in_use = [false; REGS];
-        let mut stack = vec![Src::UNUSED; plan.stack_words as usize];
-        let mut place = |loc: Loc, src: Src| match loc {
-            Loc::Gp(r) => {
-                regs[r as usize] = src;
-                in_use[r as usize] = true;
-            }
-            Loc::Fp(r) => {
-                regs[FP0 + r as usize] = src;
-                in_use[FP0 + r as usize] = true;
-            }
-            Loc::Stack(w) => stack[w as usize] = src,
+        let mut regs = [Load::ZERO; REGS];
+        let mut stack = vec![Load::ZERO; plan.stack_words as usize];
+        let mut place = |loc: Loc, load: Load| match loc {
+            Loc::Gp(r) => regs[r as usize] = load,
+            Loc::Fp(r) => regs[FP0 + r as usize] = load,
+            Loc::Stack(w) => stack[w as usize] = load,
+        };
+        let piece = |arg: usize, offset: u16, len: u8| {
+            let op = if len == 8 { Op::Piece8 } else { Op::Piece };
+            Load::new(op, arg, offset, len)
         };
         for (i, ap) in plan.args.iter().enumerate() {
-            let arg = i as u8;
             match ap {
                 ArgPlan::Scalar {
                     promote_f32, loc, ..
-                } => place(
-                    *loc,
-                    Src {
-                        arg,
-                        len: 0,
-                        offset: 0,
-                        promote: *promote_f32,
-                    },
-                ),
+                } => {
+                    let op = if *promote_f32 { Op::Promote } else { Op::Whole };
+                    place(*loc, Load::new(op, i, 0, 0));
+                }
                 ArgPlan::Pieces { pieces, .. } => {
                     for p in pieces.iter() {
-                        place(
-                            p.loc,
-                            Src {
-                                arg,
-                                len: p.len,
-                                offset: p.offset,
-                                promote: false,
-                            },
-                        );
+                        place(p.loc, piece(i, p.offset, p.len));
                     }
                 }
                 ArgPlan::StackCopy { size, word } => {
                     for k in 0..(*size as usize).div_ceil(8) {
                         let len = (*size as usize - k * 8).min(8) as u8;
-                        place(
-                            Loc::Stack(*word + k as u16),
-                            Src {
-                                arg,
-                                len,
-                                offset: (k * 8) as u16,
-                                promote: false,
-                            },
-                        );
+                        place(Loc::Stack(*word + k as u16), piece(i, (k * 8) as u16, len));
                     }
                 }
                 ArgPlan::ByRef { .. } => return None,
@@ -297,69 +258,47 @@ impl InlinePlan {
         let mut ret_in_x8 = false;
         if let RetPlan::Indirect { .. } = plan.ret {
             if plan.sret_in_gp0 {
-                in_use[0] = true;
-                regs[0] = Src {
-                    arg: Src::RET_SLOT,
-                    len: 0,
-                    offset: 0,
-                    promote: false,
-                };
+                regs[0] = Load::new(Op::RetPtr, 0, 0, 0);
             } else {
                 ret_in_x8 = true;
             }
         }
-        let simple = regs
-            .iter()
-            .all(|s| s.len == 0 && !s.promote && s.arg != Src::RET_SLOT);
-        let accepts = plan.args.iter().map(accept).collect();
-        let all_scalar = plan
-            .args
-            .iter()
-            .all(|ap| matches!(ap, ArgPlan::Scalar { .. }));
-        let gp_only = stack.is_empty() && !in_use[FP0..].contains(&true);
-        let used = (0..REGS)
-            .filter(|&r| in_use[r])
-            .map(|r| (r as u8, regs[r]))
-            .collect();
-        let stack_simple = stack
-            .iter()
-            .all(|s| s.len == 0 && !s.promote && s.arg != Src::RET_SLOT);
+        let fp = regs[FP0..].iter().any(|l| l.op != Op::Zero);
+        let gp_only = stack.is_empty() && !fp;
         let int_only = stack.is_empty()
             && matches!(plan.ret, RetPlan::Void | RetPlan::Int | RetPlan::Float)
             && plan.extra == 0
             && plan.args.iter().enumerate().all(|(k, ap)| {
                 matches!(ap, ArgPlan::Scalar { loc: Loc::Gp(r), promote_f32: false, .. } if *r as usize == k)
             });
+        // Whole images only (unused registers may then carry argument 0's image: the callee
+        // ignores them), at least one argument to read.
+        let whole = |l: &Load| matches!(l.op, Op::Whole | Op::Zero);
+        let entry = if !plan.args.is_empty()
+            && regs.iter().all(whole)
+            && stack.iter().all(|l| l.op == Op::Whole)
+        {
+            match stack.len() {
+                0 => Entry::Regs { fp },
+                1 | 2 => Entry::RegsStack2,
+                _ => Entry::RegsStack,
+            }
+        } else {
+            Entry::General
+        };
+        let used = (0..REGS)
+            .filter(|&r| regs[r].op != Op::Zero)
+            .map(|r| (r as u8, regs[r]))
+            .collect();
         Some(InlinePlan {
+            entry,
             regs,
-            simple,
-            accepts,
-            all_scalar,
-            gp_only,
             used,
-            stack_simple,
+            gp_only,
             int_only,
             stack: stack.into_boxed_slice(),
             ret_in_x8,
         })
-    }
-
-    /// Checks the argument kinds: one comparison per argument for all-scalar plans, the
-    /// plan's full check (struct sizes) otherwise.
-    ///
-    /// # Errors
-    /// The index of the first argument that does not match.
-    #[inline(always)]
-    pub(crate) fn check(&self, args: &[Arg<'_>]) -> Result<(), crate::plan::FillError> {
-        let bad = if self.all_scalar {
-            first_mismatch::<false>(args, &self.accepts)
-        } else {
-            first_mismatch::<true>(args, &self.accepts)
-        };
-        match bad {
-            None => Ok(()),
-            Some(i) => Err(crate::plan::FillError::Type(i)),
-        }
     }
 
     /// Calls `code` with the dynamic `args`, returning the return registers: x86-64
@@ -367,7 +306,7 @@ impl InlinePlan {
     /// `Frame::ret`).
     ///
     /// # Safety
-    /// `args` has passed the plan's checks (count, kinds, struct sizes); `ret` is valid for
+    /// `args` has passed the function's checks (count, kinds, struct sizes); `ret` is valid for
     /// an indirect return's size; the callers of `prepare` and `call` asserted the signature
     /// and the soundness of the arguments.
     #[inline(always)]
@@ -378,92 +317,66 @@ impl InlinePlan {
         ret: *mut u8,
         extra: u64,
     ) -> [u64; 6] {
-        if self.int_only {
-            let n = args.len();
-            // SAFETY: `k < n` for every argument read; the plan put argument `k` in integer
-            // register `k` and nothing anywhere else (forwarded contract).
-            return unsafe {
-                enter_int(code, |k| {
-                    if k < n {
-                        args.get_unchecked(k).bits()
-                    } else {
-                        0
-                    }
-                })
-            };
-        }
-        // Unused register slots name argument 0; with no arguments they read 0 instead.
-        let bits = |i: usize| {
-            if args.is_empty() {
-                0
-            } else {
-                // SAFETY: sources name argument indices below the checked argument count.
-                unsafe { args.get_unchecked(i) }.bits()
-            }
-        };
-        // SAFETY: forwarded from the caller's contract.
-        unsafe { self.call_with(code, bits, ret, extra) }
-    }
-
-    /// As [`InlinePlan::call`], with argument `i`'s register image given by `bits(i)`.
-    ///
-    /// # Safety
-    /// As [`InlinePlan::call`]; `bits` accepts every argument index of the plan.
-    #[inline(always)]
-    unsafe fn call_with(
-        &self,
-        code: *const c_void,
-        bits: impl Fn(usize) -> u64,
-        ret: *mut u8,
-        extra: u64,
-    ) -> [u64; 6] {
-        // Only the words the plan uses are written (no zeroing of the whole area).
-        let mut storage = [std::mem::MaybeUninit::<u64>::uninit(); MAX_STACK_WORDS];
-        let n = self.stack.len();
-        if self.stack_simple {
-            for (w, src) in storage.iter_mut().zip(self.stack.iter()) {
-                w.write(bits(src.arg as usize));
-            }
-        } else {
-            for (w, src) in storage.iter_mut().zip(self.stack.iter()) {
-                // SAFETY: forwarded contract.
-                w.write(unsafe { src.image(&bits, ret) });
-            }
-        }
-        // SAFETY: the first `n <= MAX_STACK_WORDS` words were just written.
-        let words = unsafe { std::slice::from_raw_parts(storage.as_ptr().cast::<u64>(), n) };
         let extra = if self.ret_in_x8 {
             ret as usize as u64
         } else {
             extra
         };
-        if self.simple {
-            let reg = |r: usize| bits(self.regs[r].arg as usize);
-            return if n == 0 {
-                // SAFETY: forwarded contract; no stack arguments.
-                unsafe { enter_regs(code, reg, extra) }
-            } else {
-                // SAFETY: forwarded contract; simple sources are plain argument indices.
-                unsafe { enter(code, reg, words, extra) }
-            };
+        // SAFETY: (all arms) forwarded from the caller's contract; whole-image entries have
+        // at least one argument, and every `arg` index is below the checked count.
+        unsafe {
+            let whole = |r: usize| args.get_unchecked(self.regs[r].arg as usize).bits();
+            let word = |w: &Load| args.get_unchecked(w.arg as usize).bits();
+            match self.entry {
+                Entry::Regs { fp: false } => enter_gp(code, whole, extra),
+                Entry::Regs { fp: true } => enter_regs(code, whole, extra),
+                Entry::RegsStack2 => {
+                    let w0 = word(&self.stack[0]);
+                    let w1 = self.stack.get(1).map_or(0, &word);
+                    enter_stack2(code, whole, [w0, w1], extra)
+                }
+                Entry::RegsStack => self.enter_stack(code, word, whole, extra),
+                Entry::General => {
+                    let mut image = [0u64; REGS];
+                    for (r, l) in self.used.iter() {
+                        *image.get_unchecked_mut(*r as usize) = l.value(args, ret);
+                    }
+                    let load = |r: usize| image[r];
+                    if self.gp_only {
+                        enter_gp(code, load, extra)
+                    } else if self.stack.is_empty() {
+                        enter_regs(code, load, extra)
+                    } else {
+                        self.enter_stack(code, |w| w.value(args, ret), load, extra)
+                    }
+                }
+            }
         }
-        // Struct pieces, promotions or the return pointer: compute only the registers that
-        // carry something.
-        let mut image = [0u64; REGS];
-        for (r, src) in self.used.iter() {
-            // SAFETY: forwarded contract; `r < REGS`.
-            unsafe { *image.get_unchecked_mut(*r as usize) = src.image(&bits, ret) };
+    }
+
+    /// Writes the stack words (`word` of each [`Load`]) to a local array and enters
+    /// through [`enter`], which copies them below the stack pointer.
+    ///
+    /// # Safety
+    /// As [`InlinePlan::call`]; `word` and `reg` give the plan's images.
+    #[inline(always)]
+    unsafe fn enter_stack(
+        &self,
+        code: *const c_void,
+        word: impl Fn(&Load) -> u64,
+        reg: impl Fn(usize) -> u64,
+        extra: u64,
+    ) -> [u64; 6] {
+        // Only the words the plan uses are written (no zeroing of the whole area).
+        let mut storage = [std::mem::MaybeUninit::<u64>::uninit(); MAX_STACK_WORDS];
+        for (w, l) in storage.iter_mut().zip(self.stack.iter()) {
+            w.write(word(l));
         }
-        if self.gp_only {
-            // SAFETY: forwarded contract; no stack arguments, no vector registers.
-            unsafe { enter_gp(code, |r| image[r], extra) }
-        } else if n == 0 {
-            // SAFETY: forwarded contract; no stack arguments.
-            unsafe { enter_regs(code, |r| image[r], extra) }
-        } else {
-            // SAFETY: forwarded contract.
-            unsafe { enter(code, |r| image[r], words, extra) }
-        }
+        // SAFETY: the first `stack.len() <= MAX_STACK_WORDS` words were just written.
+        let words =
+            unsafe { std::slice::from_raw_parts(storage.as_ptr().cast::<u64>(), self.stack.len()) };
+        // SAFETY: forwarded contract.
+        unsafe { enter(code, reg, words, extra) }
     }
 }
 
@@ -782,14 +695,100 @@ unsafe fn enter(
     ]
 }
 
+/// The `asm!` call with one or two stack words, stored by the block itself below the
+/// stack pointer (16 bytes, keeping the call's alignment) from scratch registers: no copy
+/// loop and no array in memory. With one stack word, `stack[1]` is padding.
+///
+/// # Safety
+/// The registers and `stack` must make a sound call of `code`.
+#[inline(always)]
+unsafe fn enter_stack2(
+    code: *const c_void,
+    reg: impl Fn(usize) -> u64,
+    stack: [u64; 2],
+    extra: u64,
+) -> [u64; 6] {
+    let (r0, r1): (u64, u64);
+    let (f0, f1): (f64, f64);
+    #[cfg(target_arch = "x86_64")]
+    let (f2, f3) = (0f64, 0f64);
+    #[cfg(target_arch = "aarch64")]
+    let (f2, f3): (f64, f64);
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: the caller guarantees the call is sound; the block restores rsp and declares
+    // every caller-saved register clobbered.
+    unsafe {
+        core::arch::asm!(
+            "sub rsp, 16",                  // the outgoing argument area (16 bytes)
+            "mov [rsp], r10",               // stack word 0 at the callee's [rsp + 8]
+            "mov [rsp + 8], r11",           // stack word 1 (or padding)
+            "call {code}",                  // the call, on this very stack
+            "add rsp, 16",                  // drop the argument area
+            code = in(reg) code,
+            in("r10") stack[0],
+            in("r11") stack[1],
+            inout("rdi") reg(0) => _,
+            inout("rsi") reg(1) => _,
+            inout("rdx") reg(2) => r1,
+            inout("rcx") reg(3) => _,
+            inout("r8") reg(4) => _,
+            inout("r9") reg(5) => _,
+            inout("xmm0") f64::from_bits(reg(FP0)) => f0,
+            inout("xmm1") f64::from_bits(reg(FP0 + 1)) => f1,
+            inout("xmm2") f64::from_bits(reg(FP0 + 2)) => _,
+            inout("xmm3") f64::from_bits(reg(FP0 + 3)) => _,
+            inout("xmm4") f64::from_bits(reg(FP0 + 4)) => _,
+            inout("xmm5") f64::from_bits(reg(FP0 + 5)) => _,
+            inout("xmm6") f64::from_bits(reg(FP0 + 6)) => _,
+            inout("xmm7") f64::from_bits(reg(FP0 + 7)) => _,
+            inout("rax") extra => r0,
+            clobber_abi("C"),
+        );
+    }
+    #[cfg(target_arch = "aarch64")]
+    // SAFETY: as above.
+    unsafe {
+        core::arch::asm!(
+            "sub sp, sp, #16",              // the outgoing argument area (16 bytes)
+            "stp x9, x10, [sp]",            // stack words 0 and 1 (or padding)
+            "blr {code}",                   // the call, on this very stack
+            "add sp, sp, #16",              // drop the argument area
+            code = in(reg) code,
+            in("x9") stack[0],
+            in("x10") stack[1],
+            in("x8") extra,
+            inout("x0") reg(0) => r0,
+            inout("x1") reg(1) => r1,
+            inout("x2") reg(2) => _,
+            inout("x3") reg(3) => _,
+            inout("x4") reg(4) => _,
+            inout("x5") reg(5) => _,
+            inout("x6") reg(6) => _,
+            inout("x7") reg(7) => _,
+            inout("v0") f64::from_bits(reg(FP0)) => f0,
+            inout("v1") f64::from_bits(reg(FP0 + 1)) => f1,
+            inout("v2") f64::from_bits(reg(FP0 + 2)) => f2,
+            inout("v3") f64::from_bits(reg(FP0 + 3)) => f3,
+            inout("v4") f64::from_bits(reg(FP0 + 4)) => _,
+            inout("v5") f64::from_bits(reg(FP0 + 5)) => _,
+            inout("v6") f64::from_bits(reg(FP0 + 6)) => _,
+            inout("v7") f64::from_bits(reg(FP0 + 7)) => _,
+            clobber_abi("C"),
+        );
+    }
+    [
+        r0,
+        r1,
+        f0.to_bits(),
+        f1.to_bits(),
+        f2.to_bits(),
+        f3.to_bits(),
+    ]
+}
+
 impl InlinePlan {
     /// True when the plan is integer-register-only (see [`call_int_only`]).
     pub(crate) fn is_int_only(&self) -> bool {
         self.int_only
-    }
-
-    /// The per-argument checks of an all-scalar plan ([`accept`]).
-    pub(crate) fn scalar_accepts(&self) -> Option<&[Accept]> {
-        self.all_scalar.then_some(&*self.accepts)
     }
 }

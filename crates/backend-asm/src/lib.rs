@@ -7,11 +7,17 @@
 //! argument the general-purpose register, floating-point register or stack word each piece
 //! goes to, struct pieces per the ABI (System V eightbytes; AAPCS64 HFAs and by-reference
 //! composites), the stack size, `%al` for x86-64 variadic calls, and how the return comes
-//! back (registers, or a hidden sret pointer in `rdi` / `x8`). **Call** copies the argument
-//! images into a prepared frame as the plan says — one kind check and one 8-byte store per
-//! scalar, never re-walking the type list (the per-call re-classification that makes libffi's
-//! cost grow with the argument count) — and jumps to the trampoline, which loads the
-//! registers, copies the stack words below the current stack pointer and calls.
+//! back (registers, or a hidden sret pointer in `rdi` / `x8`), plus one
+//! [`ffi_trait::ArgCheck`] per argument and the return's [`ffi_trait::ReturnDecode`].
+//! **Call** never re-walks the type list (the per-call re-classification that makes libffi's
+//! cost grow with the argument count): the argument checks fold into one word (an AND, an
+//! XOR and an OR per argument, no branch), then an inline `asm!` entry chosen at prepare
+//! loads each argument register straight from the argument array (`fast` module: registers
+//! only, one or two stack words stored by the block itself, more stack words, or struct
+//! pieces), calls on the caller's stack, and the return becomes a value without a branch on
+//! its type. Plans the inline entry does not take (AAPCS64 by-reference copies, over 64
+//! stack words), a stack budget, or a test's request go through the naked trampoline, which
+//! reads a frame the plan filled, copies the stack words below the stack pointer and calls.
 //!
 //! Supported: x86-64 System V and AArch64 AAPCS64 on Linux; every scalar of the signature
 //! grammar, structs by value as arguments and returns, stack arguments, variadic calls.
@@ -33,8 +39,8 @@ use std::marker::PhantomData;
 use std::mem::MaybeUninit;
 
 use ffi_trait::{
-    Arg, Backend, Error, HostBuffers, OwnerId, Params, PointerKind, Result, ReturnType,
-    SharedLibrary, Signature, Source, StableBuffer, Value, backend::arg_type_error,
+    Arg, ArgCheck, Backend, Error, HostBuffers, OwnerId, Params, PointerKind, Result, ReturnDecode,
+    ReturnType, SharedLibrary, Signature, Source, StableBuffer, Value, backend::arg_type_error,
 };
 
 #[cfg_attr(not(target_arch = "aarch64"), allow(dead_code))]
@@ -108,11 +114,16 @@ pub struct AsmFunction {
     plan: Plan,
     /// The inline entry's form of the plan, when it has one.
     inline: Option<InlinePlan>,
+    /// One check per argument (kind, struct size), folded into one word per call.
+    checks: Box<[ArgCheck]>,
+    /// Bytes the return slot must hold: the struct's size for a struct return, else 0.
+    ret_size: u32,
+    /// The scalar return's decoding.
+    ret_decode: ReturnDecode,
+    /// How calls are made, from the plan, the stack budget and the forced trampoline.
+    route: Route,
     /// Tests set this to run every call through the naked trampoline.
     force_trampoline: bool,
-    /// The argument kinds when the integer-register-only entry applies (and neither a stack
-    /// budget nor the forced trampoline is set).
-    int_fast: Option<Box<[fast::Accept]>>,
     signature: Signature,
     symbol: Box<str>,
     stack_budget: Option<usize>,
@@ -134,10 +145,11 @@ impl AsmFunction {
     }
 
     fn refresh_fast(&mut self) {
-        self.int_fast = if self.stack_budget.is_none() && !self.force_trampoline {
-            int_fast_kinds(self.inline.as_ref())
-        } else {
-            None
+        self.route = match &self.inline {
+            _ if self.stack_budget.is_some() || self.force_trampoline => Route::Trampoline,
+            Some(i) if i.is_int_only() => Route::IntOnly,
+            Some(_) => Route::Inline,
+            None => Route::Trampoline,
         };
     }
 
@@ -150,12 +162,16 @@ impl AsmFunction {
     }
 }
 
-/// The kinds for the integer-register-only entry, when `inline` allows it.
-fn int_fast_kinds(inline: Option<&InlinePlan>) -> Option<Box<[fast::Accept]>> {
-    inline
-        .filter(|i| i.is_int_only())
-        .and_then(|i| i.scalar_accepts())
-        .map(Box::from)
+/// How an [`AsmFunction`]'s calls are made.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Route {
+    /// Integer arguments in their registers, a scalar return: [`fast::call_int_only`].
+    IntOnly,
+    /// The inline entry ([`InlinePlan::call`]).
+    Inline,
+    /// The naked trampoline: by-reference copies, over [`fast::MAX_STACK_WORDS`] stack
+    /// words, a stack budget to check, or forced by a test.
+    Trampoline,
 }
 
 /// A function prepared for typed calls `R(P...)`.
@@ -203,8 +219,8 @@ fn decode(f: &AsmFunction, regs: &[u64; 6], ret: &mut [u8]) -> Value {
             Value::Struct
         }
         RetPlan::Indirect { .. } => Value::Struct,
-        RetPlan::Float => Value::from_bits(f.signature.ret(), regs[2]),
-        RetPlan::Void | RetPlan::Int => Value::from_bits(f.signature.ret(), regs[0]),
+        RetPlan::Float => f.ret_decode.value(regs[2]),
+        RetPlan::Void | RetPlan::Int => f.ret_decode.value(regs[0]),
     }
 }
 
@@ -243,6 +259,45 @@ fn unsupported(sig: &Signature, reason: &str) -> Error {
     }
 }
 
+/// A call through the naked trampoline ([`Route::Trampoline`]): the stack budget check, the
+/// frame filled by the plan, the call. Out of line, so that the inline entries' callers do
+/// not carry its frame (up to [`MAX_WORDS`] words).
+///
+/// The error is boxed so that the result comes back in two registers (an inline caller
+/// then merges its value with the inline entries' without a round trip through memory).
+///
+/// # Safety
+/// As [`Backend::call`]; `args` passed the function's checks and `ret` holds at least
+/// `f.ret_size` bytes.
+#[inline(never)]
+unsafe fn call_trampoline(
+    f: &AsmFunction,
+    args: &[Arg<'_>],
+    ret: &mut [u8],
+) -> std::result::Result<Value, Box<Error>> {
+    let plan = &f.plan;
+    if let Some(budget) = f.stack_budget {
+        stack::check(&f.symbol, budget + plan.stack_words as usize * 8)?;
+    }
+    let mut frame = Frame::new(f.code.0);
+    let mut storage = [MaybeUninit::<u64>::uninit(); MAX_WORDS];
+    let used = plan.stack_words as usize + plan.scratch_words as usize;
+    for w in &mut storage[..used] {
+        w.write(0);
+    }
+    // SAFETY: the first `used` words were just initialised (`used <= MAX_WORDS` was
+    // checked at prepare).
+    let words = unsafe { std::slice::from_raw_parts_mut(storage.as_mut_ptr().cast::<u64>(), used) };
+    if let Err(e) = plan::fill(plan, args, &mut frame, words) {
+        return Err(Box::new(fill_error(f, e, args)));
+    }
+    // SAFETY: the caller of `prepare` asserted the signature, from which the plan put
+    // every argument where the ABI expects it; the caller of `call` asserted the
+    // arguments are sound; `ret` holds at least the struct's size for an indirect return.
+    unsafe { finish(plan, &mut frame, words, ret.as_mut_ptr()) };
+    Ok(decode(f, &frame.ret, ret))
+}
+
 impl Backend for AsmBackend {
     const NAME: &'static str = "asm";
     const POINTERS: PointerKind = PointerKind::Host;
@@ -273,19 +328,31 @@ impl Backend for AsmBackend {
     ) -> Result<AsmFunction> {
         let plan = target_plan(sig)?;
         let code = lib.symbol_address(symbol)?;
-        let inline = InlinePlan::of(&plan);
-        let int_fast = int_fast_kinds(inline.as_ref());
-        Ok(AsmFunction {
+        let checks = sig
+            .args()
+            .iter()
+            .map(|t| ArgCheck::of(t).ok_or_else(|| unsupported(sig, "a `void` argument")))
+            .collect::<Result<_>>()?;
+        let ret_size = match plan.ret {
+            RetPlan::Indirect { size } | RetPlan::Pieces { size, .. } => size,
+            _ => 0,
+        };
+        let mut f = AsmFunction {
             code: Code(code),
-            inline,
+            inline: InlinePlan::of(&plan),
+            checks,
+            ret_size,
+            ret_decode: ReturnDecode::of(sig.ret()),
+            route: Route::Trampoline,
             force_trampoline: false,
-            int_fast,
             plan,
             signature: sig.clone(),
             symbol: symbol.into(),
             stack_budget: None,
             _lib: lib.clone(),
-        })
+        };
+        f.refresh_fast();
+        Ok(f)
     }
 
     fn signature_of(f: &AsmFunction) -> &Signature {
@@ -294,16 +361,16 @@ impl Backend for AsmBackend {
 
     #[inline(always)]
     unsafe fn call(&mut self, f: &AsmFunction, args: &[Arg<'_>], ret: &mut [u8]) -> Result<Value> {
-        let plan = &f.plan;
-        if args.len() != plan.args.len() {
+        if args.len() != f.checks.len() {
             return Err(count_error(f, args.len()));
         }
-        if let Some(accepts) = &f.int_fast {
-            // The common shape first, with nothing else to look at: integer arguments in
-            // their registers, a scalar return, no budget, no forced trampoline.
-            if let Some(i) = fast::first_mismatch::<false>(args, accepts) {
-                return Err(fill_error(f, FillError::Type(i), args));
-            }
+        if let Some(i) = fast::first_mismatch(args, &f.checks) {
+            return Err(fill_error(f, FillError::Type(i), args));
+        }
+        let plan = &f.plan;
+        if let Route::IntOnly = f.route {
+            // The common shape, with nothing else to look at: integer arguments in their
+            // registers, a scalar return, no budget, no forced trampoline.
             // SAFETY: the plan is integer-register-only and the arguments passed its checks;
             // the callers of `prepare` and `call` asserted the signature and the arguments.
             let regs = unsafe { fast::call_int_only(f.code.0, args) };
@@ -312,47 +379,20 @@ impl Backend for AsmBackend {
             } else {
                 regs[0]
             };
-            return Ok(Value::from_bits(f.signature.ret(), bits));
+            return Ok(f.ret_decode.value(bits));
         }
-        match plan.ret {
-            RetPlan::Indirect { size } | RetPlan::Pieces { size, .. }
-                if ret.len() < size as usize =>
-            {
-                return Err(ret_slot_error(f, size, ret.len()));
-            }
-            _ => {}
+        if ret.len() < f.ret_size as usize {
+            return Err(ret_slot_error(f, f.ret_size, ret.len()));
         }
-        if let Some(budget) = f.stack_budget {
-            stack::check(&f.symbol, budget + plan.stack_words as usize * 8)?;
-        }
-        if let (Some(inline), false) = (&f.inline, f.force_trampoline) {
-            if let Err(e) = inline.check(args) {
-                return Err(fill_error(f, e, args));
-            }
-            // SAFETY: the arguments passed the plan's checks; `ret` holds at least the
-            // struct's size for a struct return; the callers of `prepare` and `call`
-            // asserted the signature and the arguments.
+        if let (Route::Inline, Some(inline)) = (f.route, &f.inline) {
+            // SAFETY: the arguments passed the checks; `ret` holds at least the struct's
+            // size for a struct return; the callers of `prepare` and `call` asserted the
+            // signature and the arguments.
             let regs = unsafe { inline.call(f.code.0, args, ret.as_mut_ptr(), plan.extra) };
             return Ok(decode(f, &regs, ret));
         }
-        let mut frame = Frame::new(f.code.0);
-        let mut storage = [MaybeUninit::<u64>::uninit(); MAX_WORDS];
-        let used = plan.stack_words as usize + plan.scratch_words as usize;
-        for w in &mut storage[..used] {
-            w.write(0);
-        }
-        // SAFETY: the first `used` words were just initialised (`used <= MAX_WORDS` was
-        // checked at prepare).
-        let words =
-            unsafe { std::slice::from_raw_parts_mut(storage.as_mut_ptr().cast::<u64>(), used) };
-        if let Err(e) = plan::fill(plan, args, &mut frame, words) {
-            return Err(fill_error(f, e, args));
-        }
-        // SAFETY: the caller of `prepare` asserted the signature, from which the plan put
-        // every argument where the ABI expects it; the caller of `call` asserted the
-        // arguments are sound; `ret` holds at least the struct's size for an indirect return.
-        unsafe { finish(plan, &mut frame, words, ret.as_mut_ptr()) };
-        Ok(decode(f, &frame.ret, ret))
+        // SAFETY: forwarded from this function's contract; the arguments passed the checks.
+        unsafe { call_trampoline(f, args, ret) }.map_err(|e| *e)
     }
 
     unsafe fn prepare_typed<P: Params, R: ReturnType>(

@@ -668,7 +668,11 @@ impl Backend for WasmBackend {
                             context: self.owner.get(),
                         });
                     }
-                    ValRaw::i32(arg.guest_addr().unwrap_or(0) as i32)
+                    // One of this context's buffers: its host address lies in the linear
+                    // memory the buffers were carved from (which never moves), so the guest
+                    // offset is the distance from the memory's base.
+                    let base = self.host_base().map_or(0, |b| b as u64);
+                    ValRaw::i32(bits.wrapping_sub(base) as i32)
                 }
                 (ArgKind::Ptr, Lower::Ptr) => match self.guest_of_host(bits) {
                     Some(off) => ValRaw::i32(off as i32),

@@ -198,7 +198,8 @@ impl StableBuffer {
 
 /// A pointer argument into a [`StableBuffer`]: the byte address in both address spaces,
 /// already checked to lie within the buffer, and the owner's identity. Each backend passes
-/// its own pointer kind. It is 24 bytes, so a dynamic [`Arg`](crate::Arg) stays small.
+/// its own pointer kind. It is 24 bytes; a dynamic [`Arg`](crate::Arg) made from it keeps the
+/// host address and the owner (16 bytes).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct BufferArg {
     host: NonNull<u8>,

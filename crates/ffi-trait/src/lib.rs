@@ -45,4 +45,4 @@ pub use pool::{ContextPool, PoolGuard, PoolItem, PoolStats};
 pub use signature::{ParseError, Signature, SignatureError};
 pub use typed::{ArgType, Params, PointerKind, ReturnType};
 pub use types::{ScalarClass, StructType, Type};
-pub use value::{Arg, ArgKind, Value};
+pub use value::{Arg, ArgCheck, ArgKind, ReturnDecode, Value};

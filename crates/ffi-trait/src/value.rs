@@ -37,12 +37,13 @@ pub enum ArgKind {
     F32,
     /// `f64`.
     F64,
-    /// A raw host pointer.
-    Ptr,
-    /// A pointer into a stable buffer.
-    Buffer,
     /// A struct by value.
     Struct,
+    /// A raw host pointer.
+    Ptr,
+    /// A pointer into a stable buffer. (`Ptr` and `Buffer` differ in the lowest bit only,
+    /// so [`ArgCheck`] accepts either for a `ptr` with one mask.)
+    Buffer,
 }
 
 impl ArgKind {
@@ -100,17 +101,19 @@ impl ArgKind {
 /// type, `bool` as 0/1, floats as their IEEE bits (`f32` in the low 32 bits), pointers as
 /// addresses — so a backend moves it into a register slot without looking at its type again:
 /// the per-argument work of a dynamic call is one kind comparison and one 8-byte copy. A
-/// buffer argument also carries its guest address and owner; a struct its borrowed bytes
-/// (exactly the struct's size, in the host's C layout).
+/// buffer argument also carries the identity of the context that owns it (a backend whose
+/// pointers are guest offsets derives the offset from the host address); a struct its
+/// borrowed bytes (exactly the struct's size, in the host's C layout).
 ///
-/// The struct is 24 bytes.
+/// The struct is 16 bytes — the register image and one header word (the kind in the low
+/// byte, the buffer's owner or the struct's length in the high 32 bits) — so building an
+/// argument is two 8-byte stores, and an argument array is read at a 16-byte stride.
 #[derive(Clone, Copy)]
 pub struct Arg<'a> {
-    kind: ArgKind,
-    owner: u32,
     bits: u64,
-    /// Buffer: guest address. Struct: byte length. Otherwise 0.
-    extra: u64,
+    /// `kind as u64 | aux << 32`, aux being the buffer's owner or the struct's length (0
+    /// for scalars).
+    head: u64,
     _borrow: PhantomData<&'a [u8]>,
 }
 
@@ -128,13 +131,22 @@ macro_rules! int_ctor {
 impl<'a> Arg<'a> {
     #[inline(always)]
     const fn scalar(kind: ArgKind, bits: u64) -> Arg<'static> {
+        Arg::with_aux(kind, bits, 0)
+    }
+
+    #[inline(always)]
+    const fn with_aux<'b>(kind: ArgKind, bits: u64, aux: u32) -> Arg<'b> {
         Arg {
-            kind,
-            owner: 0,
             bits,
-            extra: 0,
+            head: kind as u64 | (aux as u64) << 32,
             _borrow: PhantomData,
         }
+    }
+
+    /// The auxiliary word: the buffer's owner or the struct's length; 0 for scalars.
+    #[inline(always)]
+    fn aux(&self) -> u32 {
+        (self.head >> 32) as u32
     }
 
     int_ctor!(
@@ -172,31 +184,30 @@ impl<'a> Arg<'a> {
     #[inline(always)]
     pub fn buffer(b: impl Into<BufferArg>) -> Arg<'static> {
         let b = b.into();
-        Arg {
-            kind: ArgKind::Buffer,
-            owner: b.owner().get(),
-            bits: b.host_ptr() as usize as u64,
-            extra: b.guest_addr(),
-            _borrow: PhantomData,
-        }
+        Arg::with_aux(
+            ArgKind::Buffer,
+            b.host_ptr() as usize as u64,
+            b.owner().get(),
+        )
     }
 
     /// A struct by value: its bytes in the host's C layout, exactly the struct's size.
+    ///
+    /// The length is kept as a `u32`: a slice over 4 GiB is recorded as its first
+    /// `u32::MAX` bytes, which matches no struct type, so a call with it fails with a type
+    /// error.
     #[inline(always)]
     pub fn bytes(bytes: &'a [u8]) -> Arg<'a> {
-        Arg {
-            kind: ArgKind::Struct,
-            owner: 0,
-            bits: bytes.as_ptr() as usize as u64,
-            extra: bytes.len() as u64,
-            _borrow: PhantomData,
-        }
+        let len = u32::try_from(bytes.len()).unwrap_or(u32::MAX);
+        Arg::with_aux(ArgKind::Struct, bytes.as_ptr() as usize as u64, len)
     }
 
     /// The argument's kind.
     #[inline(always)]
     pub fn kind(&self) -> ArgKind {
-        self.kind
+        // SAFETY: every constructor stores a valid `ArgKind` discriminant (`repr(u8)`) in
+        // the header's low byte, and the fields are private.
+        unsafe { std::mem::transmute::<u8, ArgKind>(self.head as u8) }
     }
 
     /// The 64-bit register image: extended integers, float bits, host addresses (for a
@@ -206,24 +217,18 @@ impl<'a> Arg<'a> {
         self.bits
     }
 
-    /// For a buffer argument, its guest address (the linear-memory offset in WebAssembly).
-    #[inline(always)]
-    pub fn guest_addr(&self) -> Option<u64> {
-        (self.kind == ArgKind::Buffer).then_some(self.extra)
-    }
-
     /// For a buffer argument, the identity of the context that owns the buffer.
     #[inline(always)]
     pub fn owner(&self) -> Option<u32> {
-        (self.kind == ArgKind::Buffer).then_some(self.owner)
+        (self.kind() == ArgKind::Buffer).then_some(self.aux())
     }
 
     /// For a struct argument, its length in bytes; 0 for every other kind (a cheap check
     /// for hot paths that compare it with the expected size).
     #[inline(always)]
     pub fn struct_len(&self) -> usize {
-        if self.kind == ArgKind::Struct {
-            self.extra as usize
+        if self.kind() == ArgKind::Struct {
+            self.aux() as usize
         } else {
             0
         }
@@ -232,37 +237,38 @@ impl<'a> Arg<'a> {
     /// For a struct argument, its bytes.
     #[inline(always)]
     pub fn struct_bytes(&self) -> Option<&'a [u8]> {
-        if self.kind != ArgKind::Struct {
+        if self.kind() != ArgKind::Struct {
             return None;
         }
-        // SAFETY: `bits` and `extra` were taken from a `&'a [u8]` by `Arg::bytes`, and the
-        // `PhantomData<&'a [u8]>` keeps that borrow alive for 'a.
+        // SAFETY: `bits` and the length were taken from a `&'a [u8]` by `Arg::bytes` (the
+        // length possibly clamped, so never longer), and the `PhantomData<&'a [u8]>` keeps
+        // that borrow alive for 'a.
         Some(unsafe {
-            std::slice::from_raw_parts(self.bits as usize as *const u8, self.extra as usize)
+            std::slice::from_raw_parts(self.bits as usize as *const u8, self.aux() as usize)
         })
     }
 
     /// The value as an `f64`, for an `f64` argument.
     pub fn as_f64(&self) -> Option<f64> {
-        (self.kind == ArgKind::F64).then(|| f64::from_bits(self.bits))
+        (self.kind() == ArgKind::F64).then(|| f64::from_bits(self.bits))
     }
 
     /// The value as an `f32`, for an `f32` argument.
     pub fn as_f32(&self) -> Option<f32> {
-        (self.kind == ArgKind::F32).then(|| f32::from_bits(self.bits as u32))
+        (self.kind() == ArgKind::F32).then(|| f32::from_bits(self.bits as u32))
     }
 
     /// The name of the value's kind, for error messages.
     pub fn kind_name(&self) -> &'static str {
-        self.kind.name()
+        self.kind().name()
     }
 
     /// True when this value may be passed for a parameter of type `ty`.
     #[inline]
     pub fn matches(&self, ty: &Type) -> bool {
-        match (self.kind, ty) {
+        match (self.kind(), ty) {
             (ArgKind::Buffer, Type::Ptr) => true,
-            (ArgKind::Struct, Type::Struct(s)) => self.extra as usize == s.size(),
+            (ArgKind::Struct, Type::Struct(s)) => self.aux() as usize == s.size(),
             (kind, ty) => ArgKind::of(ty) == Some(kind),
         }
     }
@@ -271,25 +277,68 @@ impl<'a> Arg<'a> {
     /// pointers, buffers as their host address); `None` for floats and structs.
     #[inline]
     pub fn int_bits(&self) -> Option<u64> {
-        match self.kind {
+        match self.kind() {
             ArgKind::F32 | ArgKind::F64 | ArgKind::Struct => None,
             _ => Some(self.bits),
         }
     }
 }
 
+/// A parameter type's check of an [`Arg`], computed once at prepare: whether an argument
+/// may be passed for the parameter is one AND and one comparison of the argument's header
+/// word — the same answer as [`Arg::matches`] (a `ptr` takes a pointer or a buffer; a
+/// struct must have exactly the struct's size; every other type its own kind).
+///
+/// Backends fold the checks of all arguments of a call into one word
+/// ([`ArgCheck::mismatch`] is 0 for a match), so a dynamic call tests its arguments without
+/// a branch per argument.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ArgCheck {
+    mask: u64,
+    want: u64,
+}
+
+impl ArgCheck {
+    /// The check for parameter type `ty`; `None` for `void` (never a parameter).
+    pub fn of(ty: &Type) -> Option<ArgCheck> {
+        Some(match ty {
+            Type::Void => return None,
+            // The buffer's owner (the header's high word) and the Ptr/Buffer bit are masked.
+            Type::Ptr => ArgCheck {
+                mask: 0xff & !1,
+                want: ArgKind::Ptr as u64 & !1,
+            },
+            Type::Struct(s) => ArgCheck {
+                mask: u64::MAX,
+                // A struct too large for the header's length word matches nothing (no
+                // header has all low bits set).
+                want: u32::try_from(s.size())
+                    .ok()
+                    .filter(|&n| n != u32::MAX)
+                    .map_or(u64::MAX, |n| ArgKind::Struct as u64 | (n as u64) << 32),
+            },
+            scalar => ArgCheck {
+                mask: u64::MAX,
+                want: ArgKind::of(scalar)? as u64,
+            },
+        })
+    }
+
+    /// 0 when `arg` may be passed for this parameter; nonzero otherwise.
+    #[inline(always)]
+    pub fn mismatch(self, arg: &Arg<'_>) -> u64 {
+        (arg.head & self.mask) ^ self.want
+    }
+}
+
 impl std::fmt::Debug for Arg<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.kind {
+        match self.kind() {
             ArgKind::F32 => write!(f, "f32({})", f32::from_bits(self.bits as u32)),
             ArgKind::F64 => write!(f, "f64({})", f64::from_bits(self.bits)),
             ArgKind::Ptr => write!(f, "ptr({:#x})", self.bits),
-            ArgKind::Buffer => write!(
-                f,
-                "buffer(host {:#x}, guest {:#x}, context {})",
-                self.bits, self.extra, self.owner
-            ),
-            ArgKind::Struct => write!(f, "struct({} bytes)", self.extra),
+            ArgKind::Buffer => write!(f, "buffer(host {:#x}, context {})", self.bits, self.aux()),
+            ArgKind::Struct => write!(f, "struct({} bytes)", self.aux()),
             k if Type::is_signed(&match k {
                 ArgKind::I8 => Type::I8,
                 ArgKind::I16 => Type::I16,
@@ -308,10 +357,7 @@ impl std::fmt::Debug for Arg<'_> {
 
 impl PartialEq for Arg<'_> {
     fn eq(&self, other: &Self) -> bool {
-        self.kind == other.kind
-            && self.bits == other.bits
-            && self.extra == other.extra
-            && self.owner == other.owner
+        self.head == other.head && self.bits == other.bits
     }
 }
 
@@ -347,7 +393,11 @@ impl<T> From<*mut T> for Arg<'static> {
 /// The return value of a dynamic call.
 ///
 /// A struct return is written into the caller's return slot; the value then only says so.
+///
+/// The layout is `repr(C, u8)` (a tag byte, the payload at offset 8; 16 bytes), which
+/// [`ReturnDecode`] relies on to build a value without a branch on its type.
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[repr(C, u8)]
 pub enum Value {
     /// The function returns `void`.
     Void,
@@ -382,6 +432,80 @@ pub enum Value {
     Ptr(*mut c_void),
     /// A struct, written into the return slot passed to the call.
     Struct,
+}
+
+/// How the return registers of a function become its [`Value`], computed once at prepare
+/// from the return type: decoding is then a tag and a payload word put side by side, with
+/// no branch on the type (the branch-per-call form is [`Value::from_bits`], which gives the
+/// same values).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ReturnDecode {
+    /// The tag byte of the value's variant (`Value` is `repr(C, u8)`).
+    tag: u8,
+    /// `bool`: the payload is normalised to 0 or 1.
+    is_bool: bool,
+    /// `ptr`: the value is built by an integer-to-pointer cast (exposed provenance).
+    is_ptr: bool,
+    /// Left shift that puts the type's bytes first in memory (0 on little-endian targets).
+    shift: u8,
+}
+
+/// The memory image of a [`Value`]: the tag word and the payload word.
+#[repr(C)]
+struct RawValue {
+    tag: u64,
+    payload: u64,
+}
+
+impl ReturnDecode {
+    /// The decoding for return type `ty` (`void`, a scalar, or a struct, which decodes to
+    /// [`Value::Struct`] whatever the bits).
+    pub fn of(ty: &Type) -> ReturnDecode {
+        let sample = Value::from_bits(ty, 0);
+        // SAFETY: `Value` is `repr(C, u8)`: its first byte is the variant's tag.
+        let tag = unsafe { *(&sample as *const Value).cast::<u8>() };
+        let size = match ty {
+            Type::Void | Type::Struct(_) => 0,
+            t => t.size(),
+        };
+        let shift = if cfg!(target_endian = "big") && size > 0 {
+            (64 - 8 * size) as u8
+        } else {
+            0
+        };
+        ReturnDecode {
+            tag,
+            is_bool: *ty == Type::Bool,
+            is_ptr: *ty == Type::Ptr,
+            shift,
+        }
+    }
+
+    /// The value whose register image is `bits` (the upper bits beyond the type's size are
+    /// ignored, as by [`Value::from_bits`]).
+    #[inline(always)]
+    pub fn value(self, bits: u64) -> Value {
+        if self.is_ptr {
+            return Value::Ptr(bits as usize as *mut c_void);
+        }
+        let payload = if self.is_bool {
+            (bits as u8 != 0) as u64
+        } else {
+            bits
+        };
+        let raw = RawValue {
+            tag: u64::from_ne_bytes([self.tag, 0, 0, 0, 0, 0, 0, 0]),
+            payload: payload << self.shift,
+        };
+        // SAFETY: `Value` is `repr(C, u8)`, 16 bytes with the tag at byte 0 and every
+        // variant's field at byte 8 (the union of the payloads is 8-aligned); `RawValue` is
+        // 16 bytes of the same alignment. The tag byte is the discriminant of a variant
+        // (taken from a real value in `of`); bytes 1..8 are padding; the payload's first
+        // bytes in memory (`shift` puts them there) are a valid value of that variant's
+        // field: any bits for integers and floats, 0 or 1 for `bool`; pointers are built by
+        // a cast above, and `Void` and `Struct` have no field.
+        unsafe { std::mem::transmute::<RawValue, Value>(raw) }
+    }
 }
 
 impl Value {
@@ -452,7 +576,7 @@ mod tests {
         assert_eq!(Arg::u32(u32::MAX).bits(), u32::MAX as u64);
         assert_eq!(Arg::f32(1.5).bits(), 1.5f32.to_bits() as u64);
         assert_eq!(Arg::f64(1.0).int_bits(), None);
-        assert_eq!(std::mem::size_of::<Arg<'_>>(), 24);
+        assert_eq!(std::mem::size_of::<Arg<'_>>(), 16);
     }
 
     #[test]
@@ -477,5 +601,105 @@ mod tests {
         assert!(Arg::ptr(std::ptr::null::<u8>()).matches(&Type::Ptr));
         assert_eq!(Arg::bytes(&[1, 2]).struct_bytes(), Some(&[1u8, 2][..]));
         assert_eq!(format!("{:?}", Arg::i16(-5)), "i16(-5)");
+    }
+
+    #[test]
+    fn arg_check_agrees_with_matches() {
+        let s8 = crate::StructType::new(vec![Type::I32, Type::I32]).unwrap();
+        let s3 = crate::StructType::new(vec![Type::U8, Type::U8, Type::U8]).unwrap();
+        let types = [
+            Type::Bool,
+            Type::I8,
+            Type::U8,
+            Type::I16,
+            Type::U16,
+            Type::I32,
+            Type::U32,
+            Type::I64,
+            Type::U64,
+            Type::Isize,
+            Type::Usize,
+            Type::F32,
+            Type::F64,
+            Type::Ptr,
+            Type::Struct(s8),
+            Type::Struct(s3),
+        ];
+        let mut buf = crate::HostBuffers::new(crate::OwnerId::fresh());
+        let b = buf.alloc(64, 64).unwrap();
+        let bytes = [0u8; 8];
+        let args = [
+            Arg::bool(true),
+            Arg::i8(-1),
+            Arg::u8(1),
+            Arg::i16(-1),
+            Arg::u16(1),
+            Arg::i32(-1),
+            Arg::u32(1),
+            Arg::i64(-1),
+            Arg::u64(1),
+            Arg::isize(-1),
+            Arg::usize(1),
+            Arg::f32(1.0),
+            Arg::f64(1.0),
+            Arg::ptr(&bytes),
+            Arg::buffer(b),
+            Arg::bytes(&bytes),
+            Arg::bytes(&bytes[..3]),
+            Arg::bytes(&bytes[..4]),
+        ];
+        for ty in &types {
+            let check = ArgCheck::of(ty).unwrap();
+            for a in &args {
+                assert_eq!(check.mismatch(a) == 0, a.matches(ty), "{a:?} for {ty}");
+            }
+        }
+        assert_eq!(ArgCheck::of(&Type::Void), None);
+    }
+
+    #[test]
+    fn return_decode_agrees_with_from_bits() {
+        let s = crate::StructType::new(vec![Type::I32]).unwrap();
+        let types = [
+            Type::Void,
+            Type::Bool,
+            Type::I8,
+            Type::U8,
+            Type::I16,
+            Type::U16,
+            Type::I32,
+            Type::U32,
+            Type::I64,
+            Type::U64,
+            Type::Isize,
+            Type::Usize,
+            Type::F32,
+            Type::F64,
+            Type::Ptr,
+            Type::Struct(s),
+        ];
+        let samples = [
+            0u64,
+            1,
+            0xff,
+            0x8000_0000,
+            u64::MAX,
+            0xdead_beef_0000_0100,
+            1.5f32.to_bits() as u64 | 0xffff_ffff_0000_0000,
+            (-2.25f64).to_bits(),
+        ];
+        assert_eq!(std::mem::size_of::<Value>(), 16);
+        for ty in &types {
+            let d = ReturnDecode::of(ty);
+            for &b in &samples {
+                let (got, want) = (d.value(b), Value::from_bits(ty, b));
+                let same = match (got, want) {
+                    (Value::F32(x), Value::F32(y)) => x.to_bits() == y.to_bits(),
+                    (Value::F64(x), Value::F64(y)) => x.to_bits() == y.to_bits(),
+                    (x, y) => x == y,
+                };
+                assert!(same, "{ty} from {b:#x}: {got:?} vs {want:?}");
+            }
+        }
     }
 }
