@@ -192,6 +192,9 @@ enum Entry {
     RegsStack2,
     /// Whole argument images in registers and up to [`MAX_STACK_WORDS`] stack words.
     RegsStack,
+    /// Registers only, each a whole image or eight bytes of a struct (System V eightbytes,
+    /// AAPCS64 HFA members and 16-byte composites): one predictable branch per register.
+    Pieces8,
     /// Struct pieces, promotions or the return pointer somewhere: every register and stack
     /// word through [`Load::value`].
     General,
@@ -283,6 +286,13 @@ impl InlinePlan {
                 1 | 2 => Entry::RegsStack2,
                 _ => Entry::RegsStack,
             }
+        } else if !plan.args.is_empty()
+            && stack.is_empty()
+            && regs
+                .iter()
+                .all(|l| matches!(l.op, Op::Whole | Op::Zero | Op::Piece8))
+        {
+            Entry::Pieces8
         } else {
             Entry::General
         };
@@ -336,6 +346,27 @@ impl InlinePlan {
                     enter_stack2(code, whole, [w0, w1], extra)
                 }
                 Entry::RegsStack => self.enter_stack(code, word, whole, extra),
+                Entry::Pieces8 => {
+                    // Unused registers (`Zero`) carry argument 0's image: the callee ignores
+                    // them.
+                    let load = |r: usize| {
+                        let l = self.regs[r];
+                        let bits = args.get_unchecked(l.arg as usize).bits();
+                        if l.op == Op::Piece8 {
+                            (bits as usize as *const u8)
+                                .add(l.offset as usize)
+                                .cast::<u64>()
+                                .read_unaligned()
+                        } else {
+                            bits
+                        }
+                    };
+                    if self.gp_only {
+                        enter_gp(code, load, extra)
+                    } else {
+                        enter_regs(code, load, extra)
+                    }
+                }
                 Entry::General => {
                     let mut image = [0u64; REGS];
                     for (r, l) in self.used.iter() {

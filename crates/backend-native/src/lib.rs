@@ -26,8 +26,8 @@ use std::ffi::c_void;
 use std::marker::PhantomData;
 
 use ffi_trait::{
-    Arg, ArgKind, Backend, Error, HostBuffers, OwnerId, Params, PointerKind, Result, ReturnType,
-    ScalarClass, SharedLibrary, Signature, Source, StableBuffer, Type, Value,
+    Arg, ArgCheck, Backend, Error, HostBuffers, OwnerId, Params, PointerKind, Result, ReturnDecode,
+    ReturnType, ScalarClass, SharedLibrary, Signature, Source, StableBuffer, Type, Value,
     backend::arg_type_error,
 };
 
@@ -75,13 +75,6 @@ unsafe impl Send for Code {}
 // SAFETY: as above; the address is never written through.
 unsafe impl Sync for Code {}
 
-/// One parameter's check: the [`ArgKind`] it takes (`ptr` also takes a buffer).
-#[derive(Clone, Copy, Debug)]
-struct Param {
-    expect: ArgKind,
-    is_ptr: bool,
-}
-
 #[cold]
 #[inline(never)]
 fn count_error(f: &NativeFunction, got: usize) -> Error {
@@ -109,7 +102,10 @@ enum RetClass {
 #[derive(Debug)]
 pub struct NativeFunction {
     code: Code,
-    params: Box<[Param]>,
+    /// One check per argument ([`ArgCheck`]: `ptr` also takes a buffer).
+    params: Box<[ArgCheck]>,
+    /// The return's decoding.
+    ret_decode: ReturnDecode,
     /// For each argument register (integer registers first, then floating-point ones), the
     /// index of the argument whose image it takes; registers no argument uses point at
     /// argument 0 (any initialised value will do: the callee never reads them).
@@ -168,7 +164,7 @@ fn unsupported(sig: &Signature, reason: impl Into<String>) -> Error {
 /// the per-parameter checks, the gather table (for each register slot — integer registers
 /// first, `0..MAX_INT_ARGS`, then floating-point ones — the argument it takes, 0 if none)
 /// and the return class.
-fn plan(sig: &Signature) -> Result<(Box<[Param]>, [u8; REGS], RetClass)> {
+fn plan(sig: &Signature) -> Result<(Box<[ArgCheck]>, [u8; REGS], RetClass)> {
     if sig.is_variadic() {
         return Err(unsupported(
             sig,
@@ -179,7 +175,7 @@ fn plan(sig: &Signature) -> Result<(Box<[Param]>, [u8; REGS], RetClass)> {
     let mut params = Vec::with_capacity(sig.args().len());
     let mut gather = [0u8; REGS];
     for ty in sig.args() {
-        let (Some(class), Some(expect)) = (ty.scalar_class(), ArgKind::of(ty)) else {
+        let (Some(class), Some(check)) = (ty.scalar_class(), ArgCheck::of(ty)) else {
             return Err(unsupported(
                 sig,
                 "structs by value need the ABI's aggregate classification; use the asm backend",
@@ -198,10 +194,7 @@ fn plan(sig: &Signature) -> Result<(Box<[Param]>, [u8; REGS], RetClass)> {
         if slot < REGS {
             gather[slot] = params.len() as u8;
         }
-        params.push(Param {
-            expect,
-            is_ptr: *ty == Type::Ptr,
-        });
+        params.push(check);
     }
     if ints > MAX_INT_ARGS || floats > MAX_FLOAT_ARGS {
         return Err(unsupported(
@@ -268,6 +261,7 @@ impl Backend for NativeBackend {
                     .iter()
                     .all(|t| t.scalar_class() == Some(ScalarClass::Integer)),
             ret_class,
+            ret_decode: ReturnDecode::of(sig.ret()),
             signature: sig.clone(),
             symbol: symbol.into(),
             _lib: lib.clone(),
@@ -288,12 +282,19 @@ impl Backend for NativeBackend {
         if args.len() != f.params.len() {
             return Err(count_error(f, args.len()));
         }
-        // One byte comparison per argument (`ptr` also takes a buffer).
-        for (i, (arg, p)) in args.iter().zip(f.params.iter()).enumerate() {
-            let kind = arg.kind();
-            if kind != p.expect && !(p.is_ptr && kind == ArgKind::Buffer) {
-                return Err(type_error(f, i, arg));
-            }
+        // The checks of all arguments folded into one word (no branch per argument); the
+        // loop runs again only to name a failing argument.
+        let mut bad = 0u64;
+        for (arg, c) in args.iter().zip(f.params.iter()) {
+            bad |= c.mismatch(arg);
+        }
+        if bad != 0 {
+            let i = args
+                .iter()
+                .zip(f.params.iter())
+                .position(|(a, c)| c.mismatch(a) != 0)
+                .unwrap_or(0);
+            return Err(type_error(f, i, &args[i]));
         }
         // Each register loads its argument's ready-made image straight from `args`: loads
         // only, no intermediate array (a store-then-load round trip per register measured
@@ -332,7 +333,7 @@ impl Backend for NativeBackend {
                 }
             }
         };
-        Ok(Value::from_bits(f.signature.ret(), bits))
+        Ok(f.ret_decode.value(bits))
     }
 
     unsafe fn prepare_typed<P: Params, R: ReturnType>(
