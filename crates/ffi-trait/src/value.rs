@@ -603,11 +603,9 @@ mod tests {
         assert_eq!(format!("{:?}", Arg::i16(-5)), "i16(-5)");
     }
 
-    #[test]
-    fn arg_check_agrees_with_matches() {
-        let s8 = crate::StructType::new(vec![Type::I32, Type::I32]).unwrap();
-        let s3 = crate::StructType::new(vec![Type::U8, Type::U8, Type::U8]).unwrap();
-        let types = [
+    /// Every scalar type of the grammar (`void` and structs not included).
+    fn scalar_types() -> [Type; 14] {
+        [
             Type::Bool,
             Type::I8,
             Type::U8,
@@ -622,9 +620,15 @@ mod tests {
             Type::F32,
             Type::F64,
             Type::Ptr,
-            Type::Struct(s8),
-            Type::Struct(s3),
-        ];
+        ]
+    }
+
+    #[test]
+    fn arg_check_agrees_with_matches() {
+        let s8 = crate::StructType::new(vec![Type::I32, Type::I32]).unwrap();
+        let s3 = crate::StructType::new(vec![Type::U8, Type::U8, Type::U8]).unwrap();
+        let mut types = scalar_types().to_vec();
+        types.extend([Type::Struct(s8), Type::Struct(s3)]);
         let mut buf = crate::HostBuffers::new(crate::OwnerId::fresh());
         let b = buf.alloc(64, 64).unwrap();
         let bytes = [0u8; 8];
@@ -660,24 +664,8 @@ mod tests {
     #[test]
     fn return_decode_agrees_with_from_bits() {
         let s = crate::StructType::new(vec![Type::I32]).unwrap();
-        let types = [
-            Type::Void,
-            Type::Bool,
-            Type::I8,
-            Type::U8,
-            Type::I16,
-            Type::U16,
-            Type::I32,
-            Type::U32,
-            Type::I64,
-            Type::U64,
-            Type::Isize,
-            Type::Usize,
-            Type::F32,
-            Type::F64,
-            Type::Ptr,
-            Type::Struct(s),
-        ];
+        let mut types = scalar_types().to_vec();
+        types.extend([Type::Void, Type::Struct(s)]);
         let samples = [
             0u64,
             1,
