@@ -16,7 +16,7 @@
 
 use std::ffi::c_void;
 
-use ffi_trait::{Arg, ArgCheck};
+use ffi_trait::Arg;
 
 use crate::plan::{ArgPlan, Loc, Plan, RetPlan};
 
@@ -161,25 +161,6 @@ pub(crate) unsafe fn write_le(p: *mut u8, len: u8, v: u64) {
             }
         }
     }
-}
-
-/// The index of the first argument that its [`ArgCheck`] rejects, if any: the checks of
-/// all arguments are folded into one word without a branch per argument (an AND, an XOR
-/// and an OR each), and the loop only runs again on failure to name the argument.
-///
-/// `args` and `checks` have the same length (the caller compared the counts).
-#[inline(always)]
-pub(crate) fn first_mismatch(args: &[Arg<'_>], checks: &[ArgCheck]) -> Option<usize> {
-    let mut bad = 0u64;
-    for (a, c) in args.iter().zip(checks) {
-        bad |= c.mismatch(a);
-    }
-    if bad == 0 {
-        return None;
-    }
-    args.iter()
-        .zip(checks)
-        .position(|(a, c)| c.mismatch(a) != 0)
 }
 
 /// How an [`InlinePlan`] enters the callee, chosen at prepare from the plan's shape.

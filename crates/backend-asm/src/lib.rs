@@ -364,7 +364,7 @@ impl Backend for AsmBackend {
         if args.len() != f.checks.len() {
             return Err(count_error(f, args.len()));
         }
-        if let Some(i) = fast::first_mismatch(args, &f.checks) {
+        if let Some(i) = ArgCheck::first_mismatch(&f.checks, args) {
             return Err(fill_error(f, FillError::Type(i), args));
         }
         let plan = &f.plan;

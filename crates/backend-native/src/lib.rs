@@ -284,16 +284,7 @@ impl Backend for NativeBackend {
         }
         // The checks of all arguments folded into one word (no branch per argument); the
         // loop runs again only to name a failing argument.
-        let mut bad = 0u64;
-        for (arg, c) in args.iter().zip(f.params.iter()) {
-            bad |= c.mismatch(arg);
-        }
-        if bad != 0 {
-            let i = args
-                .iter()
-                .zip(f.params.iter())
-                .position(|(a, c)| c.mismatch(a) != 0)
-                .unwrap_or(0);
+        if let Some(i) = ArgCheck::first_mismatch(&f.params, args) {
             return Err(type_error(f, i, &args[i]));
         }
         // Each register loads its argument's ready-made image straight from `args`: loads

@@ -329,6 +329,25 @@ impl ArgCheck {
     pub fn mismatch(self, arg: &Arg<'_>) -> u64 {
         (arg.head & self.mask) ^ self.want
     }
+
+    /// The index of the first of `args` that its check in `checks` rejects, if any: the
+    /// checks of all arguments are folded into one word without a branch per argument, and
+    /// the arguments are walked again only on failure, to name the argument.
+    ///
+    /// Pairs beyond the shorter slice are not looked at (callers compare the counts first).
+    #[inline(always)]
+    pub fn first_mismatch(checks: &[ArgCheck], args: &[Arg<'_>]) -> Option<usize> {
+        let mut bad = 0u64;
+        for (a, c) in args.iter().zip(checks) {
+            bad |= c.mismatch(a);
+        }
+        if bad == 0 {
+            return None;
+        }
+        args.iter()
+            .zip(checks)
+            .position(|(a, c)| c.mismatch(a) != 0)
+    }
 }
 
 impl std::fmt::Debug for Arg<'_> {
