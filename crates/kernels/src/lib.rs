@@ -38,9 +38,12 @@ pub mod locate;
 /// vectors, four AVX2 vectors, eight SSE2 / NEON / simd128 vectors. Enough chains to reach
 /// the cache's bandwidth on every level, and few enough that the 16 vector registers of
 /// SSE2 and of Cranelift's wasm `simd128` code hold them without spilling (32 lanes made the
-/// wasm build 2.3x slower than native; 16 lanes brought it within ~1.1x, same native speed).
+/// wasm build spill). The wasm build keeps them in eight `f64x2` vectors written out with
+/// `core::arch::wasm32` (module `simd128`), since LLVM's wasm output of the portable loop
+/// moved most lanes through scalar locals on every iteration.
 pub const LANES: usize = 16;
 
+#[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
 /// Combines the lanes by a fixed pairwise tree (lane `j` with lane `j + w`, for
 /// `w = 8, 4, 2, 1`), the same order on every target.
 #[inline(always)]
@@ -55,6 +58,7 @@ fn reduce(mut acc: [f64; LANES]) -> f64 {
     acc[0]
 }
 
+#[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
 #[inline(always)]
 fn sum_body(x: &[f64]) -> f64 {
     let mut acc = [0.0f64; LANES];
@@ -77,6 +81,7 @@ fn sum_body(x: &[f64]) -> f64 {
     reduce(acc)
 }
 
+#[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
 #[inline(always)]
 fn dot_body(x: &[f64], y: &[f64]) -> f64 {
     let mut acc = [0.0f64; LANES];
@@ -139,6 +144,9 @@ unsafe fn slice<'a>(p: *const f64, n: usize) -> &'a [f64] {
 #[cfg(target_arch = "x86_64")]
 mod dispatch;
 
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+mod simd128;
+
 /// Does nothing: the cost of a bare call.
 #[unsafe(no_mangle)]
 pub extern "C" fn ffikit_noop() {}
@@ -186,7 +194,12 @@ pub unsafe extern "C" fn ffikit_sum_f64(x: *const f64, n: usize) -> f64 {
     unsafe {
         (dispatch::kernels().sum_f64)(x)
     }
-    #[cfg(not(target_arch = "x86_64"))]
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    return simd128::sum_f64(x);
+    #[cfg(not(any(
+        target_arch = "x86_64",
+        all(target_arch = "wasm32", target_feature = "simd128")
+    )))]
     sum_body(x)
 }
 
@@ -203,7 +216,12 @@ pub unsafe extern "C" fn ffikit_dot_f64(x: *const f64, y: *const f64, n: usize) 
     unsafe {
         (dispatch::kernels().dot_f64)(x, y)
     }
-    #[cfg(not(target_arch = "x86_64"))]
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    return simd128::dot_f64(x, y);
+    #[cfg(not(any(
+        target_arch = "x86_64",
+        all(target_arch = "wasm32", target_feature = "simd128")
+    )))]
     dot_body(x, y)
 }
 
