@@ -10,7 +10,7 @@ use std::time::Duration;
 use ffikit::{AnyContext, ContextConfig};
 use ffikit_test_support::parallel;
 
-use crate::measure::measure;
+use crate::measure::measure_interleaved;
 use crate::{Reference, Sink, expect};
 
 /// The size of the compute-bound row.
@@ -39,6 +39,11 @@ fn call(ctx: &mut AnyContext, kernel: &str, x: &[f64], want: f64) {
 }
 
 /// Pool, mutex and direct rows for add_u32 and sum_f64 (10,000), per backend and count.
+///
+/// The rows of one kernel — direct, and each backend's pool and mutex, at every thread count
+/// — are sampled in interleaved rounds ([`measure_interleaved`]): the pool's speedup is read
+/// against the direct one, and rows taken minutes apart on this shared 2-vCPU VM differed by
+/// more than the 10% the comparison allows.
 pub(crate) fn rows(sink: &mut Sink, _lib: &Path) {
     let counts = thread_counts(sink);
     let max = *counts.iter().max().unwrap_or(&1) as usize;
@@ -55,37 +60,13 @@ pub(crate) fn rows(sink: &mut Sink, _lib: &Path) {
         .collect();
     // Each sample spawns its threads: long samples amortise that (~50 µs) to noise.
     let plan = crate::measure::Plan {
-        samples: sink.plan.samples.clamp(5, 11),
+        samples: sink.plan.samples.clamp(5, 21),
         sample_time: sink
             .plan
             .sample_time
-            .max(Duration::from_millis(if sink.opts.quick { 20 } else { 60 })),
+            .max(Duration::from_millis(if sink.opts.quick { 20 } else { 30 })),
     };
-    for kernel in &kernels {
-        let size = if *kernel == "add_u32" {
-            0
-        } else {
-            SUM_N as u64
-        };
-        for &t in &counts {
-            let s = measure(plan, &mut |it| {
-                parallel(t as usize, it, &|th, calls| {
-                    let x = &data[th];
-                    for _ in 0..calls {
-                        if *kernel == "add_u32" {
-                            black_box(ffikit_kernels::ffikit_add_u32(black_box(1), 2));
-                        } else {
-                            // SAFETY: x holds SUM_N f64.
-                            black_box(unsafe {
-                                ffikit_kernels::ffikit_sum_f64(black_box(x.as_ptr()), SUM_N)
-                            });
-                        }
-                    }
-                });
-            });
-            sink.push("rust-pool", "direct", "-", kernel, size, t, s);
-        }
-    }
+    let mut backends = Vec::new();
     for backend in ["native", "asm", "wasm"] {
         if !sink.opts.wants_backend(backend) {
             continue;
@@ -100,31 +81,70 @@ pub(crate) fn rows(sink: &mut Sink, _lib: &Path) {
         let mut one = AnyContext::new(backend, config).expect("a context");
         expect("pool sum_f64", one.sum_f64(&r.x).unwrap(), want);
         expect("pool add_u32", one.add_u32(40, 2).unwrap(), 42);
-        let mutex = Mutex::new(one);
-        for kernel in &kernels {
-            let size = if *kernel == "add_u32" {
-                0
-            } else {
-                SUM_N as u64
-            };
-            for &t in &counts {
-                let s = measure(plan, &mut |it| {
+        backends.push((backend, pool, Mutex::new(one)));
+    }
+    for &kernel in &kernels {
+        let size = if kernel == "add_u32" { 0 } else { SUM_N as u64 };
+        // (implementation, backend, threads, batch of calls)
+        type Row<'a> = (&'static str, &'static str, u32, Box<dyn FnMut(u64) + 'a>);
+        let mut rows: Vec<Row<'_>> = Vec::new();
+        for &t in &counts {
+            let data = &data;
+            rows.push((
+                "direct",
+                "-",
+                t,
+                Box::new(move |it| {
                     parallel(t as usize, it, &|th, calls| {
+                        let x = &data[th];
                         for _ in 0..calls {
-                            call(&mut pool.try_acquire().unwrap(), kernel, &data[th], want);
+                            if kernel == "add_u32" {
+                                black_box(ffikit_kernels::ffikit_add_u32(black_box(1), 2));
+                            } else {
+                                // SAFETY: x holds SUM_N f64.
+                                black_box(unsafe {
+                                    ffikit_kernels::ffikit_sum_f64(black_box(x.as_ptr()), SUM_N)
+                                });
+                            }
                         }
                     });
-                });
-                sink.push("rust-pool", "ffikit", backend, kernel, size, t, s);
-                let s = measure(plan, &mut |it| {
-                    parallel(t as usize, it, &|th, calls| {
-                        for _ in 0..calls {
-                            call(&mut mutex.lock().unwrap(), kernel, &data[th], want);
-                        }
-                    });
-                });
-                sink.push("rust-pool", "mutex", backend, kernel, size, t, s);
+                }),
+            ));
+            for (backend, pool, mutex) in &backends {
+                rows.push((
+                    "ffikit",
+                    backend,
+                    t,
+                    Box::new(move |it| {
+                        parallel(t as usize, it, &|th, calls| {
+                            for _ in 0..calls {
+                                call(&mut pool.try_acquire().unwrap(), kernel, &data[th], want);
+                            }
+                        });
+                    }),
+                ));
+                rows.push((
+                    "mutex",
+                    backend,
+                    t,
+                    Box::new(move |it| {
+                        parallel(t as usize, it, &|th, calls| {
+                            for _ in 0..calls {
+                                call(&mut mutex.lock().unwrap(), kernel, &data[th], want);
+                            }
+                        });
+                    }),
+                ));
             }
+        }
+        let mut batches: Vec<&mut dyn FnMut(u64)> = rows
+            .iter_mut()
+            .map(|row| &mut *row.3 as &mut dyn FnMut(u64))
+            .collect();
+        let summaries = measure_interleaved(plan, &mut batches);
+        drop(batches);
+        for ((imp, backend, t, _), s) in rows.iter().zip(summaries) {
+            sink.push("rust-pool", imp, backend, kernel, size, *t, s);
         }
     }
 }

@@ -37,14 +37,21 @@ fn call(ctx: &mut AnyContext, kernel: &str) {
     }
 }
 
-fn direct(kernel: &str, x: &[f64]) {
+/// One cache line of f64: the direct rows' data is 64-byte aligned like a stable buffer (with
+/// the 16-byte alignment of a `Vec<f64>`, every AVX-512 load of the kernel splits a cache line
+/// and the direct 1-thread row ran ~10-20% slower than the pool's, skewing the comparison).
+#[repr(C, align(64))]
+#[derive(Clone, Copy)]
+struct Line([f64; 8]);
+
+fn direct(kernel: &str, x: &[Line]) {
     match kernel {
         "add_u32" => {
             black_box(ffikit_kernels::ffikit_add_u32(black_box(1), black_box(2)));
         }
         _ => {
-            // SAFETY: `x` holds N f64.
-            black_box(unsafe { ffikit_kernels::ffikit_sum_f64(black_box(x.as_ptr()), N) });
+            // SAFETY: `x` holds N / 8 lines of 8 f64, N f64 in all.
+            black_box(unsafe { ffikit_kernels::ffikit_sum_f64(black_box(x.as_ptr().cast()), N) });
         }
     }
 }
@@ -52,7 +59,7 @@ fn direct(kernel: &str, x: &[f64]) {
 fn bench(c: &mut Criterion) {
     ffikit_kernels::locate::kernels_library();
     ffikit_kernels::locate::kernels_wasm();
-    let data: Vec<Vec<f64>> = (0..4).map(|_| vec![0.0; N]).collect();
+    let data: Vec<Vec<Line>> = (0..4).map(|_| vec![Line([0.0; 8]); N / 8]).collect();
     for (backend, built) in BACKENDS {
         if !built {
             continue;
@@ -60,53 +67,48 @@ fn bench(c: &mut Criterion) {
         let pool = ffikit::pool(backend, 4, config()).unwrap();
         let mutex = Mutex::new(AnyContext::new(backend, config()).unwrap());
         let object_pool = object_pool::Pool::new(4, || AnyContext::new(backend, config()).unwrap());
-        for threads in THREADS {
-            let mut g = c.benchmark_group(format!("pool/{backend}/{threads}"));
-            g.sample_size(20)
-                .measurement_time(Duration::from_secs(2))
-                .warm_up_time(Duration::from_millis(500));
-            for kernel in ["add_u32", "sum_f64"] {
-                g.bench_function(format!("{kernel}/pool"), |b| {
-                    b.iter_custom(|iters| {
-                        parallel(threads, iters, &|_, calls| {
-                            for _ in 0..calls {
-                                call(&mut pool.try_acquire().unwrap(), kernel);
-                            }
+        // One kernel and implementation at 1, 2 and 4 threads back to back, so that the
+        // speedups compare rows taken seconds apart, not minutes (this VM's speed drifts).
+        for kernel in ["add_u32", "sum_f64"] {
+            for imp in ["pool", "mutex", "object-pool", "direct"] {
+                for threads in THREADS {
+                    let mut g = c.benchmark_group(format!("pool/{backend}/{threads}"));
+                    g.sample_size(20)
+                        .measurement_time(Duration::from_secs(2))
+                        .warm_up_time(Duration::from_millis(500));
+                    g.bench_function(format!("{kernel}/{imp}"), |b| {
+                        b.iter_custom(|iters| {
+                            parallel(threads, iters, &|t, calls| match imp {
+                                "pool" => {
+                                    for _ in 0..calls {
+                                        call(&mut pool.try_acquire().unwrap(), kernel);
+                                    }
+                                }
+                                "mutex" => {
+                                    for _ in 0..calls {
+                                        call(&mut mutex.lock().unwrap(), kernel);
+                                    }
+                                }
+                                "object-pool" => {
+                                    for _ in 0..calls {
+                                        let mut ctx = object_pool
+                                            .pull(|| AnyContext::new(backend, config()).unwrap());
+                                        call(&mut ctx, kernel);
+                                    }
+                                }
+                                // The machine's own scaling, without ffikit: the same kernel,
+                                // linked in.
+                                _ => {
+                                    for _ in 0..calls {
+                                        direct(kernel, &data[t]);
+                                    }
+                                }
+                            })
                         })
-                    })
-                });
-                g.bench_function(format!("{kernel}/mutex"), |b| {
-                    b.iter_custom(|iters| {
-                        parallel(threads, iters, &|_, calls| {
-                            for _ in 0..calls {
-                                call(&mut mutex.lock().unwrap(), kernel);
-                            }
-                        })
-                    })
-                });
-                g.bench_function(format!("{kernel}/object-pool"), |b| {
-                    b.iter_custom(|iters| {
-                        parallel(threads, iters, &|_, calls| {
-                            for _ in 0..calls {
-                                let mut ctx = object_pool
-                                    .pull(|| AnyContext::new(backend, config()).unwrap());
-                                call(&mut ctx, kernel);
-                            }
-                        })
-                    })
-                });
-                // The machine's own scaling, without ffikit: the same kernel, linked in.
-                g.bench_function(format!("{kernel}/direct"), |b| {
-                    b.iter_custom(|iters| {
-                        parallel(threads, iters, &|t, calls| {
-                            for _ in 0..calls {
-                                direct(kernel, &data[t]);
-                            }
-                        })
-                    })
-                });
+                    });
+                    g.finish();
+                }
             }
-            g.finish();
         }
     }
 }
