@@ -86,15 +86,26 @@ pub fn allocations_in<R>(f: impl FnOnce() -> R) -> (R, usize) {
 /// each `iters / threads` calls (rounded up), and returns the wall time from the start line
 /// until the last thread finishes.
 ///
+/// Thread `t` is pinned to core `t % cores` (core_affinity; left unpinned where the OS does
+/// not allow it). Without pinning, a one-thread sample ran on whichever vCPU the scheduler
+/// chose, and on a shared VM the two vCPUs are not equally fast at any moment: one-thread
+/// rows taken in the same round differed by up to 20%, which is more than the pool-scaling
+/// comparison allows.
+///
 /// # Panics
 /// When a worker panics (the panic is propagated when the threads are joined).
 pub fn parallel(threads: usize, iters: u64, work: &(dyn Fn(usize, u64) + Sync)) -> Duration {
     let per_thread = iters.div_ceil(threads as u64);
     let start_line = Barrier::new(threads + 1);
+    let cores = core_affinity::get_core_ids().unwrap_or_default();
     std::thread::scope(|s| {
         for t in 0..threads {
             let start_line = &start_line;
+            let core = (!cores.is_empty()).then(|| cores[t % cores.len()]);
             s.spawn(move || {
+                if let Some(core) = core {
+                    core_affinity::set_for_current(core);
+                }
                 start_line.wait();
                 work(t, per_thread);
             });
