@@ -307,3 +307,79 @@ fn buffers_need_a_module_memory_first() {
     let e = b.alloc_stable_buffer(64, 64).unwrap_err();
     assert!(e.to_string().contains("open a module"), "{e}");
 }
+
+/// Every wasm value type through the typed path, with values whose 64-bit register images
+/// have the upper half set (negative i8/i32, f32 bits): each parameter must arrive exactly and
+/// each result must come back exactly, compared with the dynamic path.
+#[test]
+fn typed_calls_lower_every_value_type() {
+    let wat = r#"(module
+        (func (export "i64_of") (param i32 i64 f32 f64) (result i64) local.get 1)
+        (func (export "i32_of") (param i64 i32 f64 f32) (result i32) local.get 1)
+        (func (export "f32_of") (param i32 f64 f32 i64) (result f32) local.get 2)
+        (func (export "f64_of") (param f32 i32 i64 f64) (result f64) local.get 3)
+        (func (export "i8_of") (param i32 i32) (result i32) local.get 0 local.get 1 i32.add)
+        (func (export "mix") (param i32 i64 f32 f64) (result f64)
+            local.get 0 f64.convert_i32_s
+            local.get 1 f64.convert_i64_s f64.add
+            local.get 2 f64.promote_f32 f64.add
+            local.get 3 f64.add))"#;
+    let mut b = WasmBackend::new().unwrap();
+    let m = b.open(Source::Bytes(wat.as_bytes())).unwrap();
+    // SAFETY: each signature is the export's type; no pointers.
+    unsafe {
+        let f = b
+            .prepare_typed::<(i32, i64, f32, f64), i64>(&m, "i64_of")
+            .unwrap();
+        assert_eq!(
+            b.call_typed(&f, (-1, i64::MIN + 7, -0.5, 2.5)).unwrap(),
+            i64::MIN + 7
+        );
+        let f = b
+            .prepare_typed::<(i64, i32, f64, f32), i32>(&m, "i32_of")
+            .unwrap();
+        assert_eq!(
+            b.call_typed(&f, (-9, -123_456, 1.0, -3.0)).unwrap(),
+            -123_456
+        );
+        let f = b
+            .prepare_typed::<(u32, f64, f32, u64), f32>(&m, "f32_of")
+            .unwrap();
+        assert_eq!(
+            b.call_typed(&f, (u32::MAX, -1.0, -1.25e-3, u64::MAX))
+                .unwrap(),
+            -1.25e-3
+        );
+        let f = b
+            .prepare_typed::<(f32, i32, i64, f64), f64>(&m, "f64_of")
+            .unwrap();
+        assert_eq!(
+            b.call_typed(&f, (-2.0, -1, -1, -6.5e300)).unwrap(),
+            -6.5e300
+        );
+        let f = b.prepare_typed::<(i8, u8), i32>(&m, "i8_of").unwrap();
+        assert_eq!(b.call_typed(&f, (-3, 200)).unwrap(), 197);
+        let f = b
+            .prepare_typed::<(i32, i64, f32, f64), f64>(&m, "mix")
+            .unwrap();
+        let args = (-7i32, -(1i64 << 40), -0.75f32, 0.125f64);
+        let typed = b.call_typed(&f, args).unwrap();
+        let d = b
+            .prepare(&m, "mix", &sig("f64(i32, i64, f32, f64)"))
+            .unwrap();
+        let dynamic = b
+            .call(
+                &d,
+                &[
+                    Arg::i32(args.0),
+                    Arg::i64(args.1),
+                    Arg::f32(args.2),
+                    Arg::f64(args.3),
+                ],
+                &mut [],
+            )
+            .unwrap();
+        assert_eq!(typed, -7.0 - (1u64 << 40) as f64 - 0.75 + 0.125);
+        assert_eq!(dynamic, Value::F64(typed));
+    }
+}
