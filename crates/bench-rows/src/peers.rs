@@ -1,9 +1,14 @@
 //! The peer rows: what a user would pick instead of ffikit, measured in the same process.
 //!
-//! - `plain-rust`: the kernel (linked in from the kernels crate) called through a function
-//!   pointer — the floor every Rust row is divided by;
+//! - `plain-rust`: the kernel called through a function pointer — the floor every Rust row is
+//!   divided by. The pointer is the `dlsym`'d address in `libffikit_kernels.so`, the very code
+//!   the native and asm backends call: a copy of the kernel linked into this binary sits at
+//!   another address, and on this machine an indirect call to a nearby copy measured up to
+//!   0.9 ns (of ~2.5) faster than the same instructions in the shared library, a difference
+//!   of code placement that would be charged to ffikit's call path;
 //! - `rust-loop`: the obvious Rust loop, for the crossover;
-//! - `libffi`: the `libffi` crate's `Cif::call` of the same kernels (the dynamic-call peer);
+//! - `libffi`: the `libffi` crate's `Cif::call` of the same kernels in the same shared library
+//!   (the dynamic-call peer);
 //! - `wasmtime-typedfunc`: a raw wasmtime `TypedFunc::call` of the same wasm exports in a
 //!   store of its own, with the data in its linear memory (the wasm peer).
 
@@ -14,6 +19,8 @@ use std::path::Path;
 use libffi::middle::{Cif, CodePtr, Type as FfiType, arg};
 use wasmtime::{Instance, Module, Store, TypedFunc};
 
+use ffikit::SharedLibrary;
+
 use crate::{AXPY_A, Reference, Sink, expect};
 
 type SumFn = unsafe extern "C" fn(*const f64, usize) -> f64;
@@ -21,27 +28,69 @@ type DotFn = unsafe extern "C" fn(*const f64, *const f64, usize) -> f64;
 type AxpyFn = unsafe extern "C" fn(f64, *const f64, *mut f64, usize);
 type BatchFn = unsafe extern "C" fn(*const u32, *const u32, *mut u32, usize);
 
-/// All peer rows that the filters select.
-pub(crate) fn rows(r: &Reference, sink: &mut Sink, _lib: &Path, wasm: &Path) {
+/// The kernels' entry points in `libffikit_kernels.so`, and the library that keeps them
+/// loaded.
+struct Kernels {
+    noop: extern "C" fn(),
+    add: extern "C" fn(u32, u32) -> u32,
+    sum: SumFn,
+    dot: DotFn,
+    axpy: AxpyFn,
+    batch: BatchFn,
+    _lib: SharedLibrary,
+}
+
+impl Kernels {
+    /// Opens the kernels library at `path` and resolves every kernel.
+    ///
+    /// # Panics
+    /// When the library or a kernel is missing (the rows cannot be measured without them).
+    fn open(path: &Path) -> Kernels {
+        // SAFETY: opening runs the kernels library's initialisers, as every backend row's
+        // open of the same file does.
+        let lib = unsafe { SharedLibrary::open(path) }.expect("libffikit_kernels.so opens");
+        let at = |s: &str| lib.symbol_address(s).expect("a kernel symbol");
+        // SAFETY: each symbol is the kernel of that C signature (`ffikit::kernel::KERNELS`);
+        // the library stays loaded while `_lib` lives, which outlives every pointer use.
+        unsafe {
+            use std::mem::transmute;
+            Kernels {
+                noop: transmute::<*const c_void, extern "C" fn()>(at("ffikit_noop")),
+                add: transmute::<*const c_void, extern "C" fn(u32, u32) -> u32>(at(
+                    "ffikit_add_u32",
+                )),
+                sum: transmute::<*const c_void, SumFn>(at("ffikit_sum_f64")),
+                dot: transmute::<*const c_void, DotFn>(at("ffikit_dot_f64")),
+                axpy: transmute::<*const c_void, AxpyFn>(at("ffikit_axpy_f64")),
+                batch: transmute::<*const c_void, BatchFn>(at("ffikit_add_u32_batch")),
+                _lib: lib.clone(),
+            }
+        }
+    }
+}
+
+/// All peer rows that the filters select; `lib` is `libffikit_kernels.so`.
+pub(crate) fn rows(r: &Reference, sink: &mut Sink, lib: &Path, wasm: &Path) {
+    let k = Kernels::open(lib);
     if sink.opts.wants_caller("rust-typed") {
-        plain(r, sink);
+        plain(r, sink, &k);
         if sink.opts.wants_backend("wasm") {
             wasmtime_rows(r, sink, wasm);
         }
     }
     if sink.opts.wants_caller("rust-dynamic") {
-        libffi_rows(r, sink);
+        libffi_rows(r, sink, &k);
     }
 }
 
-fn plain(r: &Reference, sink: &mut Sink) {
+fn plain(r: &Reference, sink: &mut Sink, k: &Kernels) {
     let opts = sink.opts.clone();
-    let noop: extern "C" fn() = black_box(ffikit_kernels::ffikit_noop);
-    let add: extern "C" fn(u32, u32) -> u32 = black_box(ffikit_kernels::ffikit_add_u32);
-    let sum: SumFn = black_box(ffikit_kernels::ffikit_sum_f64);
-    let dot: DotFn = black_box(ffikit_kernels::ffikit_dot_f64);
-    let axpy: AxpyFn = black_box(ffikit_kernels::ffikit_axpy_f64);
-    let batch: BatchFn = black_box(ffikit_kernels::ffikit_add_u32_batch);
+    let noop = black_box(k.noop);
+    let add = black_box(k.add);
+    let sum = black_box(k.sum);
+    let dot = black_box(k.dot);
+    let axpy = black_box(k.axpy);
+    let batch = black_box(k.batch);
     if opts.wants_kernel("noop") {
         sink.time("rust-typed", "plain-rust", "-", "noop", 0, &mut |it| {
             for _ in 0..it {
@@ -182,12 +231,12 @@ fn plain(r: &Reference, sink: &mut Sink) {
     }
 }
 
-fn libffi_rows(r: &Reference, sink: &mut Sink) {
+fn libffi_rows(r: &Reference, sink: &mut Sink, k: &Kernels) {
     let opts = sink.opts.clone();
     let code = |f: *const ()| CodePtr(f as *mut c_void);
     if opts.wants_kernel("noop") {
         let cif = Cif::new([], FfiType::void());
-        let f = code(ffikit_kernels::ffikit_noop as *const ());
+        let f = code(k.noop as *const ());
         sink.time("rust-dynamic", "libffi", "-", "noop", 0, &mut |it| {
             for _ in 0..it {
                 // SAFETY: the CIF matches `void ffikit_noop(void)`.
@@ -197,7 +246,7 @@ fn libffi_rows(r: &Reference, sink: &mut Sink) {
     }
     if opts.wants_kernel("add_u32") {
         let cif = Cif::new([FfiType::u32(), FfiType::u32()], FfiType::u32());
-        let f = code(ffikit_kernels::ffikit_add_u32 as *const ());
+        let f = code(k.add as *const ());
         let (a, b) = (40u32, 2u32);
         // SAFETY: the CIF matches `uint32_t ffikit_add_u32(uint32_t, uint32_t)`.
         expect(
@@ -229,7 +278,7 @@ fn libffi_rows(r: &Reference, sink: &mut Sink) {
         // SAFETY (every call): each CIF matches its kernel's C signature; the vectors hold at
         // least n elements.
         if opts.wants_kernel("sum_f64") {
-            let f = code(ffikit_kernels::ffikit_sum_f64 as *const ());
+            let f = code(k.sum as *const ());
             expect(
                 "sum_f64",
                 // SAFETY: the callee has exactly this C signature, and every pointer covers the n elements it reads or writes.
@@ -244,7 +293,7 @@ fn libffi_rows(r: &Reference, sink: &mut Sink) {
             });
         }
         if opts.wants_kernel("dot_f64") {
-            let f = code(ffikit_kernels::ffikit_dot_f64 as *const ());
+            let f = code(k.dot as *const ());
             expect(
                 "dot_f64",
                 // SAFETY: the callee has exactly this C signature, and every pointer covers the n elements it reads or writes.
@@ -261,7 +310,7 @@ fn libffi_rows(r: &Reference, sink: &mut Sink) {
             });
         }
         if opts.wants_kernel("axpy_f64") {
-            let f = code(ffikit_kernels::ffikit_axpy_f64 as *const ());
+            let f = code(k.axpy as *const ());
             z[..n].copy_from_slice(&r.y[..n]);
             let zp = z.as_mut_ptr();
             // SAFETY: the callee has exactly this C signature, and every pointer covers the n elements it reads or writes.
@@ -278,7 +327,7 @@ fn libffi_rows(r: &Reference, sink: &mut Sink) {
             });
         }
         if opts.wants_kernel("add_u32_batch") {
-            let f = code(ffikit_kernels::ffikit_add_u32_batch as *const ());
+            let f = code(k.batch as *const ());
             let (a, b, o) = (r.a.as_ptr(), r.b.as_ptr(), out.as_mut_ptr());
             // SAFETY: the callee has exactly this C signature, and every pointer covers the n elements it reads or writes.
             unsafe { batch_cif.call::<()>(f, &[arg(&a), arg(&b), arg(&o), arg(&n)]) };
