@@ -169,10 +169,12 @@ enum Entry {
     /// Whole argument images in registers only; `fp`: some go to vector registers.
     Regs { fp: bool },
     /// Whole argument images in registers and one or two stack words, stored by the `asm!`
-    /// block itself from two scratch registers.
-    RegsStack2,
-    /// Whole argument images in registers and up to [`MAX_STACK_WORDS`] stack words.
-    RegsStack,
+    /// block itself from two scratch registers; `fp`: some go to vector registers (else the
+    /// vector registers are zeroed, not loaded).
+    RegsStack2 { fp: bool },
+    /// Whole argument images in registers and up to [`MAX_STACK_WORDS`] stack words; `fp` as
+    /// for `RegsStack2`.
+    RegsStack { fp: bool },
     /// Registers only, each a whole image or eight bytes of a struct (System V eightbytes,
     /// AAPCS64 HFA members and 16-byte composites): one predictable branch per register.
     Pieces8,
@@ -264,8 +266,8 @@ impl InlinePlan {
         {
             match stack.len() {
                 0 => Entry::Regs { fp },
-                1 | 2 => Entry::RegsStack2,
-                _ => Entry::RegsStack,
+                1 | 2 => Entry::RegsStack2 { fp },
+                _ => Entry::RegsStack { fp },
             }
         } else if !plan.args.is_empty()
             && stack.is_empty()
@@ -317,16 +319,24 @@ impl InlinePlan {
         // at least one argument, and every `arg` index is below the checked count.
         unsafe {
             let whole = |r: usize| args.get_unchecked(self.regs[r].arg as usize).bits();
+            // The same for plans without vector registers: the vector registers are zeroed
+            // (`r` is a constant in every operand, so the test folds away).
+            let whole_gp = |r: usize| if r < FP0 { whole(r) } else { 0 };
             let word = |w: &Load| args.get_unchecked(w.arg as usize).bits();
             match self.entry {
                 Entry::Regs { fp: false } => enter_gp(code, whole, extra),
                 Entry::Regs { fp: true } => enter_regs(code, whole, extra),
-                Entry::RegsStack2 => {
+                Entry::RegsStack2 { fp } => {
                     let w0 = word(&self.stack[0]);
                     let w1 = self.stack.get(1).map_or(0, &word);
-                    enter_stack2(code, whole, [w0, w1], extra)
+                    if fp {
+                        enter_stack2(code, whole, [w0, w1], extra)
+                    } else {
+                        enter_stack2(code, whole_gp, [w0, w1], extra)
+                    }
                 }
-                Entry::RegsStack => self.enter_stack(code, word, whole, extra),
+                Entry::RegsStack { fp: true } => self.enter_stack(code, word, whole, extra),
+                Entry::RegsStack { fp: false } => self.enter_stack(code, word, whole_gp, extra),
                 Entry::Pieces8 => {
                     // Unused registers (`Zero`) carry argument 0's image: the callee ignores
                     // them.
@@ -392,74 +402,125 @@ impl InlinePlan {
     }
 }
 
+/// One `asm!` call of `$code` with integer argument register 0 set to `$first` and each
+/// further `$reg` to its `$v`, naming no other argument register (so an arity's entry sets
+/// exactly its own registers); evaluates to the integer and floating-point return registers
+/// `(rax, xmm0)` / `(x0, v0)`. No `%al`: the plans that use it are never variadic.
+///
+/// The caller's `unsafe` block covers the call: `$code` must take exactly these integer
+/// arguments; `clobber_abi("C")` declares every caller-saved register overwritten.
+macro_rules! call_gp {
+    ($code:expr, $first:expr $(, $reg:tt = $v:expr)*) => {{
+        let (r0, f0): (u64, f64);
+        #[cfg(target_arch = "x86_64")]
+        core::arch::asm!(
+            "call {code}",
+            code = in(reg) $code,
+            in("rdi") $first,
+            $(in($reg) $v,)*
+            lateout("rax") r0,
+            lateout("xmm0") f0,
+            clobber_abi("C"),
+        );
+        #[cfg(target_arch = "aarch64")]
+        core::arch::asm!(
+            "blr {code}",
+            code = in(reg) $code,
+            inlateout("x0") $first => r0,
+            $(in($reg) $v,)*
+            lateout("v0") f0,
+            clobber_abi("C"),
+        );
+        (r0, f0)
+    }};
+}
+
 /// Calls `code` whose plan is integer-register-only (argument `k` in integer register `k`,
-/// a scalar or void return): one arm per arity, so each register is one load from `args`.
-/// Returns the return registers as [`InlinePlan::call`] does.
+/// a scalar or void return): one `asm!` block per arity, so each argument is one load from
+/// `args` into its register and no other register is touched. Returns the integer and
+/// floating-point return registers (`rax`, `xmm0` / `x0`, `v0`).
 ///
 /// # Safety
 /// The plan of `code` must be integer-register-only and `args` must have passed its checks;
 /// the callers of `prepare` and `call` asserted the signature and the arguments.
 #[inline(always)]
-pub(crate) unsafe fn call_int_only(code: *const c_void, args: &[Arg<'_>]) -> [u64; 6] {
-    // SAFETY: every arm reads only indices below `args.len()`; forwarded contract.
+pub(crate) unsafe fn call_int_only(code: *const c_void, args: &[Arg<'_>]) -> (u64, f64) {
+    // SAFETY: every arm reads only indices below `args.len()` (the checked count); the
+    // callee takes exactly those integer registers (forwarded contract).
     unsafe {
         let a = |k: usize| args.get_unchecked(k).bits();
+        #[cfg(target_arch = "x86_64")]
         match args.len() {
-            0 => enter_int(code, |_| 0),
-            1 => enter_int(code, |k| if k == 0 { a(0) } else { 0 }),
-            2 => enter_int(code, |k| if k < 2 { a(k) } else { 0 }),
-            3 => enter_int(code, |k| if k < 3 { a(k) } else { 0 }),
-            4 => enter_int(code, |k| if k < 4 { a(k) } else { 0 }),
-            n => enter_int(code, |k| if k < n { a(k) } else { 0 }),
+            0 => call_gp!(code, 0u64),
+            1 => call_gp!(code, a(0)),
+            2 => call_gp!(code, a(0), "rsi" = a(1)),
+            3 => call_gp!(code, a(0), "rsi" = a(1), "rdx" = a(2)),
+            4 => call_gp!(code, a(0), "rsi" = a(1), "rdx" = a(2), "rcx" = a(3)),
+            5 => call_gp!(
+                code,
+                a(0),
+                "rsi" = a(1),
+                "rdx" = a(2),
+                "rcx" = a(3),
+                "r8" = a(4)
+            ),
+            _ => call_gp!(
+                code,
+                a(0),
+                "rsi" = a(1),
+                "rdx" = a(2),
+                "rcx" = a(3),
+                "r8" = a(4),
+                "r9" = a(5)
+            ),
+        }
+        #[cfg(target_arch = "aarch64")]
+        match args.len() {
+            0 => call_gp!(code, 0u64),
+            1 => call_gp!(code, a(0)),
+            2 => call_gp!(code, a(0), "x1" = a(1)),
+            3 => call_gp!(code, a(0), "x1" = a(1), "x2" = a(2)),
+            4 => call_gp!(code, a(0), "x1" = a(1), "x2" = a(2), "x3" = a(3)),
+            5 => call_gp!(
+                code,
+                a(0),
+                "x1" = a(1),
+                "x2" = a(2),
+                "x3" = a(3),
+                "x4" = a(4)
+            ),
+            6 => call_gp!(
+                code,
+                a(0),
+                "x1" = a(1),
+                "x2" = a(2),
+                "x3" = a(3),
+                "x4" = a(4),
+                "x5" = a(5)
+            ),
+            7 => call_gp!(
+                code,
+                a(0),
+                "x1" = a(1),
+                "x2" = a(2),
+                "x3" = a(3),
+                "x4" = a(4),
+                "x5" = a(5),
+                "x6" = a(6)
+            ),
+            _ => call_gp!(
+                code,
+                a(0),
+                "x1" = a(1),
+                "x2" = a(2),
+                "x3" = a(3),
+                "x4" = a(4),
+                "x5" = a(5),
+                "x6" = a(6),
+                "x7" = a(7)
+            ),
         }
     }
-}
-
-/// The `asm!` call for integer-register-only plans: just the integer argument registers.
-///
-/// # Safety
-/// `code` must take exactly integer-class arguments, in registers, as `reg(0..)` gives them.
-#[inline(always)]
-unsafe fn enter_int(code: *const c_void, reg: impl Fn(usize) -> u64) -> [u64; 6] {
-    let (r0, r1): (u64, u64);
-    let f0: f64;
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: the caller guarantees the call is sound; every caller-saved register is
-    // declared clobbered.
-    unsafe {
-        core::arch::asm!(
-            "call {code}",
-            code = in(reg) code,
-            inout("rdi") reg(0) => _,
-            inout("rsi") reg(1) => _,
-            inout("rdx") reg(2) => r1,
-            inout("rcx") reg(3) => _,
-            inout("r8") reg(4) => _,
-            inout("r9") reg(5) => _,
-            inout("rax") 0u64 => r0,
-            out("xmm0") f0,
-            clobber_abi("C"),
-        );
-    }
-    #[cfg(target_arch = "aarch64")]
-    // SAFETY: as above.
-    unsafe {
-        core::arch::asm!(
-            "blr {code}",
-            code = in(reg) code,
-            inout("x0") reg(0) => r0,
-            inout("x1") reg(1) => r1,
-            inout("x2") reg(2) => _,
-            inout("x3") reg(3) => _,
-            inout("x4") reg(4) => _,
-            inout("x5") reg(5) => _,
-            inout("x6") reg(6) => _,
-            inout("x7") reg(7) => _,
-            out("v0") f0,
-            clobber_abi("C"),
-        );
-    }
-    [r0, r1, f0.to_bits(), 0, 0, 0]
 }
 
 /// The `asm!` call with integer argument registers only (no vector register, no stack

@@ -213,15 +213,19 @@ unsafe fn finish(plan: &Plan, frame: &mut Frame, words: &[u64], ret: *mut u8) {
 /// a scalar, or a struct copied into `ret`.
 #[inline(always)]
 fn decode(f: &AsmFunction, regs: &[u64; 6], ret: &mut [u8]) -> Value {
-    match &f.plan.ret {
-        RetPlan::Pieces { pieces, .. } => {
-            plan::decode_return(pieces, regs, ret);
-            Value::Struct
-        }
-        RetPlan::Indirect { .. } => Value::Struct,
-        RetPlan::Float => f.ret_decode.value(regs[2]),
-        RetPlan::Void | RetPlan::Int => f.ret_decode.value(regs[0]),
+    // Scalar and void returns (the common case) first, without a jump on the plan's variant.
+    if f.ret_size == 0 {
+        let bits = if let RetPlan::Float = f.plan.ret {
+            regs[2]
+        } else {
+            regs[0]
+        };
+        return f.ret_decode.value(bits);
     }
+    if let RetPlan::Pieces { pieces, .. } = &f.plan.ret {
+        plan::decode_return(pieces, regs, ret);
+    }
+    Value::Struct
 }
 
 #[cold]
@@ -373,11 +377,11 @@ impl Backend for AsmBackend {
             // registers, a scalar return, no budget, no forced trampoline.
             // SAFETY: the plan is integer-register-only and the arguments passed its checks;
             // the callers of `prepare` and `call` asserted the signature and the arguments.
-            let regs = unsafe { fast::call_int_only(f.code.0, args) };
+            let (int, float) = unsafe { fast::call_int_only(f.code.0, args) };
             let bits = if let RetPlan::Float = plan.ret {
-                regs[2]
+                float.to_bits()
             } else {
-                regs[0]
+                int
             };
             return Ok(f.ret_decode.value(bits));
         }

@@ -52,24 +52,35 @@ pub(crate) unsafe fn call_float(code: *const c_void, regs: &[u64; MAX_INT + MAX_
     unsafe { f(a, b, c, d, e, g, p, q, r, s, t, u, v, w) }
 }
 
-/// Calls `code` with six integer register arguments; returns the integer return register.
-///
-/// # Safety
-/// `code` must be a non-variadic function whose arguments are at most six integer-class
-/// values, passed in order in `a..f`, returning in the integer register (or `void`).
-#[inline(always)]
-pub(crate) unsafe fn int6(
-    code: *const c_void,
-    a: u64,
-    b: u64,
-    c: u64,
-    d: u64,
-    e: u64,
-    f: u64,
-) -> u64 {
-    type Int6 = unsafe extern "C" fn(u64, u64, u64, u64, u64, u64) -> u64;
-    // SAFETY: the caller guarantees `code` reads its arguments from these registers.
-    let g: Int6 = unsafe { std::mem::transmute::<*const c_void, Int6>(code) };
-    // SAFETY: as above.
-    unsafe { g(a, b, c, d, e, f) }
+/// Defines `$name(code, a...)`: a call of `code` as an `extern "C"` function of exactly these
+/// integer arguments, returning the integer return register — so the compiler loads only
+/// the registers the callee reads (no zeroing of the others).
+macro_rules! int_caller {
+    ($($name:ident($($arg:ident),*);)*) => {$(
+        #[doc = concat!("Calls `code` with the integer register arguments `", stringify!($($arg),*), "`; returns the integer return register.")]
+        ///
+        /// # Safety
+        /// `code` must be a non-variadic function whose arguments are exactly these
+        /// integer-class values, in order, in registers, returning in the integer register (or
+        /// `void`).
+        #[inline(always)]
+        pub(crate) unsafe fn $name(code: *const c_void $(, $arg: u64)*) -> u64 {
+            type F = unsafe extern "C" fn($(int_caller!(@u64 $arg)),*) -> u64;
+            // SAFETY: the caller guarantees `code` reads its arguments from these registers.
+            let g: F = unsafe { std::mem::transmute::<*const c_void, F>(code) };
+            // SAFETY: as above.
+            unsafe { g($($arg),*) }
+        }
+    )*};
+    (@u64 $arg:ident) => { u64 };
+}
+
+int_caller! {
+    int0();
+    int1(a);
+    int2(a, b);
+    int3(a, b, c);
+    int4(a, b, c, d);
+    int5(a, b, c, d, e);
+    int6(a, b, c, d, e, f);
 }

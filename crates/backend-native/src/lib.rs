@@ -292,19 +292,20 @@ impl Backend for NativeBackend {
         // ~3 ns slower per call).
         let bits = if f.all_int {
             // Integer and pointer arguments only (the common shape): argument `k` is integer
-            // register `k`, so each arity is one direct call with its own register loads.
+            // register `k`, so each arity is one call through a function pointer of exactly
+            // that many integer arguments (only those registers are loaded).
             // SAFETY: `k < args.len()` in every arm; the callee takes exactly these integer
             // register arguments (asserted by the callers of `prepare` and `call`).
             unsafe {
                 let a = |k: usize| args.get_unchecked(k).bits();
                 let c = f.code.0;
                 match args.len() {
-                    0 => callers::int6(c, 0, 0, 0, 0, 0, 0),
-                    1 => callers::int6(c, a(0), 0, 0, 0, 0, 0),
-                    2 => callers::int6(c, a(0), a(1), 0, 0, 0, 0),
-                    3 => callers::int6(c, a(0), a(1), a(2), 0, 0, 0),
-                    4 => callers::int6(c, a(0), a(1), a(2), a(3), 0, 0),
-                    5 => callers::int6(c, a(0), a(1), a(2), a(3), a(4), 0),
+                    0 => callers::int0(c),
+                    1 => callers::int1(c, a(0)),
+                    2 => callers::int2(c, a(0), a(1)),
+                    3 => callers::int3(c, a(0), a(1), a(2)),
+                    4 => callers::int4(c, a(0), a(1), a(2), a(3)),
+                    5 => callers::int5(c, a(0), a(1), a(2), a(3), a(4)),
                     _ => callers::int6(c, a(0), a(1), a(2), a(3), a(4), a(5)),
                 }
             }

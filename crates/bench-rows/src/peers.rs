@@ -23,17 +23,17 @@ use ffikit::SharedLibrary;
 
 use crate::{AXPY_A, Reference, Sink, expect};
 
-type SumFn = unsafe extern "C" fn(*const f64, usize) -> f64;
+pub(crate) type SumFn = unsafe extern "C" fn(*const f64, usize) -> f64;
 type DotFn = unsafe extern "C" fn(*const f64, *const f64, usize) -> f64;
 type AxpyFn = unsafe extern "C" fn(f64, *const f64, *mut f64, usize);
 type BatchFn = unsafe extern "C" fn(*const u32, *const u32, *mut u32, usize);
 
 /// The kernels' entry points in `libffikit_kernels.so`, and the library that keeps them
 /// loaded.
-struct Kernels {
+pub(crate) struct Kernels {
     noop: extern "C" fn(),
-    add: extern "C" fn(u32, u32) -> u32,
-    sum: SumFn,
+    pub(crate) add: extern "C" fn(u32, u32) -> u32,
+    pub(crate) sum: SumFn,
     dot: DotFn,
     axpy: AxpyFn,
     batch: BatchFn,
@@ -45,7 +45,7 @@ impl Kernels {
     ///
     /// # Panics
     /// When the library or a kernel is missing (the rows cannot be measured without them).
-    fn open(path: &Path) -> Kernels {
+    pub(crate) fn open(path: &Path) -> Kernels {
         // SAFETY: opening runs the kernels library's initialisers, as every backend row's
         // open of the same file does.
         let lib = unsafe { SharedLibrary::open(path) }.expect("libffikit_kernels.so opens");

@@ -1,8 +1,10 @@
 //! Throughput by thread count: each call checks a context out of an `ffikit` pool, calls,
 //! and returns it (`ffikit`); one `Mutex<AnyContext>` shared by all threads (`mutex`); the
-//! kernel called directly without ffikit (`direct`, the machine's own scaling).
+//! kernel called directly without ffikit (`direct`, the machine's own scaling: the same
+//! `libffikit_kernels.so` entry points the backends call).
 
 use std::hint::black_box;
+use std::ops::DerefMut;
 use std::path::Path;
 use std::sync::Mutex;
 use std::time::Duration;
@@ -11,6 +13,7 @@ use ffikit::{AnyContext, ContextConfig};
 use ffikit_test_support::parallel;
 
 use crate::measure::measure_interleaved;
+use crate::peers::Kernels;
 use crate::{Reference, Sink, expect};
 
 /// The size of the compute-bound row.
@@ -26,6 +29,24 @@ fn thread_counts(sink: &Sink) -> Vec<u32> {
         t.push(cores);
     }
     t
+}
+
+/// A batch of `t` threads each calling `kernel` through a context from `checkout` (a pool
+/// checkout or a mutex lock), held for exactly one call.
+fn checkout_row<'a, C: DerefMut<Target = AnyContext>>(
+    t: u32,
+    checkout: impl Fn() -> C + Sync + 'a,
+    kernel: &'a str,
+    data: &'a [Vec<f64>],
+    want: f64,
+) -> Box<dyn FnMut(u64) + 'a> {
+    Box::new(move |it| {
+        parallel(t as usize, it, &|th, calls| {
+            for _ in 0..calls {
+                call(&mut checkout(), kernel, &data[th], want);
+            }
+        });
+    })
 }
 
 fn call(ctx: &mut AnyContext, kernel: &str, x: &[f64], want: f64) {
@@ -44,7 +65,9 @@ fn call(ctx: &mut AnyContext, kernel: &str, x: &[f64], want: f64) {
 /// — are sampled in interleaved rounds ([`measure_interleaved`]): the pool's speedup is read
 /// against the direct one, and rows taken minutes apart on this shared 2-vCPU VM differed by
 /// more than the 10% the comparison allows.
-pub(crate) fn rows(sink: &mut Sink, _lib: &Path) {
+pub(crate) fn rows(sink: &mut Sink, lib: &Path) {
+    let k = Kernels::open(lib);
+    let (add, sum) = (k.add, k.sum);
     let counts = thread_counts(sink);
     let max = *counts.iter().max().unwrap_or(&1) as usize;
     let r = Reference::new(SUM_N);
@@ -99,41 +122,29 @@ pub(crate) fn rows(sink: &mut Sink, _lib: &Path) {
                         let x = &data[th];
                         for _ in 0..calls {
                             if kernel == "add_u32" {
-                                black_box(ffikit_kernels::ffikit_add_u32(black_box(1), 2));
+                                black_box(add(black_box(1), 2));
                             } else {
                                 // SAFETY: x holds SUM_N f64.
-                                black_box(unsafe {
-                                    ffikit_kernels::ffikit_sum_f64(black_box(x.as_ptr()), SUM_N)
-                                });
+                                black_box(unsafe { sum(black_box(x.as_ptr()), SUM_N) });
                             }
                         }
                     });
                 }),
             ));
             for (backend, pool, mutex) in &backends {
+                let pooled = || pool.try_acquire().expect("a free pooled context");
+                let locked = || mutex.lock().expect("an unpoisoned mutex");
                 rows.push((
                     "ffikit",
                     backend,
                     t,
-                    Box::new(move |it| {
-                        parallel(t as usize, it, &|th, calls| {
-                            for _ in 0..calls {
-                                call(&mut pool.try_acquire().unwrap(), kernel, &data[th], want);
-                            }
-                        });
-                    }),
+                    checkout_row(t, pooled, kernel, data, want),
                 ));
                 rows.push((
                     "mutex",
                     backend,
                     t,
-                    Box::new(move |it| {
-                        parallel(t as usize, it, &|th, calls| {
-                            for _ in 0..calls {
-                                call(&mut mutex.lock().unwrap(), kernel, &data[th], want);
-                            }
-                        });
-                    }),
+                    checkout_row(t, locked, kernel, data, want),
                 ));
             }
         }

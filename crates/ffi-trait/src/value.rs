@@ -514,7 +514,12 @@ impl ReturnDecode {
         };
         let raw = RawValue {
             tag: u64::from_ne_bytes([self.tag, 0, 0, 0, 0, 0, 0, 0]),
-            payload: payload << self.shift,
+            // (`shift` is 0 on little-endian targets: no shift is emitted there.)
+            payload: if cfg!(target_endian = "big") {
+                payload << self.shift
+            } else {
+                payload
+            },
         };
         // SAFETY: `Value` is `repr(C, u8)`, 16 bytes with the tag at byte 0 and every
         // variant's field at byte 8 (the union of the payloads is 8-aligned); `RawValue` is
