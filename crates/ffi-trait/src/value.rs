@@ -454,19 +454,29 @@ pub enum Value {
 }
 
 /// How the return registers of a function become its [`Value`], computed once at prepare
-/// from the return type: decoding is then a tag and a payload word put side by side, with
-/// no branch on the type (the branch-per-call form is [`Value::from_bits`], which gives the
-/// same values).
+/// from the return type: decoding a number is then a tag and a payload word put side by
+/// side, with no branch on the type (the branch-per-call form is [`Value::from_bits`], which
+/// gives the same values). `bool` and `ptr` returns, which need more than that, take one
+/// out-of-line branch.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ReturnDecode {
     /// The tag byte of the value's variant (`Value` is `repr(C, u8)`).
     tag: u8,
-    /// `bool`: the payload is normalised to 0 or 1.
-    is_bool: bool,
-    /// `ptr`: the value is built by an integer-to-pointer cast (exposed provenance).
-    is_ptr: bool,
+    /// What the register image needs beyond a copy.
+    special: SpecialReturn,
     /// Left shift that puts the type's bytes first in memory (0 on little-endian targets).
     shift: u8,
+}
+
+/// The returns whose register image is not their payload as it stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum SpecialReturn {
+    /// Integers, floats, `void`, structs: the image (or nothing) is the payload.
+    None,
+    /// `bool`: the payload is normalised to 0 or 1 from the low byte.
+    Bool,
+    /// `ptr`: the value is built by an integer-to-pointer cast (exposed provenance).
+    Ptr,
 }
 
 /// The memory image of a [`Value`]: the tag word and the payload word.
@@ -492,10 +502,14 @@ impl ReturnDecode {
         } else {
             0
         };
+        let special = match ty {
+            Type::Bool => SpecialReturn::Bool,
+            Type::Ptr => SpecialReturn::Ptr,
+            _ => SpecialReturn::None,
+        };
         ReturnDecode {
             tag,
-            is_bool: *ty == Type::Bool,
-            is_ptr: *ty == Type::Ptr,
+            special,
             shift,
         }
     }
@@ -504,21 +518,18 @@ impl ReturnDecode {
     /// ignored, as by [`Value::from_bits`]).
     #[inline(always)]
     pub fn value(self, bits: u64) -> Value {
-        if self.is_ptr {
-            return Value::Ptr(bits as usize as *mut c_void);
+        if self.special != SpecialReturn::None {
+            // Out of line: numeric returns (the common case) fall through with no taken jump.
+            std::hint::cold_path();
+            return self.special_value(bits);
         }
-        let payload = if self.is_bool {
-            (bits as u8 != 0) as u64
-        } else {
-            bits
-        };
         let raw = RawValue {
             tag: u64::from_ne_bytes([self.tag, 0, 0, 0, 0, 0, 0, 0]),
             // (`shift` is 0 on little-endian targets: no shift is emitted there.)
             payload: if cfg!(target_endian = "big") {
-                payload << self.shift
+                bits << self.shift
             } else {
-                payload
+                bits
             },
         };
         // SAFETY: `Value` is `repr(C, u8)`, 16 bytes with the tag at byte 0 and every
@@ -526,9 +537,21 @@ impl ReturnDecode {
         // 16 bytes of the same alignment. The tag byte is the discriminant of a variant
         // (taken from a real value in `of`); bytes 1..8 are padding; the payload's first
         // bytes in memory (`shift` puts them there) are a valid value of that variant's
-        // field: any bits for integers and floats, 0 or 1 for `bool`; pointers are built by
-        // a cast above, and `Void` and `Struct` have no field.
+        // field: any bits for integers and floats (`bool` and `ptr` are decoded by
+        // `special_value`); `Void` and `Struct` have no field.
         unsafe { std::mem::transmute::<RawValue, Value>(raw) }
+    }
+
+    /// [`ReturnDecode::value`] for `bool` (low byte nonzero; the ABIs leave the upper bits
+    /// unspecified) and `ptr` (a cast, so the pointer keeps exposed provenance; a transmuted
+    /// integer would have none).
+    #[inline(always)]
+    fn special_value(self, bits: u64) -> Value {
+        if self.special == SpecialReturn::Bool {
+            Value::Bool(bits as u8 != 0)
+        } else {
+            Value::Ptr(bits as usize as *mut c_void)
+        }
     }
 }
 

@@ -16,8 +16,10 @@ pub(crate) struct Kernels {
 }
 
 macro_rules! level {
-    ($module:ident, $name:literal, $features:literal) => {
-        mod $module {
+    // `$reductions`: the `masked` module holding this level's `sum_f64` and `dot_f64`, or
+    // `portable` for the crate's `sum_body` / `dot_body` compiled with the level's features.
+    ($module:ident, $name:literal, $features:literal, portable) => {
+        level!(@table $module, $name, $features, {
             #[target_feature(enable = $features)]
             pub(super) unsafe fn sum_f64(x: &[f64]) -> f64 {
                 crate::sum_body(x)
@@ -26,6 +28,23 @@ macro_rules! level {
             pub(super) unsafe fn dot_f64(x: &[f64], y: &[f64]) -> f64 {
                 crate::dot_body(x, y)
             }
+        });
+    };
+    ($module:ident, $name:literal, $features:literal, $reductions:ident) => {
+        level!(@table $module, $name, $features, {
+            #[target_feature(enable = $features)]
+            pub(super) unsafe fn sum_f64(x: &[f64]) -> f64 {
+                crate::masked::$reductions::sum_f64(x)
+            }
+            #[target_feature(enable = $features)]
+            pub(super) unsafe fn dot_f64(x: &[f64], y: &[f64]) -> f64 {
+                crate::masked::$reductions::dot_f64(x, y)
+            }
+        });
+    };
+    (@table $module:ident, $name:literal, $features:literal, { $($reduction_fns:item)* }) => {
+        mod $module {
+            $($reduction_fns)*
             /// # Safety
             /// As `ffikit_axpy_f64`, on a CPU with these features.
             #[target_feature(enable = $features)]
@@ -56,9 +75,9 @@ macro_rules! level {
     };
 }
 
-level!(avx512, "avx512", "avx512f,avx2,fma");
-level!(avx2, "avx2", "avx2,fma");
-level!(sse2, "sse2", "sse2");
+level!(avx512, "avx512", "avx512f,avx2,fma", avx512);
+level!(avx2, "avx2", "avx2,fma", avx2);
+level!(sse2, "sse2", "sse2", portable);
 
 static SELECTED: AtomicPtr<Kernels> = AtomicPtr::new(core::ptr::null_mut());
 
@@ -136,7 +155,7 @@ mod tests {
             "levels on this CPU: {:?}",
             levels.iter().map(|k| k.level).collect::<Vec<_>>()
         );
-        for n in [0, 1, 31, 32, 33, 100, 1037] {
+        for n in (0..=40).chain([63, 64, 65, 100, 1037]) {
             let want_sum = crate::reference::sum_f64(&x[..n]);
             let want_dot = crate::reference::dot_f64(&x[..n], &y[..n]);
             for k in &levels {

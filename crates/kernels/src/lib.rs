@@ -144,6 +144,9 @@ unsafe fn slice<'a>(p: *const f64, n: usize) -> &'a [f64] {
 #[cfg(target_arch = "x86_64")]
 mod dispatch;
 
+#[cfg(target_arch = "x86_64")]
+mod masked;
+
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 mod simd128;
 
