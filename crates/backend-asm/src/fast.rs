@@ -197,6 +197,10 @@ pub(crate) struct InlinePlan {
     /// vector registers, a scalar or void return: the call loads just those registers (the
     /// common shape of kernels).
     int_only: bool,
+    /// Integer registers `0..n` only, each an argument's whole image or eight bytes of a
+    /// struct (System V INTEGER eightbytes, AAPCS64 composites up to 16 bytes), no stack, no
+    /// hidden return pointer: `Some(n)` ([`InlinePlan::call_gp_pieces`]).
+    gp_pieces: Option<u8>,
     stack: Box<[Load]>,
     /// The hidden return pointer goes in `x8` (AArch64).
     ret_in_x8: bool,
@@ -279,6 +283,14 @@ impl InlinePlan {
         } else {
             Entry::General
         };
+        let gp_used = regs[..FP0].iter().take_while(|l| l.op != Op::Zero).count();
+        let gp_pieces = (gp_only
+            && !matches!(plan.ret, RetPlan::Indirect { .. })
+            && regs[..gp_used]
+                .iter()
+                .all(|l| matches!(l.op, Op::Whole | Op::Piece8))
+            && regs[gp_used..FP0].iter().all(|l| l.op == Op::Zero))
+        .then_some(gp_used as u8);
         let used = (0..REGS)
             .filter(|&r| regs[r].op != Op::Zero)
             .map(|r| (r as u8, regs[r]))
@@ -289,6 +301,7 @@ impl InlinePlan {
             used,
             gp_only,
             int_only,
+            gp_pieces,
             stack: stack.into_boxed_slice(),
             ret_in_x8,
         })
@@ -404,22 +417,32 @@ impl InlinePlan {
 
 /// One `asm!` call of `$code` with integer argument register 0 set to `$first` and each
 /// further `$reg` to its `$v`, naming no other argument register (so an arity's entry sets
-/// exactly its own registers); evaluates to the integer and floating-point return registers
-/// `(rax, xmm0)` / `(x0, v0)`. No `%al`: the plans that use it are never variadic.
+/// exactly its own registers); evaluates to the return registers in the order of
+/// `Frame::ret`: x86-64 `[rax, rdx, xmm0, xmm1, 0, 0]`, AArch64 `[x0, x1, d0, d1, d2, d3]`
+/// (the second integer register and the further vector registers carry struct returns:
+/// System V two-eightbyte structs, AAPCS64 HFAs). On x86-64 `%al` is set to 0, the count of
+/// vector registers a variadic callee must assume (psABI §3.5.7); none is used.
 ///
 /// The caller's `unsafe` block covers the call: `$code` must take exactly these integer
 /// arguments; `clobber_abi("C")` declares every caller-saved register overwritten.
 macro_rules! call_gp {
     ($code:expr, $first:expr $(, $reg:tt = $v:expr)*) => {{
-        let (r0, f0): (u64, f64);
+        let (r0, r1): (u64, u64);
+        let (f0, f1): (f64, f64);
+        #[cfg(target_arch = "x86_64")]
+        let (f2, f3) = (0f64, 0f64);
+        #[cfg(target_arch = "aarch64")]
+        let (f2, f3): (f64, f64);
         #[cfg(target_arch = "x86_64")]
         core::arch::asm!(
             "call {code}",
             code = in(reg) $code,
             in("rdi") $first,
             $(in($reg) $v,)*
-            lateout("rax") r0,
+            inlateout("rax") 0u64 => r0,
+            lateout("rdx") r1,
             lateout("xmm0") f0,
+            lateout("xmm1") f1,
             clobber_abi("C"),
         );
         #[cfg(target_arch = "aarch64")]
@@ -428,99 +451,120 @@ macro_rules! call_gp {
             code = in(reg) $code,
             inlateout("x0") $first => r0,
             $(in($reg) $v,)*
+            lateout("x1") r1,
             lateout("v0") f0,
+            lateout("v1") f1,
+            lateout("v2") f2,
+            lateout("v3") f3,
             clobber_abi("C"),
         );
-        (r0, f0)
+        [r0, r1, f0.to_bits(), f1.to_bits(), f2.to_bits(), f3.to_bits()]
     }};
 }
 
+/// Calls `code` with integer argument registers `0..n` set to `reg(0..n)` and nothing else
+/// (no vector register, no stack word): one `asm!` block per count, so each register is one
+/// computed value and no other register is touched. Returns the return registers in the
+/// order of `Frame::ret` (see [`call_gp!`]).
+///
+/// # Safety
+/// `reg(k)` must be sound to evaluate for `k < n`, and the registers must make a sound call
+/// of `code`, which takes nothing else; `n` is at most 6 (x86-64) or 8 (AArch64).
+#[inline(always)]
+pub(crate) unsafe fn call_gp_regs(
+    code: *const c_void,
+    n: usize,
+    reg: impl Fn(usize) -> u64,
+) -> [u64; 6] {
+    // SAFETY: every arm evaluates `reg(k)` for `k < n` only; the callee takes exactly those
+    // integer registers (forwarded contract).
+    unsafe {
+        #[cfg(target_arch = "x86_64")]
+        match n {
+            0 => call_gp!(code, 0u64),
+            1 => call_gp!(code, reg(0)),
+            2 => call_gp!(code, reg(0), "rsi" = reg(1)),
+            3 => call_gp!(code, reg(0), "rsi" = reg(1), "rdx" = reg(2)),
+            4 => call_gp!(code, reg(0), "rsi" = reg(1), "rdx" = reg(2), "rcx" = reg(3)),
+            5 => call_gp!(
+                code,
+                reg(0),
+                "rsi" = reg(1),
+                "rdx" = reg(2),
+                "rcx" = reg(3),
+                "r8" = reg(4)
+            ),
+            _ => call_gp!(
+                code,
+                reg(0),
+                "rsi" = reg(1),
+                "rdx" = reg(2),
+                "rcx" = reg(3),
+                "r8" = reg(4),
+                "r9" = reg(5)
+            ),
+        }
+        #[cfg(target_arch = "aarch64")]
+        match n {
+            0 => call_gp!(code, 0u64),
+            1 => call_gp!(code, reg(0)),
+            2 => call_gp!(code, reg(0), "x1" = reg(1)),
+            3 => call_gp!(code, reg(0), "x1" = reg(1), "x2" = reg(2)),
+            4 => call_gp!(code, reg(0), "x1" = reg(1), "x2" = reg(2), "x3" = reg(3)),
+            5 => call_gp!(
+                code,
+                reg(0),
+                "x1" = reg(1),
+                "x2" = reg(2),
+                "x3" = reg(3),
+                "x4" = reg(4)
+            ),
+            6 => call_gp!(
+                code,
+                reg(0),
+                "x1" = reg(1),
+                "x2" = reg(2),
+                "x3" = reg(3),
+                "x4" = reg(4),
+                "x5" = reg(5)
+            ),
+            7 => call_gp!(
+                code,
+                reg(0),
+                "x1" = reg(1),
+                "x2" = reg(2),
+                "x3" = reg(3),
+                "x4" = reg(4),
+                "x5" = reg(5),
+                "x6" = reg(6)
+            ),
+            _ => call_gp!(
+                code,
+                reg(0),
+                "x1" = reg(1),
+                "x2" = reg(2),
+                "x3" = reg(3),
+                "x4" = reg(4),
+                "x5" = reg(5),
+                "x6" = reg(6),
+                "x7" = reg(7)
+            ),
+        }
+    }
+}
+
 /// Calls `code` whose plan is integer-register-only (argument `k` in integer register `k`,
-/// a scalar or void return): one `asm!` block per arity, so each argument is one load from
-/// `args` into its register and no other register is touched. Returns the integer and
-/// floating-point return registers (`rax`, `xmm0` / `x0`, `v0`).
+/// a scalar or void return): each argument is one load from `args` into its register (see
+/// [`call_gp_regs`]).
 ///
 /// # Safety
 /// The plan of `code` must be integer-register-only and `args` must have passed its checks;
 /// the callers of `prepare` and `call` asserted the signature and the arguments.
 #[inline(always)]
-pub(crate) unsafe fn call_int_only(code: *const c_void, args: &[Arg<'_>]) -> (u64, f64) {
-    // SAFETY: every arm reads only indices below `args.len()` (the checked count); the
-    // callee takes exactly those integer registers (forwarded contract).
-    unsafe {
-        let a = |k: usize| args.get_unchecked(k).bits();
-        #[cfg(target_arch = "x86_64")]
-        match args.len() {
-            0 => call_gp!(code, 0u64),
-            1 => call_gp!(code, a(0)),
-            2 => call_gp!(code, a(0), "rsi" = a(1)),
-            3 => call_gp!(code, a(0), "rsi" = a(1), "rdx" = a(2)),
-            4 => call_gp!(code, a(0), "rsi" = a(1), "rdx" = a(2), "rcx" = a(3)),
-            5 => call_gp!(
-                code,
-                a(0),
-                "rsi" = a(1),
-                "rdx" = a(2),
-                "rcx" = a(3),
-                "r8" = a(4)
-            ),
-            _ => call_gp!(
-                code,
-                a(0),
-                "rsi" = a(1),
-                "rdx" = a(2),
-                "rcx" = a(3),
-                "r8" = a(4),
-                "r9" = a(5)
-            ),
-        }
-        #[cfg(target_arch = "aarch64")]
-        match args.len() {
-            0 => call_gp!(code, 0u64),
-            1 => call_gp!(code, a(0)),
-            2 => call_gp!(code, a(0), "x1" = a(1)),
-            3 => call_gp!(code, a(0), "x1" = a(1), "x2" = a(2)),
-            4 => call_gp!(code, a(0), "x1" = a(1), "x2" = a(2), "x3" = a(3)),
-            5 => call_gp!(
-                code,
-                a(0),
-                "x1" = a(1),
-                "x2" = a(2),
-                "x3" = a(3),
-                "x4" = a(4)
-            ),
-            6 => call_gp!(
-                code,
-                a(0),
-                "x1" = a(1),
-                "x2" = a(2),
-                "x3" = a(3),
-                "x4" = a(4),
-                "x5" = a(5)
-            ),
-            7 => call_gp!(
-                code,
-                a(0),
-                "x1" = a(1),
-                "x2" = a(2),
-                "x3" = a(3),
-                "x4" = a(4),
-                "x5" = a(5),
-                "x6" = a(6)
-            ),
-            _ => call_gp!(
-                code,
-                a(0),
-                "x1" = a(1),
-                "x2" = a(2),
-                "x3" = a(3),
-                "x4" = a(4),
-                "x5" = a(5),
-                "x6" = a(6),
-                "x7" = a(7)
-            ),
-        }
-    }
+pub(crate) unsafe fn call_int_only(code: *const c_void, args: &[Arg<'_>]) -> [u64; 6] {
+    // SAFETY: `k < args.len()` (the checked count, at most the register count for such a
+    // plan); forwarded contract.
+    unsafe { call_gp_regs(code, args.len(), |k| args.get_unchecked(k).bits()) }
 }
 
 /// The `asm!` call with integer argument registers only (no vector register, no stack
@@ -863,5 +907,76 @@ impl InlinePlan {
     /// True when the plan is integer-register-only (see [`call_int_only`]).
     pub(crate) fn is_int_only(&self) -> bool {
         self.int_only
+    }
+
+    /// `Some(n)` when the plan passes integer registers `0..n` only, each a whole image or
+    /// eight bytes of a struct (see [`InlinePlan::call_gp_pieces`]).
+    pub(crate) fn gp_pieces(&self) -> Option<u8> {
+        self.gp_pieces
+    }
+
+    /// Calls `code` through [`call_gp_regs`] with the `n` registers of a
+    /// [`InlinePlan::gp_pieces`] plan, each loaded from its argument: the image, or eight
+    /// bytes of the struct it points to (one predictable branch per register). Returns the
+    /// return registers in the order of `Frame::ret`.
+    ///
+    /// # Safety
+    /// `n` is this plan's `gp_pieces` count; `args` has passed the function's checks (count,
+    /// kinds, struct sizes); the callers of `prepare` and `call` asserted the signature and
+    /// the soundness of the arguments.
+    #[inline(always)]
+    pub(crate) unsafe fn call_gp_pieces(
+        &self,
+        code: *const c_void,
+        args: &[Arg<'_>],
+        n: u8,
+    ) -> [u64; 6] {
+        let load = |r: usize| {
+            let l = self.regs[r];
+            // SAFETY: `l.arg` is below the checked count; a `Piece8`'s argument is a struct
+            // of the checked size, at least `offset + 8` bytes long.
+            unsafe {
+                let bits = args.get_unchecked(l.arg as usize).bits();
+                if l.op == Op::Piece8 {
+                    (bits as usize as *const u8)
+                        .add(l.offset as usize)
+                        .cast::<u64>()
+                        .read_unaligned()
+                } else {
+                    bits
+                }
+            }
+        };
+        // SAFETY: `load(r)` is sound for `r < n` (above); forwarded contract.
+        unsafe { call_gp_regs(code, n as usize, load) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn inline_of(sig: &str) -> InlinePlan {
+        let plan = crate::target_plan(&sig.parse().unwrap()).unwrap();
+        InlinePlan::of(&plan).unwrap()
+    }
+
+    #[test]
+    fn integer_register_structs_take_the_gp_route() {
+        // Two INTEGER eightbytes (System V) / a 16-byte composite in x0-x1 (AAPCS64), then
+        // an integer: three integer registers, each a whole eightbyte.
+        assert_eq!(
+            inline_of("{i64, i64}({i64, i64}, i32)").gp_pieces(),
+            Some(3)
+        );
+        assert_eq!(inline_of("i64({ptr, i32})").gp_pieces(), Some(2));
+        // A vector register, a partial eightbyte, or a stack word: not this route.
+        assert_eq!(inline_of("f64({f64, f64})").gp_pieces(), None);
+        assert_eq!(inline_of("i32(i32, f64)").gp_pieces(), None);
+        assert_eq!(inline_of("i32({i32, i32, i32})").gp_pieces(), None);
+        assert_eq!(
+            inline_of("i64({i64, i64}, {i64, i64}, {i64, i64}, {i64, i64}, i64)").gp_pieces(),
+            None
+        );
     }
 }

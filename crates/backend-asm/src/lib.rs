@@ -148,7 +148,7 @@ impl AsmFunction {
         self.route = match &self.inline {
             _ if self.stack_budget.is_some() || self.force_trampoline => Route::Trampoline,
             Some(i) if i.is_int_only() => Route::IntOnly,
-            Some(_) => Route::Inline,
+            Some(i) => i.gp_pieces().map_or(Route::Inline, Route::GpPieces),
             None => Route::Trampoline,
         };
     }
@@ -167,6 +167,10 @@ impl AsmFunction {
 enum Route {
     /// Integer arguments in their registers, a scalar return: [`fast::call_int_only`].
     IntOnly,
+    /// Integer registers only, each an argument's image or eight bytes of a struct, no
+    /// stack, a scalar or register-struct return: [`InlinePlan::call_gp_pieces`] with this
+    /// many registers.
+    GpPieces(u8),
     /// The inline entry ([`InlinePlan::call`]).
     Inline,
     /// The naked trampoline: by-reference copies, over [`fast::MAX_STACK_WORDS`] stack
@@ -377,16 +381,25 @@ impl Backend for AsmBackend {
             // registers, a scalar return, no budget, no forced trampoline.
             // SAFETY: the plan is integer-register-only and the arguments passed its checks;
             // the callers of `prepare` and `call` asserted the signature and the arguments.
-            let (int, float) = unsafe { fast::call_int_only(f.code.0, args) };
+            let regs = unsafe { fast::call_int_only(f.code.0, args) };
             let bits = if let RetPlan::Float = plan.ret {
-                float.to_bits()
+                regs[2]
             } else {
-                int
+                regs[0]
             };
             return Ok(f.ret_decode.value(bits));
         }
         if ret.len() < f.ret_size as usize {
             return Err(ret_slot_error(f, f.ret_size, ret.len()));
+        }
+        if let (Route::GpPieces(n), Some(inline)) = (f.route, &f.inline) {
+            // Structs in integer registers (System V INTEGER eightbytes, AAPCS64 composites
+            // up to 16 bytes) beside integer arguments: only the registers used are loaded.
+            // SAFETY: `n` is the plan's count; the arguments passed the checks; the return
+            // slot holds the struct's size; the callers of `prepare` and `call` asserted the
+            // signature and the arguments.
+            let regs = unsafe { inline.call_gp_pieces(f.code.0, args, n) };
+            return Ok(decode(f, &regs, ret));
         }
         if let (Route::Inline, Some(inline)) = (f.route, &f.inline) {
             // SAFETY: the arguments passed the checks; `ret` holds at least the struct's
