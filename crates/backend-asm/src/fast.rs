@@ -93,6 +93,29 @@ impl Load {
             }
         }
     }
+
+    /// The image of a `Whole` or `Piece8` source with one branch: argument `arg`'s image, or
+    /// the eight bytes at `offset` of the struct it points to (a `Zero` source reads as
+    /// argument `arg`'s image, which a callee ignores).
+    ///
+    /// # Safety
+    /// `args` has passed the plan's checks: `self.arg` is in bounds, and a `Piece8`'s
+    /// argument is a struct at least `offset + 8` bytes long.
+    #[inline(always)]
+    unsafe fn whole_or_piece8(self, args: &[Arg<'_>]) -> u64 {
+        // SAFETY: forwarded contract (index in bounds; struct bytes long enough).
+        unsafe {
+            let bits = args.get_unchecked(self.arg as usize).bits();
+            if self.op == Op::Piece8 {
+                (bits as usize as *const u8)
+                    .add(self.offset as usize)
+                    .cast::<u64>()
+                    .read_unaligned()
+            } else {
+                bits
+            }
+        }
+    }
 }
 
 /// Reads `len` (1 to 8) bytes at `p` as a little-endian word, zero-extended, with loads of
@@ -353,18 +376,7 @@ impl InlinePlan {
                 Entry::Pieces8 => {
                     // Unused registers (`Zero`) carry argument 0's image: the callee ignores
                     // them.
-                    let load = |r: usize| {
-                        let l = self.regs[r];
-                        let bits = args.get_unchecked(l.arg as usize).bits();
-                        if l.op == Op::Piece8 {
-                            (bits as usize as *const u8)
-                                .add(l.offset as usize)
-                                .cast::<u64>()
-                                .read_unaligned()
-                        } else {
-                            bits
-                        }
-                    };
+                    let load = |r: usize| self.regs[r].whole_or_piece8(args);
                     if self.gp_only {
                         enter_gp(code, load, extra)
                     } else {
@@ -931,22 +943,9 @@ impl InlinePlan {
         args: &[Arg<'_>],
         n: u8,
     ) -> [u64; 6] {
-        let load = |r: usize| {
-            let l = self.regs[r];
-            // SAFETY: `l.arg` is below the checked count; a `Piece8`'s argument is a struct
-            // of the checked size, at least `offset + 8` bytes long.
-            unsafe {
-                let bits = args.get_unchecked(l.arg as usize).bits();
-                if l.op == Op::Piece8 {
-                    (bits as usize as *const u8)
-                        .add(l.offset as usize)
-                        .cast::<u64>()
-                        .read_unaligned()
-                } else {
-                    bits
-                }
-            }
-        };
+        // SAFETY: registers `0..n` of such a plan are `Whole` or `Piece8` loads of checked
+        // arguments.
+        let load = |r: usize| unsafe { self.regs[r].whole_or_piece8(args) };
         // SAFETY: `load(r)` is sound for `r < n` (above); forwarded contract.
         unsafe { call_gp_regs(code, n as usize, load) }
     }
