@@ -316,6 +316,22 @@ fn registers_land_exactly_where_the_abi_says() {
     if cfg!(target_arch = "x86_64") {
         assert_eq!(c.extra & 0xff, 2, "%al");
     }
+    // A variadic call with integer arguments only (the integer-register route): %al is 0,
+    // not whatever %rax held.
+    let c = capture(
+        &mut b,
+        &lib,
+        "void(ptr, ..., i32, i64)",
+        &[
+            Arg::ptr(std::ptr::null::<u8>()),
+            Arg::i32(-7),
+            Arg::i64(1 << 40),
+        ],
+    );
+    assert_eq!((c.gp[1] as i32, c.gp[2]), (-7, 1 << 40));
+    if cfg!(target_arch = "x86_64") {
+        assert_eq!(c.extra & 0xff, 0, "%al of an integer-only variadic call");
+    }
 
     // A large struct return: the hidden pointer goes in rdi (x86-64) or x8 (AArch64).
     let mut big = [0u8; 24];
