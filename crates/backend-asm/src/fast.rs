@@ -51,37 +51,51 @@ pub(crate) enum Op {
 pub(crate) struct Load {
     op: Op,
     len: u8,
-    arg: u16,
     offset: u16,
+    /// The argument's byte offset in the argument array (`arg * size_of::<Arg>()`), so the
+    /// call reads its image with one indexed load and no scaling.
+    at: u32,
 }
 
 impl Load {
     const ZERO: Load = Load {
         op: Op::Zero,
         len: 0,
-        arg: 0,
         offset: 0,
+        at: 0,
     };
 
     fn new(op: Op, arg: usize, offset: u16, len: u8) -> Load {
+        let at = arg * size_of::<Arg<'_>>();
         Load {
             op,
             len,
-            arg: arg as u16,
             offset,
+            // `InlinePlan::of` takes at most `REGS + MAX_STACK_WORDS` arguments: no overflow.
+            at: at as u32,
         }
+    }
+
+    /// The register image of the argument this load reads.
+    ///
+    /// # Safety
+    /// The argument is in bounds of `args` (the plan's checks passed).
+    #[inline(always)]
+    unsafe fn image(self, args: &[Arg<'_>]) -> u64 {
+        // SAFETY: `at` is the byte offset of an argument in bounds (forwarded contract).
+        unsafe { (*args.as_ptr().byte_add(self.at as usize)).bits() }
     }
 
     /// The 64-bit image of this source for one call.
     ///
     /// # Safety
-    /// `args` has passed the plan's checks: `self.arg` is in bounds (unless `op` is `Zero`
+    /// `args` has passed the plan's checks: the argument read is in bounds (unless `op` is `Zero`
     /// or `RetPtr`), and a piece's argument is a struct at least `offset + len` bytes long.
     #[inline(always)]
     unsafe fn value(self, args: &[Arg<'_>], ret: *mut u8) -> u64 {
         // SAFETY: forwarded contract (index in bounds; struct bytes long enough).
         unsafe {
-            let bits = || args.get_unchecked(self.arg as usize).bits();
+            let bits = || self.image(args);
             let at = || (bits() as usize as *const u8).add(self.offset as usize);
             match self.op {
                 Op::Whole => bits(),
@@ -99,13 +113,13 @@ impl Load {
     /// argument `arg`'s image, which a callee ignores).
     ///
     /// # Safety
-    /// `args` has passed the plan's checks: `self.arg` is in bounds, and a `Piece8`'s
+    /// `args` has passed the plan's checks: the argument read is in bounds, and a `Piece8`'s
     /// argument is a struct at least `offset + 8` bytes long.
     #[inline(always)]
     unsafe fn whole_or_piece8(self, args: &[Arg<'_>]) -> u64 {
         // SAFETY: forwarded contract (index in bounds; struct bytes long enough).
         unsafe {
-            let bits = args.get_unchecked(self.arg as usize).bits();
+            let bits = self.image(args);
             if self.op == Op::Piece8 {
                 (bits as usize as *const u8)
                     .add(self.offset as usize)
@@ -186,20 +200,46 @@ pub(crate) unsafe fn write_le(p: *mut u8, len: u8, v: u64) {
     }
 }
 
-/// How an [`InlinePlan`] enters the callee, chosen at prepare from the plan's shape.
+/// How an [`InlinePlan`] enters the callee, chosen at prepare from the plan's shape. The
+/// variants carry no flags, so the call dispatches with one jump on the variant.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Entry {
-    /// Whole argument images in registers only; `fp`: some go to vector registers.
-    Regs { fp: bool },
-    /// Whole argument images in registers and one or two stack words, stored by the `asm!`
-    /// block itself from two scratch registers; `fp`: some go to vector registers (else the
-    /// vector registers are zeroed, not loaded).
-    RegsStack2 { fp: bool },
-    /// Whole argument images in registers and up to [`MAX_STACK_WORDS`] stack words; `fp` as
-    /// for `RegsStack2`.
-    RegsStack { fp: bool },
-    /// Registers only, each a whole image or eight bytes of a struct (System V eightbytes,
-    /// AAPCS64 HFA members and 16-byte composites): one predictable branch per register.
+    /// `GpN`: integer registers `0..N` only, each an argument's whole image or eight bytes
+    /// of a struct (System V INTEGER eightbytes, AAPCS64 composites up to 16 bytes), no
+    /// stack, no hidden return pointer: only those registers are loaded ([`call_gp_regs`]).
+    /// One variant per count, so the count is known in each arm of the call's one jump.
+    Gp0,
+    /// See `Gp0`.
+    Gp1,
+    /// See `Gp0`.
+    Gp2,
+    /// See `Gp0`.
+    Gp3,
+    /// See `Gp0`.
+    Gp4,
+    /// See `Gp0`.
+    Gp5,
+    /// See `Gp0`.
+    Gp6,
+    /// See `Gp0` (AArch64 only).
+    Gp7,
+    /// See `Gp0` (AArch64 only).
+    Gp8,
+    /// Whole argument images in integer and vector registers, no stack.
+    Regs,
+    /// Whole argument images in integer registers and one or two stack words, stored by the
+    /// `asm!` block itself from two scratch registers (the vector registers are zeroed).
+    Stack2Gp,
+    /// As `Stack2Gp`, with vector registers.
+    Stack2,
+    /// Whole argument images in integer registers and up to [`MAX_STACK_WORDS`] stack
+    /// words (the vector registers are zeroed).
+    StackGp,
+    /// As `StackGp`, with vector registers.
+    Stack,
+    /// Registers only, each a whole image or eight bytes of a struct, vector registers
+    /// among them (AAPCS64 HFA members, System V SSE eightbytes): one predictable branch per
+    /// register.
     Pieces8,
     /// Struct pieces, promotions or the return pointer somewhere: every register and stack
     /// word through [`Load::value`].
@@ -220,10 +260,6 @@ pub(crate) struct InlinePlan {
     /// vector registers, a scalar or void return: the call loads just those registers (the
     /// common shape of kernels).
     int_only: bool,
-    /// Integer registers `0..n` only, each an argument's whole image or eight bytes of a
-    /// struct (System V INTEGER eightbytes, AAPCS64 composites up to 16 bytes), no stack, no
-    /// hidden return pointer: `Some(n)` ([`InlinePlan::call_gp_pieces`]).
-    gp_pieces: Option<u8>,
     stack: Box<[Load]>,
     /// The hidden return pointer goes in `x8` (AArch64).
     ret_in_x8: bool,
@@ -232,7 +268,10 @@ pub(crate) struct InlinePlan {
 impl InlinePlan {
     /// The inline form of `plan`, or `None` when it needs the trampoline.
     pub(crate) fn of(plan: &Plan) -> Option<InlinePlan> {
-        if plan.scratch_words != 0 || plan.stack_words as usize > MAX_STACK_WORDS {
+        if plan.scratch_words != 0
+            || plan.stack_words as usize > MAX_STACK_WORDS
+            || plan.args.len() > REGS + MAX_STACK_WORDS
+        {
             return None;
         }
         let mut regs = [Load::ZERO; REGS];
@@ -287,14 +326,36 @@ impl InlinePlan {
         // Whole images only (unused registers may then carry argument 0's image: the callee
         // ignores them), at least one argument to read.
         let whole = |l: &Load| matches!(l.op, Op::Whole | Op::Zero);
-        let entry = if !plan.args.is_empty()
+        let gp_used = regs[..FP0].iter().take_while(|l| l.op != Op::Zero).count();
+        let entry = if gp_only
+            && !matches!(plan.ret, RetPlan::Indirect { .. })
+            && regs[..gp_used]
+                .iter()
+                .all(|l| matches!(l.op, Op::Whole | Op::Piece8))
+            && regs[gp_used..FP0].iter().all(|l| l.op == Op::Zero)
+        {
+            const GP: [Entry; 9] = [
+                Entry::Gp0,
+                Entry::Gp1,
+                Entry::Gp2,
+                Entry::Gp3,
+                Entry::Gp4,
+                Entry::Gp5,
+                Entry::Gp6,
+                Entry::Gp7,
+                Entry::Gp8,
+            ];
+            GP[gp_used]
+        } else if !plan.args.is_empty()
             && regs.iter().all(whole)
             && stack.iter().all(|l| l.op == Op::Whole)
         {
-            match stack.len() {
-                0 => Entry::Regs { fp },
-                1 | 2 => Entry::RegsStack2 { fp },
-                _ => Entry::RegsStack { fp },
+            match (stack.len(), fp) {
+                (0, _) => Entry::Regs,
+                (1 | 2, false) => Entry::Stack2Gp,
+                (1 | 2, true) => Entry::Stack2,
+                (_, false) => Entry::StackGp,
+                (_, true) => Entry::Stack,
             }
         } else if !plan.args.is_empty()
             && stack.is_empty()
@@ -306,14 +367,6 @@ impl InlinePlan {
         } else {
             Entry::General
         };
-        let gp_used = regs[..FP0].iter().take_while(|l| l.op != Op::Zero).count();
-        let gp_pieces = (gp_only
-            && !matches!(plan.ret, RetPlan::Indirect { .. })
-            && regs[..gp_used]
-                .iter()
-                .all(|l| matches!(l.op, Op::Whole | Op::Piece8))
-            && regs[gp_used..FP0].iter().all(|l| l.op == Op::Zero))
-        .then_some(gp_used as u8);
         let used = (0..REGS)
             .filter(|&r| regs[r].op != Op::Zero)
             .map(|r| (r as u8, regs[r]))
@@ -324,7 +377,6 @@ impl InlinePlan {
             used,
             gp_only,
             int_only,
-            gp_pieces,
             stack: stack.into_boxed_slice(),
             ret_in_x8,
         })
@@ -352,36 +404,40 @@ impl InlinePlan {
             extra
         };
         // SAFETY: (all arms) forwarded from the caller's contract; whole-image entries have
-        // at least one argument, and every `arg` index is below the checked count.
+        // at least one argument, and every load reads an argument below the checked count.
         unsafe {
-            let whole = |r: usize| args.get_unchecked(self.regs[r].arg as usize).bits();
+            let whole = |r: usize| self.regs[r].image(args);
             // The same for plans without vector registers: the vector registers are zeroed
             // (`r` is a constant in every operand, so the test folds away).
             let whole_gp = |r: usize| if r < FP0 { whole(r) } else { 0 };
-            let word = |w: &Load| args.get_unchecked(w.arg as usize).bits();
+            let word = |w: &Load| w.image(args);
+            // Registers `0..n` of a `GpN` entry are `Whole` or `Piece8` loads of checked
+            // arguments; `n` is a constant in each arm.
+            let gp = |n: usize| call_gp_regs(code, n, |r| self.regs[r].whole_or_piece8(args));
+            let stack2 = || {
+                let w0 = word(&self.stack[0]);
+                let w1 = self.stack.get(1).map_or(0, &word);
+                [w0, w1]
+            };
             match self.entry {
-                Entry::Regs { fp: false } => enter_gp(code, whole, extra),
-                Entry::Regs { fp: true } => enter_regs(code, whole, extra),
-                Entry::RegsStack2 { fp } => {
-                    let w0 = word(&self.stack[0]);
-                    let w1 = self.stack.get(1).map_or(0, &word);
-                    if fp {
-                        enter_stack2(code, whole, [w0, w1], extra)
-                    } else {
-                        enter_stack2(code, whole_gp, [w0, w1], extra)
-                    }
-                }
-                Entry::RegsStack { fp: true } => self.enter_stack(code, word, whole, extra),
-                Entry::RegsStack { fp: false } => self.enter_stack(code, word, whole_gp, extra),
+                Entry::Gp0 => gp(0),
+                Entry::Gp1 => gp(1),
+                Entry::Gp2 => gp(2),
+                Entry::Gp3 => gp(3),
+                Entry::Gp4 => gp(4),
+                Entry::Gp5 => gp(5),
+                Entry::Gp6 => gp(6),
+                Entry::Gp7 => gp(7),
+                Entry::Gp8 => gp(8),
+                Entry::Regs => enter_regs(code, whole, extra),
+                Entry::Stack2Gp => enter_stack2(code, whole_gp, stack2(), extra),
+                Entry::Stack2 => enter_stack2(code, whole, stack2(), extra),
+                Entry::StackGp => self.enter_stack(code, word, whole_gp, extra),
+                Entry::Stack => self.enter_stack(code, word, whole, extra),
                 Entry::Pieces8 => {
                     // Unused registers (`Zero`) carry argument 0's image: the callee ignores
                     // them.
-                    let load = |r: usize| self.regs[r].whole_or_piece8(args);
-                    if self.gp_only {
-                        enter_gp(code, load, extra)
-                    } else {
-                        enter_regs(code, load, extra)
-                    }
+                    enter_regs(code, |r| self.regs[r].whole_or_piece8(args), extra)
                 }
                 Entry::General => {
                     let mut image = [0u64; REGS];
@@ -922,32 +978,21 @@ impl InlinePlan {
     }
 
     /// `Some(n)` when the plan passes integer registers `0..n` only, each a whole image or
-    /// eight bytes of a struct (see [`InlinePlan::call_gp_pieces`]).
-    pub(crate) fn gp_pieces(&self) -> Option<u8> {
-        self.gp_pieces
-    }
-
-    /// Calls `code` through [`call_gp_regs`] with the `n` registers of a
-    /// [`InlinePlan::gp_pieces`] plan, each loaded from its argument: the image, or eight
-    /// bytes of the struct it points to (one predictable branch per register). Returns the
-    /// return registers in the order of `Frame::ret`.
-    ///
-    /// # Safety
-    /// `n` is this plan's `gp_pieces` count; `args` has passed the function's checks (count,
-    /// kinds, struct sizes); the callers of `prepare` and `call` asserted the signature and
-    /// the soundness of the arguments.
-    #[inline(always)]
-    pub(crate) unsafe fn call_gp_pieces(
-        &self,
-        code: *const c_void,
-        args: &[Arg<'_>],
-        n: u8,
-    ) -> [u64; 6] {
-        // SAFETY: registers `0..n` of such a plan are `Whole` or `Piece8` loads of checked
-        // arguments.
-        let load = |r: usize| unsafe { self.regs[r].whole_or_piece8(args) };
-        // SAFETY: `load(r)` is sound for `r < n` (above); forwarded contract.
-        unsafe { call_gp_regs(code, n as usize, load) }
+    /// eight bytes of a struct (the `GpPieces` entry).
+    #[cfg(test)]
+    fn gp_pieces(&self) -> Option<u8> {
+        Some(match self.entry {
+            Entry::Gp0 => 0,
+            Entry::Gp1 => 1,
+            Entry::Gp2 => 2,
+            Entry::Gp3 => 3,
+            Entry::Gp4 => 4,
+            Entry::Gp5 => 5,
+            Entry::Gp6 => 6,
+            Entry::Gp7 => 7,
+            Entry::Gp8 => 8,
+            _ => return None,
+        })
     }
 }
 

@@ -10,12 +10,13 @@
 //! back (registers, or a hidden sret pointer in `rdi` / `x8`), plus one
 //! [`ffi_trait::ArgCheck`] per argument and the return's [`ffi_trait::ReturnDecode`].
 //! **Call** never re-walks the type list (the per-call re-classification that makes libffi's
-//! cost grow with the argument count): the argument checks fold into one word (an AND, an
-//! XOR and an OR per argument, no branch), then an inline `asm!` entry chosen at prepare
-//! loads each argument register straight from the argument array (`fast` module: registers
-//! only, one or two stack words stored by the block itself, more stack words, or struct
-//! pieces), calls on the caller's stack, and the return becomes a value without a branch on
-//! its type. Plans the inline entry does not take (AAPCS64 by-reference copies, over 64
+//! cost grow with the argument count): the argument checks fold into one word (an XOR and
+//! an OR of 32 bits per argument, no branch; LLVM vectorises them), then one jump on the
+//! entry chosen at prepare reaches an inline `asm!` block that loads each argument register
+//! straight from the argument array at an offset the plan holds (`fast` module: integer
+//! registers only, one block per count; registers; one or two stack words stored by the
+//! block itself; more stack words; struct pieces), calls on the caller's stack, and the
+//! return becomes a value without a branch on its type. Plans the inline entry does not take (AAPCS64 by-reference copies, over 64
 //! stack words), a stack budget, or a test's request go through the naked trampoline, which
 //! reads a frame the plan filled, copies the stack words below the stack pointer and calls.
 //!
@@ -148,7 +149,7 @@ impl AsmFunction {
         self.route = match &self.inline {
             _ if self.stack_budget.is_some() || self.force_trampoline => Route::Trampoline,
             Some(i) if i.is_int_only() => Route::IntOnly,
-            Some(i) => i.gp_pieces().map_or(Route::Inline, Route::GpPieces),
+            Some(_) => Route::Inline,
             None => Route::Trampoline,
         };
     }
@@ -167,11 +168,7 @@ impl AsmFunction {
 enum Route {
     /// Integer arguments in their registers, a scalar return: [`fast::call_int_only`].
     IntOnly,
-    /// Integer registers only, each an argument's image or eight bytes of a struct, no
-    /// stack, a scalar or register-struct return: [`InlinePlan::call_gp_pieces`] with this
-    /// many registers.
-    GpPieces(u8),
-    /// The inline entry ([`InlinePlan::call`]).
+    /// The inline entry ([`InlinePlan::call`], which dispatches on the plan's shape).
     Inline,
     /// The naked trampoline: by-reference copies, over [`fast::MAX_STACK_WORDS`] stack
     /// words, a stack budget to check, or forced by a test.
@@ -215,8 +212,11 @@ unsafe fn finish(plan: &Plan, frame: &mut Frame, words: &[u64], ret: *mut u8) {
 
 /// The call's result from the return registers (`regs`, in the order of [`Frame::ret`]):
 /// a scalar, or a struct copied into `ret`.
+///
+/// # Safety
+/// `ret` holds at least `f.ret_size` bytes.
 #[inline(always)]
-fn decode(f: &AsmFunction, regs: &[u64; 6], ret: &mut [u8]) -> Value {
+unsafe fn decode(f: &AsmFunction, regs: &[u64; 6], ret: &mut [u8]) -> Value {
     // Scalar and void returns (the common case) first, without a jump on the plan's variant.
     if f.ret_size == 0 {
         let bits = if let RetPlan::Float = f.plan.ret {
@@ -227,7 +227,8 @@ fn decode(f: &AsmFunction, regs: &[u64; 6], ret: &mut [u8]) -> Value {
         return f.ret_decode.value(bits);
     }
     if let RetPlan::Pieces { pieces, .. } = &f.plan.ret {
-        plan::decode_return(pieces, regs, ret);
+        // SAFETY: the plan's pieces; `ret` holds the struct's size (forwarded contract).
+        unsafe { plan::decode_return(pieces, regs, ret) };
     }
     Value::Struct
 }
@@ -267,22 +268,25 @@ fn unsupported(sig: &Signature, reason: &str) -> Error {
     }
 }
 
-/// A call through the naked trampoline ([`Route::Trampoline`]): the stack budget check, the
-/// frame filled by the plan, the call. Out of line, so that the inline entries' callers do
-/// not carry its frame (up to [`MAX_WORDS`] words).
+/// A call the inline entry does not make: a return slot too small for the struct return
+/// (an error), or a call through the naked trampoline ([`Route::Trampoline`]): the stack
+/// budget check, the frame filled by the plan, the call. Out of line, so that the inline
+/// entries' callers do not carry its frame (up to [`MAX_WORDS`] words).
 ///
 /// The error is boxed so that the result comes back in two registers (an inline caller
 /// then merges its value with the inline entries' without a round trip through memory).
 ///
 /// # Safety
-/// As [`Backend::call`]; `args` passed the function's checks and `ret` holds at least
-/// `f.ret_size` bytes.
+/// As [`Backend::call`]; `args` passed the function's checks.
 #[inline(never)]
-unsafe fn call_trampoline(
+unsafe fn call_slow(
     f: &AsmFunction,
     args: &[Arg<'_>],
     ret: &mut [u8],
 ) -> std::result::Result<Value, Box<Error>> {
+    if ret.len() < f.ret_size as usize {
+        return Err(Box::new(ret_slot_error(f, f.ret_size, ret.len())));
+    }
     let plan = &f.plan;
     if let Some(budget) = f.stack_budget {
         stack::check(&f.symbol, budget + plan.stack_words as usize * 8)?;
@@ -303,7 +307,8 @@ unsafe fn call_trampoline(
     // every argument where the ABI expects it; the caller of `call` asserted the
     // arguments are sound; `ret` holds at least the struct's size for an indirect return.
     unsafe { finish(plan, &mut frame, words, ret.as_mut_ptr()) };
-    Ok(decode(f, &frame.ret, ret))
+    // SAFETY: the return slot's size was checked above.
+    Ok(unsafe { decode(f, &frame.ret, ret) })
 }
 
 impl Backend for AsmBackend {
@@ -389,27 +394,19 @@ impl Backend for AsmBackend {
             };
             return Ok(f.ret_decode.value(bits));
         }
-        if ret.len() < f.ret_size as usize {
-            return Err(ret_slot_error(f, f.ret_size, ret.len()));
+        match (f.route, &f.inline) {
+            (Route::Inline, Some(inline)) if ret.len() >= f.ret_size as usize => {
+                // SAFETY: the arguments passed the checks; `ret` holds at least the struct's
+                // size for a struct return; the callers of `prepare` and `call` asserted the
+                // signature and the arguments.
+                let regs = unsafe { inline.call(f.code.0, args, ret.as_mut_ptr(), plan.extra) };
+                // SAFETY: the return slot's size was checked by the match guard.
+                Ok(unsafe { decode(f, &regs, ret) })
+            }
+            // SAFETY: forwarded from this function's contract; the arguments passed the
+            // checks.
+            _ => unsafe { call_slow(f, args, ret) }.map_err(|e| *e),
         }
-        if let (Route::GpPieces(n), Some(inline)) = (f.route, &f.inline) {
-            // Structs in integer registers (System V INTEGER eightbytes, AAPCS64 composites
-            // up to 16 bytes) beside integer arguments: only the registers used are loaded.
-            // SAFETY: `n` is the plan's count; the arguments passed the checks; the return
-            // slot holds the struct's size; the callers of `prepare` and `call` asserted the
-            // signature and the arguments.
-            let regs = unsafe { inline.call_gp_pieces(f.code.0, args, n) };
-            return Ok(decode(f, &regs, ret));
-        }
-        if let (Route::Inline, Some(inline)) = (f.route, &f.inline) {
-            // SAFETY: the arguments passed the checks; `ret` holds at least the struct's
-            // size for a struct return; the callers of `prepare` and `call` asserted the
-            // signature and the arguments.
-            let regs = unsafe { inline.call(f.code.0, args, ret.as_mut_ptr(), plan.extra) };
-            return Ok(decode(f, &regs, ret));
-        }
-        // SAFETY: forwarded from this function's contract; the arguments passed the checks.
-        unsafe { call_trampoline(f, args, ret) }.map_err(|e| *e)
     }
 
     unsafe fn prepare_typed<P: Params, R: ReturnType>(

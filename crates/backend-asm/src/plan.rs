@@ -277,19 +277,21 @@ fn copy_to_words(bytes: &[u8], words: &mut [u64]) {
 /// Copies a struct returned in registers (`regs`: the return registers in the order of
 /// [`Frame::ret`]) into `out` (exactly the pieces' bytes are written).
 ///
-/// # Panics
-/// When a piece lies past the end of `out` (the caller checks the return slot's size).
+/// # Safety
+/// `out` holds at least the struct's size, and `pieces` are a plan's return pieces (each
+/// within the struct, each register index below 6); the callers check the return slot's size
+/// before the call.
 #[inline(always)]
-pub(crate) fn decode_return(pieces: &[RetPiece], regs: &[u64; 6], out: &mut [u8]) {
+pub(crate) unsafe fn decode_return(pieces: &[RetPiece], regs: &[u64; 6], out: &mut [u8]) {
     for p in pieces {
-        let end = p.offset as usize + p.len as usize;
-        assert!(end <= out.len(), "return piece past the return slot");
-        // SAFETY: `offset .. offset + len` lies within `out` (asserted above).
+        debug_assert!(p.offset as usize + p.len as usize <= out.len() && p.reg < 6);
+        // SAFETY: `offset .. offset + len` lies within the struct, so within `out`, and the
+        // register index is in bounds (forwarded contract).
         unsafe {
             crate::fast::write_le(
                 out.as_mut_ptr().add(p.offset as usize),
                 p.len,
-                regs[p.reg as usize],
+                *regs.get_unchecked(p.reg as usize),
             )
         };
     }

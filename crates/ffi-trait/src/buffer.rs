@@ -28,11 +28,17 @@ impl OwnerId {
     /// whose pointers are guest addresses.
     pub const HOST: OwnerId = OwnerId(0);
 
-    /// A fresh identity, not returned before in this process (a 32-bit counter: identities
-    /// repeat only after 2^32 contexts).
+    /// A fresh identity, not returned before in this process: a 32-bit counter over
+    /// `1 ..= u32::MAX - 1` (0 is [`OwnerId::HOST`]; `u32::MAX` marks a raw pointer in an
+    /// [`Arg`](crate::Arg)'s header), so identities repeat only after 2^32 − 2 contexts.
     pub fn fresh() -> OwnerId {
         static NEXT: AtomicU32 = AtomicU32::new(1);
-        OwnerId(NEXT.fetch_add(1, Ordering::Relaxed))
+        let next = |n: u32| Some(if n >= u32::MAX - 1 { 1 } else { n + 1 });
+        // `fetch_update` cannot fail: the closure always returns `Some`.
+        let id = NEXT
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, next)
+            .unwrap_or(1);
+        OwnerId(id)
     }
 
     /// The raw number, for messages.

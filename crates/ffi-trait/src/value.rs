@@ -4,6 +4,8 @@ use std::ffi::c_void;
 use std::marker::PhantomData;
 
 use crate::buffer::BufferArg;
+#[cfg(doc)]
+use crate::buffer::OwnerId;
 use crate::types::Type;
 
 /// The kind of an [`Arg`]: one per scalar [`Type`], plus `Buffer` (a pointer into a stable
@@ -41,8 +43,7 @@ pub enum ArgKind {
     Struct,
     /// A raw host pointer.
     Ptr,
-    /// A pointer into a stable buffer. (`Ptr` and `Buffer` differ in the lowest bit only,
-    /// so [`ArgCheck`] accepts either for a `ptr` with one mask.)
+    /// A pointer into a stable buffer (accepted wherever a `ptr` is; see [`Arg`]'s layout).
     Buffer,
 }
 
@@ -100,22 +101,37 @@ impl ArgKind {
 /// The value is kept already widened — integers sign- or zero-extended to 64 bits per their
 /// type, `bool` as 0/1, floats as their IEEE bits (`f32` in the low 32 bits), pointers as
 /// addresses — so a backend moves it into a register slot without looking at its type again:
-/// the per-argument work of a dynamic call is one kind comparison and one 8-byte copy. A
-/// buffer argument also carries the identity of the context that owns it (a backend whose
-/// pointers are guest offsets derives the offset from the host address); a struct its
-/// borrowed bytes (exactly the struct's size, in the host's C layout).
+/// the per-argument work of a dynamic call is one 32-bit comparison ([`ArgCheck`]) and one
+/// 8-byte copy. A buffer argument also carries the identity of the context that owns it (a
+/// backend whose pointers are guest offsets derives the offset from the host address); a
+/// struct its borrowed bytes (exactly the struct's size, in the host's C layout).
 ///
-/// The struct is 16 bytes — the register image and one header word (the kind in the low
-/// byte, the buffer's owner or the struct's length in the high 32 bits) — so building an
-/// argument is two 8-byte stores, and an argument array is read at a 16-byte stride.
+/// The struct is 16 bytes (`repr(C)`: the register image at offset 0, one header word at
+/// offset 8), so building an argument is two 8-byte stores, and an argument array is read
+/// at a 16-byte stride. The header word is laid out so that every parameter check is an
+/// exact comparison of its low 32 bits:
+///
+/// | bits | scalar | raw pointer | buffer | struct |
+/// |---|---|---|---|---|
+/// | 0..8 | its [`ArgKind`] | `Ptr` | `Ptr` | `Struct` |
+/// | 8..32 | 0 | 0 | 0 | length, clamped to 2²⁴ − 1 |
+/// | 32..64 | 0 | `u32::MAX` | the owner (never `u32::MAX`) | length, clamped to 2³² − 1 |
 #[derive(Clone, Copy)]
+#[repr(C)]
 pub struct Arg<'a> {
     bits: u64,
-    /// `kind as u64 | aux << 32`, aux being the buffer's owner or the struct's length (0
-    /// for scalars).
+    /// The header word (see the table above).
     head: u64,
     _borrow: PhantomData<&'a [u8]>,
 }
+
+/// The header's high word for a raw pointer: a value [`OwnerId::fresh`] never returns and
+/// [`OwnerId::HOST`] is not, so that it tells a raw pointer from a buffer.
+const RAW_POINTER: u32 = u32::MAX;
+
+/// The largest struct length the header's checked bits (8..32) record; a struct this long
+/// or longer matches no parameter (see [`ArgCheck::of`]).
+const CHECKED_LEN_MAX: u32 = (1 << 24) - 1;
 
 macro_rules! int_ctor {
     ($($name:ident: $t:ty => $kind:ident),* $(,)?) => {$(
@@ -131,19 +147,20 @@ macro_rules! int_ctor {
 impl<'a> Arg<'a> {
     #[inline(always)]
     const fn scalar(kind: ArgKind, bits: u64) -> Arg<'static> {
-        Arg::with_aux(kind, bits, 0)
+        Arg::with_head(bits, kind as u64)
     }
 
     #[inline(always)]
-    const fn with_aux<'b>(kind: ArgKind, bits: u64, aux: u32) -> Arg<'b> {
+    const fn with_head<'b>(bits: u64, head: u64) -> Arg<'b> {
         Arg {
             bits,
-            head: kind as u64 | (aux as u64) << 32,
+            head,
             _borrow: PhantomData,
         }
     }
 
-    /// The auxiliary word: the buffer's owner or the struct's length; 0 for scalars.
+    /// The header's high word: the buffer's owner or the struct's length; 0 for scalars,
+    /// [`RAW_POINTER`] for raw pointers.
     #[inline(always)]
     fn aux(&self) -> u32 {
         (self.head >> 32) as u32
@@ -177,34 +194,43 @@ impl<'a> Arg<'a> {
     /// only pointers into its own buffers).
     #[inline(always)]
     pub fn ptr<T>(p: *const T) -> Arg<'static> {
-        Arg::scalar(ArgKind::Ptr, p as usize as u64)
+        Arg::with_head(
+            p as usize as u64,
+            ArgKind::Ptr as u64 | (RAW_POINTER as u64) << 32,
+        )
     }
 
-    /// A pointer into a stable buffer, turned into the backend's own pointer kind.
+    /// A pointer into a stable buffer, turned into the backend's own pointer kind. It is
+    /// accepted wherever a `ptr` is.
     #[inline(always)]
     pub fn buffer(b: impl Into<BufferArg>) -> Arg<'static> {
         let b = b.into();
-        Arg::with_aux(
-            ArgKind::Buffer,
+        // The owner is never `RAW_POINTER`: that tells a buffer from a raw pointer.
+        Arg::with_head(
             b.host_ptr() as usize as u64,
-            b.owner().get(),
+            ArgKind::Ptr as u64 | (b.owner().get() as u64) << 32,
         )
     }
 
     /// A struct by value: its bytes in the host's C layout, exactly the struct's size.
     ///
     /// The length is kept as a `u32`: a slice over 4 GiB is recorded as its first
-    /// `u32::MAX` bytes, which matches no struct type, so a call with it fails with a type
-    /// error.
+    /// `u32::MAX` bytes. No struct type of 16 MiB − 1 bytes or more matches a parameter
+    /// (see [`ArgCheck::of`]), so a call with such a slice fails with a type error.
     #[inline(always)]
     pub fn bytes(bytes: &'a [u8]) -> Arg<'a> {
         let len = u32::try_from(bytes.len()).unwrap_or(u32::MAX);
-        Arg::with_aux(ArgKind::Struct, bytes.as_ptr() as usize as u64, len)
+        let head =
+            ArgKind::Struct as u64 | (len.min(CHECKED_LEN_MAX) as u64) << 8 | (len as u64) << 32;
+        Arg::with_head(bytes.as_ptr() as usize as u64, head)
     }
 
     /// The argument's kind.
     #[inline(always)]
     pub fn kind(&self) -> ArgKind {
+        if self.head as u8 == ArgKind::Ptr as u8 && self.aux() != RAW_POINTER {
+            return ArgKind::Buffer;
+        }
         // SAFETY: every constructor stores a valid `ArgKind` discriminant (`repr(u8)`) in
         // the header's low byte, and the fields are private.
         unsafe { std::mem::transmute::<u8, ArgKind>(self.head as u8) }
@@ -263,14 +289,12 @@ impl<'a> Arg<'a> {
         self.kind().name()
     }
 
-    /// True when this value may be passed for a parameter of type `ty`.
+    /// True when this value may be passed for a parameter of type `ty`: its own kind, a
+    /// pointer or a buffer for `ptr`, a struct of exactly the struct's size (under 16 MiB)
+    /// for a struct. The same answer as [`ArgCheck::of`]'s check.
     #[inline]
     pub fn matches(&self, ty: &Type) -> bool {
-        match (self.kind(), ty) {
-            (ArgKind::Buffer, Type::Ptr) => true,
-            (ArgKind::Struct, Type::Struct(s)) => self.aux() as usize == s.size(),
-            (kind, ty) => ArgKind::of(ty) == Some(kind),
-        }
+        ArgCheck::of(ty).is_some_and(|c| c.mismatch(self) == 0)
     }
 
     /// The 64-bit integer register image, for integer-class kinds (integers, `bool`,
@@ -285,49 +309,48 @@ impl<'a> Arg<'a> {
 }
 
 /// A parameter type's check of an [`Arg`], computed once at prepare: whether an argument
-/// may be passed for the parameter is one AND and one comparison of the argument's header
-/// word — the same answer as [`Arg::matches`] (a `ptr` takes a pointer or a buffer; a
-/// struct must have exactly the struct's size; every other type its own kind).
+/// may be passed for the parameter is one exact comparison of the low 32 bits of the
+/// argument's header word (see [`Arg`]'s layout): a `ptr` takes a raw pointer or a buffer
+/// (both carry the `Ptr` tag; the buffer's owner sits in the unchecked high word), a struct
+/// must have exactly the struct's size, every other type its own kind.
 ///
 /// Backends fold the checks of all arguments of a call into one word
 /// ([`ArgCheck::mismatch`] is 0 for a match), so a dynamic call tests its arguments without
-/// a branch per argument.
+/// a branch per argument; when the argument kinds are constants at the call site (as with
+/// `Arg::i64(x)`), each check compiles to one compare of the prepared word with an
+/// immediate.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ArgCheck {
-    mask: u64,
-    want: u64,
+    want: u32,
 }
 
 impl ArgCheck {
     /// The check for parameter type `ty`; `None` for `void` (never a parameter).
+    ///
+    /// A struct of 16 MiB − 1 bytes or more (past the header's checked length) gets a check
+    /// no argument passes: its low byte, `0xff`, is no [`ArgKind`].
     pub fn of(ty: &Type) -> Option<ArgCheck> {
-        Some(match ty {
+        let want = match ty {
             Type::Void => return None,
-            // The buffer's owner (the header's high word) and the Ptr/Buffer bit are masked.
-            Type::Ptr => ArgCheck {
-                mask: 0xff & !1,
-                want: ArgKind::Ptr as u64 & !1,
-            },
-            Type::Struct(s) => ArgCheck {
-                mask: u64::MAX,
-                // A struct too large for the header's length word matches nothing (no
-                // header has all low bits set).
-                want: u32::try_from(s.size())
-                    .ok()
-                    .filter(|&n| n != u32::MAX)
-                    .map_or(u64::MAX, |n| ArgKind::Struct as u64 | (n as u64) << 32),
-            },
-            scalar => ArgCheck {
-                mask: u64::MAX,
-                want: ArgKind::of(scalar)? as u64,
-            },
-        })
+            Type::Struct(s) => return Some(ArgCheck::of_struct(s.size())),
+            scalar => ArgKind::of(scalar)? as u32,
+        };
+        Some(ArgCheck { want })
+    }
+
+    /// The check for a struct of `size` bytes.
+    fn of_struct(size: usize) -> ArgCheck {
+        let want = u32::try_from(size)
+            .ok()
+            .filter(|&n| n < CHECKED_LEN_MAX)
+            .map_or(u32::MAX, |n| ArgKind::Struct as u32 | n << 8);
+        ArgCheck { want }
     }
 
     /// 0 when `arg` may be passed for this parameter; nonzero otherwise.
     #[inline(always)]
-    pub fn mismatch(self, arg: &Arg<'_>) -> u64 {
-        (arg.head & self.mask) ^ self.want
+    pub fn mismatch(self, arg: &Arg<'_>) -> u32 {
+        arg.head as u32 ^ self.want
     }
 
     /// The index of the first of `args` that its check in `checks` rejects, if any: the
@@ -337,7 +360,7 @@ impl ArgCheck {
     /// Pairs beyond the shorter slice are not looked at (callers compare the counts first).
     #[inline(always)]
     pub fn first_mismatch(checks: &[ArgCheck], args: &[Arg<'_>]) -> Option<usize> {
-        let mut bad = 0u64;
+        let mut bad = 0u32;
         for (a, c) in args.iter().zip(checks) {
             bad |= c.mismatch(a);
         }
@@ -699,13 +722,56 @@ mod tests {
             Arg::bytes(&bytes[..3]),
             Arg::bytes(&bytes[..4]),
         ];
+        // The rule the header encoding must implement, stated on the decoded kind and length.
+        let allowed = |a: &Arg<'_>, ty: &Type| match (a.kind(), ty) {
+            (ArgKind::Buffer, Type::Ptr) => true,
+            (ArgKind::Struct, Type::Struct(s)) => a.struct_len() == s.size(),
+            (kind, ty) => ArgKind::of(ty) == Some(kind),
+        };
         for ty in &types {
             let check = ArgCheck::of(ty).unwrap();
             for a in &args {
-                assert_eq!(check.mismatch(a) == 0, a.matches(ty), "{a:?} for {ty}");
+                assert_eq!(check.mismatch(a) == 0, allowed(a, ty), "{a:?} for {ty}");
+                assert_eq!(a.matches(ty), allowed(a, ty), "{a:?} for {ty}");
             }
         }
         assert_eq!(ArgCheck::of(&Type::Void), None);
+    }
+
+    #[test]
+    fn pointers_and_buffers_decode_apart() {
+        let mut buf = crate::HostBuffers::new(crate::OwnerId::fresh());
+        let b = buf.alloc(64, 64).unwrap();
+        let raw = Arg::ptr(b.host_ptr());
+        assert_eq!((raw.kind(), raw.owner()), (ArgKind::Ptr, None));
+        let owned = Arg::buffer(b);
+        assert_eq!(owned.kind(), ArgKind::Buffer);
+        assert_eq!(owned.owner(), Some(b.owner().get()));
+        assert_eq!(owned.bits(), raw.bits());
+        // Plain host memory as a buffer argument keeps its owner, `OwnerId::HOST` (0).
+        let host = Arg::buffer(crate::BufferArg::host(b.host_ptr()));
+        assert_eq!((host.kind(), host.owner()), (ArgKind::Buffer, Some(0)));
+        assert!(raw.matches(&Type::Ptr) && owned.matches(&Type::Ptr) && host.matches(&Type::Ptr));
+    }
+
+    #[test]
+    fn struct_lengths_past_the_checked_bits_match_nothing() {
+        let big = vec![0u8; CHECKED_LEN_MAX as usize + 1];
+        let arg = Arg::bytes(&big);
+        assert_eq!(arg.struct_len(), big.len());
+        assert_eq!(arg.struct_bytes().map(<[u8]>::len), Some(big.len()));
+        let limit = CHECKED_LEN_MAX as usize;
+        for (len, size, ok) in [
+            (limit + 1, limit + 1, false),
+            (limit, limit, false),
+            (limit - 1, limit - 1, true),
+            (limit - 2, limit - 1, false),
+            (limit + 1, 1, false),
+            (1, 1, true),
+        ] {
+            let fits = ArgCheck::of_struct(size).mismatch(&Arg::bytes(&big[..len])) == 0;
+            assert_eq!(fits, ok, "{len} bytes for a struct of {size}");
+        }
     }
 
     #[test]
