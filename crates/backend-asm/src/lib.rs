@@ -119,6 +119,11 @@ pub struct AsmFunction {
     checks: Box<[ArgCheck]>,
     /// Bytes the return slot must hold: the struct's size for a struct return, else 0.
     ret_size: u32,
+    /// For a struct return that is whole eightbytes in the first integer return registers
+    /// in order (`rax`, `rdx` / `x0`, `x1`: System V INTEGER eightbytes, AAPCS64
+    /// composites of 8 or 16 bytes), how many (1 or 2); 0 for every other return. Such a
+    /// return is stored with one or two 8-byte writes instead of the piece walk.
+    ret_gp_words: u8,
     /// The scalar return's decoding.
     ret_decode: ReturnDecode,
     /// How calls are made, from the plan, the stack budget and the forced trampoline.
@@ -226,11 +231,42 @@ unsafe fn decode(f: &AsmFunction, regs: &[u64; 6], ret: &mut [u8]) -> Value {
         };
         return f.ret_decode.value(bits);
     }
-    if let RetPlan::Pieces { pieces, .. } = &f.plan.ret {
-        // SAFETY: the plan's pieces; `ret` holds the struct's size (forwarded contract).
-        unsafe { plan::decode_return(pieces, regs, ret) };
+    let out = ret.as_mut_ptr();
+    match f.ret_gp_words {
+        // SAFETY: `ret` holds the struct's size, 8 or 16 bytes for these forms (forwarded
+        // contract).
+        1 => unsafe { out.cast::<u64>().write_unaligned(regs[0]) },
+        // SAFETY: as above.
+        2 => unsafe {
+            out.cast::<u64>().write_unaligned(regs[0]);
+            out.add(8).cast::<u64>().write_unaligned(regs[1]);
+        },
+        _ => {
+            if let RetPlan::Pieces { pieces, .. } = &f.plan.ret {
+                // SAFETY: the plan's pieces; `ret` holds the struct's size (forwarded
+                // contract).
+                unsafe { plan::decode_return(pieces, regs, ret) };
+            }
+        }
     }
     Value::Struct
+}
+
+/// How many whole eightbytes a struct return brings back in the first integer return
+/// registers, in order (see `AsmFunction::ret_gp_words`); 0 when it is not of that form.
+fn ret_gp_words(ret: &RetPlan) -> u8 {
+    let RetPlan::Pieces { size, pieces } = ret else {
+        return 0;
+    };
+    let in_order = pieces
+        .iter()
+        .enumerate()
+        .all(|(k, p)| p.reg as usize == k && p.offset as usize == 8 * k && p.len == 8);
+    if in_order && matches!(pieces.len(), 1 | 2) && *size as usize == 8 * pieces.len() {
+        pieces.len() as u8
+    } else {
+        0
+    }
 }
 
 #[cold]
@@ -355,6 +391,7 @@ impl Backend for AsmBackend {
             inline: InlinePlan::of(&plan),
             checks,
             ret_size,
+            ret_gp_words: ret_gp_words(&plan.ret),
             ret_decode: ReturnDecode::of(sig.ret()),
             route: Route::Trampoline,
             force_trampoline: false,
@@ -450,5 +487,32 @@ impl Backend for AsmBackend {
 
     fn free_stable_buffer(&mut self, buffer: StableBuffer) -> Result<()> {
         self.buffers.free(buffer)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn gp_words(sig: &str) -> u8 {
+        ret_gp_words(&target_plan(&sig.parse().unwrap()).unwrap().ret)
+    }
+
+    #[test]
+    fn integer_register_struct_returns_take_the_word_copy() {
+        assert_eq!(gp_words("{i64, i64}()"), 2);
+        assert_eq!(gp_words("{ptr, u64}(i32)"), 2);
+        assert_eq!(gp_words("{i32, i32}()"), 1);
+        assert_eq!(gp_words("{i64}()"), 1);
+        // A partial eightbyte, a vector register, a scalar or a hidden-pointer return: the
+        // piece walk.
+        assert_eq!(gp_words("{i32, i32, i32}()"), 0);
+        assert_eq!(gp_words("{i32}()"), 0);
+        assert_eq!(gp_words("{f64, f64}()"), 0);
+        // System V: INTEGER then SSE (rax, xmm0); AAPCS64: a 16-byte composite in x0, x1.
+        let mixed = if cfg!(target_arch = "aarch64") { 2 } else { 0 };
+        assert_eq!(gp_words("{i64, f64}()"), mixed);
+        assert_eq!(gp_words("i64()"), 0);
+        assert_eq!(gp_words("{i64, i64, i64}()"), 0);
     }
 }
