@@ -15,6 +15,7 @@ mod threads;
 
 use std::hint::black_box;
 
+use aligned_vec::{AVec, ConstAlign};
 use bench_matrix::{Record, Run, Summary};
 use clap::Parser;
 use ffikit::kernel::{KERNELS, KernelSpec};
@@ -153,12 +154,23 @@ pub(crate) fn data_y(i: usize) -> f64 {
     (i % 7) as f64
 }
 
-/// The reference results for size `n`: sum(x), dot(x, y), axpy(A, x, y), batch(a, b).
+/// A vector whose data starts on a 64-byte boundary, as a stable buffer's does: the peer
+/// rows read their inputs from these, so that every row of a kernel reads equally aligned
+/// data and the rows differ only by their call path.
+pub(crate) type Aligned<T> = AVec<T, ConstAlign<64>>;
+
+/// `items` collected into an [`Aligned`] vector.
+pub(crate) fn aligned<T>(items: impl IntoIterator<Item = T>) -> Aligned<T> {
+    Aligned::from_iter(64, items)
+}
+
+/// The test data (64-byte aligned, like the stable buffers the backend rows read) and the
+/// reference results for size `n`: sum(x), dot(x, y), axpy(A, x, y), batch(a, b).
 pub(crate) struct Reference {
-    pub(crate) x: Vec<f64>,
-    pub(crate) y: Vec<f64>,
-    pub(crate) a: Vec<u32>,
-    pub(crate) b: Vec<u32>,
+    pub(crate) x: Aligned<f64>,
+    pub(crate) y: Aligned<f64>,
+    pub(crate) a: Aligned<u32>,
+    pub(crate) b: Aligned<u32>,
 }
 
 /// The `a` of every axpy call.
@@ -167,12 +179,10 @@ pub(crate) const AXPY_A: f64 = 0.5;
 impl Reference {
     pub(crate) fn new(n: usize) -> Reference {
         Reference {
-            x: (0..n).map(data_x).collect(),
-            y: (0..n).map(data_y).collect(),
-            a: (0..n as u32)
-                .map(|i| i.wrapping_mul(2_654_435_761))
-                .collect(),
-            b: (0..n as u32).map(|i| u32::MAX - i).collect(),
+            x: aligned((0..n).map(data_x)),
+            y: aligned((0..n).map(data_y)),
+            a: aligned((0..n as u32).map(|i| i.wrapping_mul(2_654_435_761))),
+            b: aligned((0..n as u32).map(|i| u32::MAX - i)),
         }
     }
     pub(crate) fn sum(&self, n: usize) -> f64 {

@@ -21,7 +21,7 @@ use wasmtime::{Instance, Module, Store, TypedFunc};
 
 use ffikit::SharedLibrary;
 
-use crate::{AXPY_A, Reference, Sink, expect};
+use crate::{AXPY_A, Reference, Sink, aligned, expect};
 
 pub(crate) type SumFn = unsafe extern "C" fn(*const f64, usize) -> f64;
 type DotFn = unsafe extern "C" fn(*const f64, *const f64, usize) -> f64;
@@ -107,7 +107,7 @@ fn plain(r: &Reference, sink: &mut Sink, k: &Kernels) {
         });
     }
     let mut z = r.y.clone();
-    let mut out = vec![0u32; r.a.len()];
+    let mut out = aligned(std::iter::repeat_n(0u32, r.a.len()));
     for size in opts.sizes() {
         let n = size as usize;
         let (x, y) = (r.x.as_ptr(), r.y.as_ptr());
@@ -271,7 +271,7 @@ fn libffi_rows(r: &Reference, sink: &mut Sink, k: &Kernels) {
     );
     let batch_cif = Cif::new([ptr(), ptr(), ptr(), FfiType::usize()], FfiType::void());
     let mut z = r.y.clone();
-    let mut out = vec![0u32; r.a.len()];
+    let mut out = aligned(std::iter::repeat_n(0u32, r.a.len()));
     for size in opts.sizes() {
         let n = size as usize;
         let (x, y) = (r.x.as_ptr(), r.y.as_ptr());

@@ -14,7 +14,7 @@ use ffikit_test_support::parallel;
 
 use crate::measure::measure_interleaved;
 use crate::peers::Kernels;
-use crate::{Reference, Sink, expect};
+use crate::{Aligned, Reference, Sink, expect};
 
 /// The size of the compute-bound row.
 const SUM_N: usize = 10_000;
@@ -37,7 +37,7 @@ fn checkout_row<'a, C: DerefMut<Target = AnyContext>>(
     t: u32,
     checkout: impl Fn() -> C + Sync + 'a,
     kernel: &'a str,
-    data: &'a [Vec<f64>],
+    data: &'a [Aligned<f64>],
     want: f64,
 ) -> Box<dyn FnMut(u64) + 'a> {
     Box::new(move |it| {
@@ -73,7 +73,7 @@ pub(crate) fn rows(sink: &mut Sink, lib: &Path) {
     let r = Reference::new(SUM_N);
     let want = r.sum(SUM_N);
     // One host slice per thread (native and asm read it in place; wasm copies it in).
-    let data: Vec<Vec<f64>> = (0..max).map(|_| r.x.clone()).collect();
+    let data: Vec<Aligned<f64>> = (0..max).map(|_| r.x.clone()).collect();
     let config = ContextConfig {
         capacity_bytes: SUM_N * 8,
     };
