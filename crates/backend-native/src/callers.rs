@@ -56,16 +56,16 @@ pub(crate) unsafe fn call_float(code: *const c_void, regs: &[u64; MAX_INT + MAX_
 /// integer arguments, returning the integer return register — so the compiler loads only
 /// the registers the callee reads (no zeroing of the others).
 macro_rules! int_caller {
-    ($($name:ident($($arg:ident),*);)*) => {$(
-        #[doc = concat!("Calls `code` with the integer register arguments `", stringify!($($arg),*), "`; returns the integer return register.")]
+    ($($name:ident($($arg:ident),*) -> $ret:ty;)*) => {$(
+        #[doc = concat!("Calls `code` with the integer register arguments `", stringify!($($arg),*), "`; returns the `", stringify!($ret), "` return register.")]
         ///
         /// # Safety
         /// `code` must be a non-variadic function whose arguments are exactly these
-        /// integer-class values, in order, in registers, returning in the integer register (or
-        /// `void`).
+        /// integer-class values, in order, in registers, returning in that register (an
+        /// integer-class return or `void` for `u64`, a floating-point one for `f64`).
         #[inline(always)]
-        pub(crate) unsafe fn $name(code: *const c_void $(, $arg: u64)*) -> u64 {
-            type F = unsafe extern "C" fn($(int_caller!(@u64 $arg)),*) -> u64;
+        pub(crate) unsafe fn $name(code: *const c_void $(, $arg: u64)*) -> $ret {
+            type F = unsafe extern "C" fn($(int_caller!(@u64 $arg)),*) -> $ret;
             // SAFETY: the caller guarantees `code` reads its arguments from these registers.
             let g: F = unsafe { std::mem::transmute::<*const c_void, F>(code) };
             // SAFETY: as above.
@@ -76,11 +76,18 @@ macro_rules! int_caller {
 }
 
 int_caller! {
-    int0();
-    int1(a);
-    int2(a, b);
-    int3(a, b, c);
-    int4(a, b, c, d);
-    int5(a, b, c, d, e);
-    int6(a, b, c, d, e, f);
+    int0() -> u64;
+    int1(a) -> u64;
+    int2(a, b) -> u64;
+    int3(a, b, c) -> u64;
+    int4(a, b, c, d) -> u64;
+    int5(a, b, c, d, e) -> u64;
+    int6(a, b, c, d, e, f) -> u64;
+    float0() -> f64;
+    float1(a) -> f64;
+    float2(a, b) -> f64;
+    float3(a, b, c) -> f64;
+    float4(a, b, c, d) -> f64;
+    float5(a, b, c, d, e) -> f64;
+    float6(a, b, c, d, e, f) -> f64;
 }

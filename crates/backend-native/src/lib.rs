@@ -110,7 +110,7 @@ pub struct NativeFunction {
     /// index of the argument whose image it takes; registers no argument uses point at
     /// argument 0 (any initialised value will do: the callee never reads them).
     gather: [u8; REGS],
-    /// Every argument is integer-class and the return is not floating-point.
+    /// Every argument is integer-class (the return may be of either class).
     all_int: bool,
     ret_class: RetClass,
     signature: Signature,
@@ -255,11 +255,10 @@ impl Backend for NativeBackend {
             code: Code(code),
             params,
             gather,
-            all_int: matches!(ret_class, RetClass::Int)
-                && sig
-                    .args()
-                    .iter()
-                    .all(|t| t.scalar_class() == Some(ScalarClass::Integer)),
+            all_int: sig
+                .args()
+                .iter()
+                .all(|t| t.scalar_class() == Some(ScalarClass::Integer)),
             ret_class,
             ret_decode: ReturnDecode::of(sig.ret()),
             signature: sig.clone(),
@@ -299,14 +298,27 @@ impl Backend for NativeBackend {
             unsafe {
                 let a = |k: usize| args.get_unchecked(k).bits();
                 let c = f.code.0;
-                match args.len() {
-                    0 => callers::int0(c),
-                    1 => callers::int1(c, a(0)),
-                    2 => callers::int2(c, a(0), a(1)),
-                    3 => callers::int3(c, a(0), a(1), a(2)),
-                    4 => callers::int4(c, a(0), a(1), a(2), a(3)),
-                    5 => callers::int5(c, a(0), a(1), a(2), a(3), a(4)),
-                    _ => callers::int6(c, a(0), a(1), a(2), a(3), a(4), a(5)),
+                match (f.ret_class, args.len()) {
+                    (RetClass::Int, 0) => callers::int0(c),
+                    (RetClass::Int, 1) => callers::int1(c, a(0)),
+                    (RetClass::Int, 2) => callers::int2(c, a(0), a(1)),
+                    (RetClass::Int, 3) => callers::int3(c, a(0), a(1), a(2)),
+                    (RetClass::Int, 4) => callers::int4(c, a(0), a(1), a(2), a(3)),
+                    (RetClass::Int, 5) => callers::int5(c, a(0), a(1), a(2), a(3), a(4)),
+                    (RetClass::Int, _) => callers::int6(c, a(0), a(1), a(2), a(3), a(4), a(5)),
+                    // A floating-point return (sum, dot): the same loads, the value from the
+                    // vector return register.
+                    (RetClass::Float, 0) => callers::float0(c).to_bits(),
+                    (RetClass::Float, 1) => callers::float1(c, a(0)).to_bits(),
+                    (RetClass::Float, 2) => callers::float2(c, a(0), a(1)).to_bits(),
+                    (RetClass::Float, 3) => callers::float3(c, a(0), a(1), a(2)).to_bits(),
+                    (RetClass::Float, 4) => callers::float4(c, a(0), a(1), a(2), a(3)).to_bits(),
+                    (RetClass::Float, 5) => {
+                        callers::float5(c, a(0), a(1), a(2), a(3), a(4)).to_bits()
+                    }
+                    (RetClass::Float, _) => {
+                        callers::float6(c, a(0), a(1), a(2), a(3), a(4), a(5)).to_bits()
+                    }
                 }
             }
         } else {
