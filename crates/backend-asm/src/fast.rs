@@ -30,6 +30,7 @@ pub(crate) const MAX_STACK_WORDS: usize = 64;
 
 /// What one register or stack word is loaded with, decided at prepare.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
 pub(crate) enum Op {
     /// Nothing (an argument register the plan leaves unused): zero.
     Zero,
@@ -47,7 +48,12 @@ pub(crate) enum Op {
 
 /// The source of one register or stack word: argument `arg`'s image, or a piece of the
 /// struct it points to, per `op`.
+///
+/// `repr(C)` with `op` in the first byte: the call tests `op` with one compare of that byte
+/// in memory and reads `offset` and `at` with one load each (no shifts or masks of a packed
+/// word).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(C)]
 pub(crate) struct Load {
     op: Op,
     len: u8,
@@ -203,7 +209,13 @@ pub(crate) unsafe fn write_le(p: *mut u8, len: u8, v: u64) {
 /// How an [`InlinePlan`] enters the callee, chosen at prepare from the plan's shape. The
 /// variants carry no flags, so the call dispatches with one jump on the variant.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Entry {
+pub(crate) enum Entry {
+    /// Integer-class arguments only, argument `k` in integer register `k`, no stack, no
+    /// vector register, a scalar or void return (the common shape of kernels): each register
+    /// is one load from the argument array ([`call_int_only`], one `asm!` block per
+    /// argument count, chosen by the count, which the compiler knows at call sites that
+    /// pass an array).
+    Int,
     /// `GpN`: integer registers `0..N` only, each an argument's whole image or eight bytes
     /// of a struct (System V INTEGER eightbytes, AAPCS64 composites up to 16 bytes), no
     /// stack, no hidden return pointer: only those registers are loaded ([`call_gp_regs`]).
@@ -244,30 +256,65 @@ enum Entry {
     /// Struct pieces, promotions or the return pointer somewhere: every register and stack
     /// word through [`Load::value`].
     General,
+    /// Not inline: the naked trampoline makes the call (AAPCS64 by-reference copies, over
+    /// [`MAX_STACK_WORDS`] stack words, a stack budget to check, or a test's request).
+    Trampoline,
 }
 
-/// The inline entry's form of a plan: a [`Load`] for every register and stack word.
+/// The inline entry's form of a plan: how the call enters the callee, and a [`Load`] for
+/// every register and stack word.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct InlinePlan {
+    /// The entry calls take now: `shape`, or [`Entry::Trampoline`] while a stack budget or
+    /// a test asks for the trampoline. Every call makes one jump on it.
     entry: Entry,
+    /// The entry the plan's shape takes ([`Entry::Trampoline`] when the inline entry cannot
+    /// make the call).
+    shape: Entry,
     regs: [Load; REGS],
     /// The registers that carry a value and their loads (for [`Entry::General`]: the others
     /// are passed as zero without computing anything).
     used: Box<[(u8, Load)]>,
     /// No floating-point register and no stack word is used.
     gp_only: bool,
-    /// Integer-class arguments only, argument `k` in integer register `k`, no stack, no
-    /// vector registers, a scalar or void return: the call loads just those registers (the
-    /// common shape of kernels).
-    int_only: bool,
     stack: Box<[Load]>,
+    /// The first two stack words' loads, for the `Stack2` entries (a missing second word is
+    /// a [`Load::ZERO`], which reads argument 0's image into the padding word).
+    stack2: [Load; 2],
     /// The hidden return pointer goes in `x8` (AArch64).
     ret_in_x8: bool,
 }
 
 impl InlinePlan {
-    /// The inline form of `plan`, or `None` when it needs the trampoline.
-    pub(crate) fn of(plan: &Plan) -> Option<InlinePlan> {
+    /// True when calls take [`Entry::Int`] (which the caller tests first: see
+    /// [`call_int_only`]).
+    #[inline(always)]
+    pub(crate) fn is_int(&self) -> bool {
+        self.entry == Entry::Int
+    }
+
+    /// The inline form of `plan`; its entry is [`Entry::Trampoline`] when the plan needs the
+    /// trampoline (by-reference copies, over [`MAX_STACK_WORDS`] stack words).
+    pub(crate) fn of(plan: &Plan) -> InlinePlan {
+        Self::inline_of(plan).unwrap_or(InlinePlan {
+            entry: Entry::Trampoline,
+            shape: Entry::Trampoline,
+            regs: [Load::ZERO; REGS],
+            used: Box::new([]),
+            gp_only: false,
+            stack: Box::new([]),
+            stack2: [Load::ZERO; 2],
+            ret_in_x8: false,
+        })
+    }
+
+    /// Makes every call go through the naked trampoline (`on`), or through the entry of the
+    /// plan's shape again.
+    pub(crate) fn force_trampoline(&mut self, on: bool) {
+        self.entry = if on { Entry::Trampoline } else { self.shape };
+    }
+
+    fn inline_of(plan: &Plan) -> Option<InlinePlan> {
         if plan.scratch_words != 0
             || plan.stack_words as usize > MAX_STACK_WORDS
             || plan.args.len() > REGS + MAX_STACK_WORDS
@@ -327,7 +374,9 @@ impl InlinePlan {
         // ignores them), at least one argument to read.
         let whole = |l: &Load| matches!(l.op, Op::Whole | Op::Zero);
         let gp_used = regs[..FP0].iter().take_while(|l| l.op != Op::Zero).count();
-        let entry = if gp_only
+        let entry = if int_only {
+            Entry::Int
+        } else if gp_only
             && !matches!(plan.ret, RetPlan::Indirect { .. })
             && regs[..gp_used]
                 .iter()
@@ -373,10 +422,11 @@ impl InlinePlan {
             .collect();
         Some(InlinePlan {
             entry,
+            shape: entry,
             regs,
             used,
             gp_only,
-            int_only,
+            stack2: [0, 1].map(|w| stack.get(w).copied().unwrap_or(Load::ZERO)),
             stack: stack.into_boxed_slice(),
             ret_in_x8,
         })
@@ -384,7 +434,7 @@ impl InlinePlan {
 
     /// Calls `code` with the dynamic `args`, returning the return registers: x86-64
     /// `[rax, rdx, xmm0, xmm1, 0, 0]`, AArch64 `[x0, x1, d0, d1, d2, d3]` (the order of
-    /// `Frame::ret`).
+    /// `Frame::ret`); `None`, without calling, when the entry is [`Entry::Trampoline`].
     ///
     /// # Safety
     /// `args` has passed the function's checks (count, kinds, struct sizes); `ret` is valid for
@@ -397,11 +447,15 @@ impl InlinePlan {
         args: &[Arg<'_>],
         ret: *mut u8,
         extra: u64,
-    ) -> [u64; 6] {
-        let extra = if self.ret_in_x8 {
-            ret as usize as u64
-        } else {
-            extra
+    ) -> Option<[u64; 6]> {
+        // Computed in the arms that pass it (the `IntN` and `GpN` entries do not).
+        let extra = || {
+            // (Never on x86-64, where the hidden pointer is an argument register.)
+            if cfg!(target_arch = "aarch64") && self.ret_in_x8 {
+                ret as usize as u64
+            } else {
+                extra
+            }
         };
         // SAFETY: (all arms) forwarded from the caller's contract; whole-image entries have
         // at least one argument, and every load reads an argument below the checked count.
@@ -414,12 +468,9 @@ impl InlinePlan {
             // Registers `0..n` of a `GpN` entry are `Whole` or `Piece8` loads of checked
             // arguments; `n` is a constant in each arm.
             let gp = |n: usize| call_gp_regs(code, n, |r| self.regs[r].whole_or_piece8(args));
-            let stack2 = || {
-                let w0 = word(&self.stack[0]);
-                let w1 = self.stack.get(1).map_or(0, &word);
-                [w0, w1]
-            };
-            match self.entry {
+            let stack2 = || self.stack2.map(|l| l.image(args));
+            Some(match self.entry {
+                Entry::Int => call_int_only(code, args),
                 Entry::Gp0 => gp(0),
                 Entry::Gp1 => gp(1),
                 Entry::Gp2 => gp(2),
@@ -429,15 +480,15 @@ impl InlinePlan {
                 Entry::Gp6 => gp(6),
                 Entry::Gp7 => gp(7),
                 Entry::Gp8 => gp(8),
-                Entry::Regs => enter_regs(code, whole, extra),
-                Entry::Stack2Gp => enter_stack2(code, whole_gp, stack2(), extra),
-                Entry::Stack2 => enter_stack2(code, whole, stack2(), extra),
-                Entry::StackGp => self.enter_stack(code, word, whole_gp, extra),
-                Entry::Stack => self.enter_stack(code, word, whole, extra),
+                Entry::Regs => enter_regs(code, whole, extra()),
+                Entry::Stack2Gp => enter_stack2(code, whole_gp, stack2(), extra()),
+                Entry::Stack2 => enter_stack2(code, whole, stack2(), extra()),
+                Entry::StackGp => self.enter_stack(code, word, whole_gp, extra()),
+                Entry::Stack => self.enter_stack(code, word, whole, extra()),
                 Entry::Pieces8 => {
                     // Unused registers (`Zero`) carry argument 0's image: the callee ignores
                     // them.
-                    enter_regs(code, |r| self.regs[r].whole_or_piece8(args), extra)
+                    enter_regs(code, |r| self.regs[r].whole_or_piece8(args), extra())
                 }
                 Entry::General => {
                     let mut image = [0u64; REGS];
@@ -446,14 +497,15 @@ impl InlinePlan {
                     }
                     let load = |r: usize| image[r];
                     if self.gp_only {
-                        enter_gp(code, load, extra)
+                        enter_gp(code, load, extra())
                     } else if self.stack.is_empty() {
-                        enter_regs(code, load, extra)
+                        enter_regs(code, load, extra())
                     } else {
-                        self.enter_stack(code, |w| w.value(args, ret), load, extra)
+                        self.enter_stack(code, |w| w.value(args, ret), load, extra())
                     }
                 }
-            }
+                Entry::Trampoline => return None,
+            })
         }
     }
 
@@ -972,11 +1024,6 @@ unsafe fn enter_stack2(
 }
 
 impl InlinePlan {
-    /// True when the plan is integer-register-only (see [`call_int_only`]).
-    pub(crate) fn is_int_only(&self) -> bool {
-        self.int_only
-    }
-
     /// `Some(n)` when the plan passes integer registers `0..n` only, each a whole image or
     /// eight bytes of a struct (the `GpPieces` entry).
     #[cfg(test)]
@@ -1002,7 +1049,7 @@ mod tests {
 
     fn inline_of(sig: &str) -> InlinePlan {
         let plan = crate::target_plan(&sig.parse().unwrap()).unwrap();
-        InlinePlan::of(&plan).unwrap()
+        InlinePlan::inline_of(&plan).unwrap()
     }
 
     #[test]

@@ -113,21 +113,18 @@ unsafe impl Sync for Code {}
 pub struct AsmFunction {
     code: Code,
     plan: Plan,
-    /// The inline entry's form of the plan, when it has one.
-    inline: Option<InlinePlan>,
+    /// The inline entry's form of the plan, and the entry calls take (the naked trampoline
+    /// when the inline entry cannot make the call, a stack budget is set or a test forces
+    /// it).
+    inline: InlinePlan,
     /// One check per argument (kind, struct size), folded into one word per call.
     checks: Box<[ArgCheck]>,
     /// Bytes the return slot must hold: the struct's size for a struct return, else 0.
     ret_size: u32,
-    /// For a struct return that is whole eightbytes in the first integer return registers
-    /// in order (`rax`, `rdx` / `x0`, `x1`: System V INTEGER eightbytes, AAPCS64
-    /// composites of 8 or 16 bytes), how many (1 or 2); 0 for every other return. Such a
-    /// return is stored with one or two 8-byte writes instead of the piece walk.
-    ret_gp_words: u8,
+    /// Where the return comes back and how it is decoded.
+    ret_form: RetForm,
     /// The scalar return's decoding.
     ret_decode: ReturnDecode,
-    /// How calls are made, from the plan, the stack budget and the forced trampoline.
-    route: Route,
     /// Tests set this to run every call through the naked trampoline.
     force_trampoline: bool,
     signature: Signature,
@@ -151,12 +148,8 @@ impl AsmFunction {
     }
 
     fn refresh_fast(&mut self) {
-        self.route = match &self.inline {
-            _ if self.stack_budget.is_some() || self.force_trampoline => Route::Trampoline,
-            Some(i) if i.is_int_only() => Route::IntOnly,
-            Some(_) => Route::Inline,
-            None => Route::Trampoline,
-        };
+        self.inline
+            .force_trampoline(self.stack_budget.is_some() || self.force_trampoline);
     }
 
     /// Runs every call through the naked trampoline even when the inline entry could take
@@ -166,18 +159,6 @@ impl AsmFunction {
         self.force_trampoline = on;
         self.refresh_fast();
     }
-}
-
-/// How an [`AsmFunction`]'s calls are made.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Route {
-    /// Integer arguments in their registers, a scalar return: [`fast::call_int_only`].
-    IntOnly,
-    /// The inline entry ([`InlinePlan::call`], which dispatches on the plan's shape).
-    Inline,
-    /// The naked trampoline: by-reference copies, over [`fast::MAX_STACK_WORDS`] stack
-    /// words, a stack budget to check, or forced by a test.
-    Trampoline,
 }
 
 /// A function prepared for typed calls `R(P...)`.
@@ -215,57 +196,120 @@ unsafe fn finish(plan: &Plan, frame: &mut Frame, words: &[u64], ret: *mut u8) {
     unsafe { frame::call(frame) };
 }
 
+/// Where a call's return comes back and how [`decode`] turns it into a value, decided at
+/// prepare so that the call makes one test for the common scalar returns.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+enum RetForm {
+    /// A scalar (or `void`) in the first integer return register (`rax` / `x0`).
+    Int,
+    /// A scalar in the first vector return register (`xmm0` / `d0`).
+    Float,
+    /// A struct of one whole eightbyte in `rax` / `x0` (System V INTEGER, AAPCS64 8-byte
+    /// composites): one 8-byte write.
+    Word1,
+    /// A struct of two whole eightbytes in `rax`, `rdx` / `x0`, `x1`: two 8-byte writes.
+    Words2,
+    /// Any other struct in registers: the plan's piece walk ([`plan::decode_return`]).
+    Pieces,
+    /// A struct through the hidden pointer (sret): the callee already wrote it.
+    Indirect,
+}
+
+impl RetForm {
+    fn of(ret: &RetPlan) -> RetForm {
+        let pieces = match ret {
+            RetPlan::Void | RetPlan::Int => return RetForm::Int,
+            RetPlan::Float => return RetForm::Float,
+            RetPlan::Indirect { .. } => return RetForm::Indirect,
+            RetPlan::Pieces { size, pieces } => {
+                let in_order = pieces
+                    .iter()
+                    .enumerate()
+                    .all(|(k, p)| p.reg as usize == k && p.offset as usize == 8 * k && p.len == 8);
+                if in_order && *size as usize == 8 * pieces.len() {
+                    pieces.len()
+                } else {
+                    0
+                }
+            }
+        };
+        match pieces {
+            1 => RetForm::Word1,
+            2 => RetForm::Words2,
+            _ => RetForm::Pieces,
+        }
+    }
+}
+
 /// The call's result from the return registers (`regs`, in the order of [`Frame::ret`]):
 /// a scalar, or a struct copied into `ret`.
 ///
 /// # Safety
 /// `ret` holds at least `f.ret_size` bytes.
 #[inline(always)]
-unsafe fn decode(f: &AsmFunction, regs: &[u64; 6], ret: &mut [u8]) -> Value {
-    // Scalar and void returns (the common case) first, without a jump on the plan's variant.
-    if f.ret_size == 0 {
-        let bits = if let RetPlan::Float = f.plan.ret {
-            regs[2]
-        } else {
-            regs[0]
-        };
-        return f.ret_decode.value(bits);
+unsafe fn decode(f: &AsmFunction, regs: [u64; 6], ret: &mut [u8]) -> Value {
+    // Scalar and void returns (the common case) first, with one test.
+    if f.ret_form as u8 <= RetForm::Float as u8 {
+        return decode_scalar(f, regs);
     }
     let out = ret.as_mut_ptr();
-    match f.ret_gp_words {
-        // SAFETY: `ret` holds the struct's size, 8 or 16 bytes for these forms (forwarded
-        // contract).
-        1 => unsafe { out.cast::<u64>().write_unaligned(regs[0]) },
-        // SAFETY: as above.
-        2 => unsafe {
+    if f.ret_form == RetForm::Words2 {
+        // The common struct return (16 bytes in two integer registers) without the jump
+        // below.
+        // SAFETY: `ret` holds the struct's 16 bytes (forwarded contract).
+        unsafe {
             out.cast::<u64>().write_unaligned(regs[0]);
             out.add(8).cast::<u64>().write_unaligned(regs[1]);
-        },
-        _ => {
-            if let RetPlan::Pieces { pieces, .. } = &f.plan.ret {
-                // SAFETY: the plan's pieces; `ret` holds the struct's size (forwarded
-                // contract).
-                unsafe { plan::decode_return(pieces, regs, ret) };
-            }
         }
+        return Value::Struct;
+    }
+    match f.ret_form {
+        // SAFETY: `ret` holds the struct's size, 8 or 16 bytes for these forms (forwarded
+        // contract).
+        RetForm::Word1 => unsafe { out.cast::<u64>().write_unaligned(regs[0]) },
+        // SAFETY: forwarded contract.
+        RetForm::Pieces => unsafe {
+            decode_pieces(f, regs[0], regs[1], regs[2], regs[3], regs[4], regs[5], ret)
+        },
+        RetForm::Int | RetForm::Float | RetForm::Words2 | RetForm::Indirect => {}
     }
     Value::Struct
 }
 
-/// How many whole eightbytes a struct return brings back in the first integer return
-/// registers, in order (see `AsmFunction::ret_gp_words`); 0 when it is not of that form.
-fn ret_gp_words(ret: &RetPlan) -> u8 {
-    let RetPlan::Pieces { size, pieces } = ret else {
-        return 0;
-    };
-    let in_order = pieces
-        .iter()
-        .enumerate()
-        .all(|(k, p)| p.reg as usize == k && p.offset as usize == 8 * k && p.len == 8);
-    if in_order && matches!(pieces.len(), 1 | 2) && *size as usize == 8 * pieces.len() {
-        pieces.len() as u8
+/// The scalar (or `void`) return of a function whose [`RetForm`] is `Int` or `Float`.
+#[inline(always)]
+fn decode_scalar(f: &AsmFunction, regs: [u64; 6]) -> Value {
+    let bits = if f.ret_form == RetForm::Float {
+        regs[2]
     } else {
-        0
+        regs[0]
+    };
+    f.ret_decode.value(bits)
+}
+
+/// [`decode`]'s piece walk, out of line: the return registers reach memory only on this
+/// path, not on the inline entries' common ones.
+///
+/// # Safety
+/// As [`decode`].
+#[cold]
+#[inline(never)]
+#[allow(clippy::too_many_arguments)]
+unsafe fn decode_pieces(
+    f: &AsmFunction,
+    r0: u64,
+    r1: u64,
+    v0: u64,
+    v1: u64,
+    v2: u64,
+    v3: u64,
+    ret: &mut [u8],
+) {
+    let regs = [r0, r1, v0, v1, v2, v3];
+    if let RetPlan::Pieces { pieces, .. } = &f.plan.ret {
+        // SAFETY: the plan's pieces; `ret` holds the struct's size (forwarded contract).
+        unsafe { plan::decode_return(pieces, &regs, ret) };
     }
 }
 
@@ -304,25 +348,22 @@ fn unsupported(sig: &Signature, reason: &str) -> Error {
     }
 }
 
-/// A call the inline entry does not make: a return slot too small for the struct return
-/// (an error), or a call through the naked trampoline ([`Route::Trampoline`]): the stack
-/// budget check, the frame filled by the plan, the call. Out of line, so that the inline
-/// entries' callers do not carry its frame (up to [`MAX_WORDS`] words).
+/// A call through the naked trampoline ([`fast::Entry::Trampoline`]): the stack budget
+/// check, the frame filled by the plan, the call. Out of line, so that the inline entries'
+/// callers do not carry its frame (up to [`MAX_WORDS`] words).
 ///
 /// The error is boxed so that the result comes back in two registers (an inline caller
 /// then merges its value with the inline entries' without a round trip through memory).
 ///
 /// # Safety
-/// As [`Backend::call`]; `args` passed the function's checks.
+/// As [`Backend::call`]; `args` passed the function's checks and `ret` holds at least
+/// `f.ret_size` bytes.
 #[inline(never)]
 unsafe fn call_slow(
     f: &AsmFunction,
     args: &[Arg<'_>],
     ret: &mut [u8],
 ) -> std::result::Result<Value, Box<Error>> {
-    if ret.len() < f.ret_size as usize {
-        return Err(Box::new(ret_slot_error(f, f.ret_size, ret.len())));
-    }
     let plan = &f.plan;
     if let Some(budget) = f.stack_budget {
         stack::check(&f.symbol, budget + plan.stack_words as usize * 8)?;
@@ -343,8 +384,8 @@ unsafe fn call_slow(
     // every argument where the ABI expects it; the caller of `call` asserted the
     // arguments are sound; `ret` holds at least the struct's size for an indirect return.
     unsafe { finish(plan, &mut frame, words, ret.as_mut_ptr()) };
-    // SAFETY: the return slot's size was checked above.
-    Ok(unsafe { decode(f, &frame.ret, ret) })
+    // SAFETY: the caller checked the return slot's size.
+    Ok(unsafe { decode(f, frame.ret, ret) })
 }
 
 impl Backend for AsmBackend {
@@ -391,9 +432,8 @@ impl Backend for AsmBackend {
             inline: InlinePlan::of(&plan),
             checks,
             ret_size,
-            ret_gp_words: ret_gp_words(&plan.ret),
+            ret_form: RetForm::of(&plan.ret),
             ret_decode: ReturnDecode::of(sig.ret()),
-            route: Route::Trampoline,
             force_trampoline: false,
             plan,
             signature: sig.clone(),
@@ -417,32 +457,31 @@ impl Backend for AsmBackend {
         if let Some(i) = ArgCheck::first_mismatch(&f.checks, args) {
             return Err(fill_error(f, FillError::Type(i), args));
         }
-        let plan = &f.plan;
-        if let Route::IntOnly = f.route {
+        if f.inline.is_int() {
             // The common shape, with nothing else to look at: integer arguments in their
-            // registers, a scalar return, no budget, no forced trampoline.
+            // registers, a scalar return (the count's `asm!` block is chosen by
+            // `args.len()`, which the compiler often knows).
             // SAFETY: the plan is integer-register-only and the arguments passed its checks;
             // the callers of `prepare` and `call` asserted the signature and the arguments.
             let regs = unsafe { fast::call_int_only(f.code.0, args) };
-            let bits = if let RetPlan::Float = plan.ret {
-                regs[2]
-            } else {
-                regs[0]
-            };
-            return Ok(f.ret_decode.value(bits));
+            return Ok(decode_scalar(f, regs));
         }
-        match (f.route, &f.inline) {
-            (Route::Inline, Some(inline)) if ret.len() >= f.ret_size as usize => {
-                // SAFETY: the arguments passed the checks; `ret` holds at least the struct's
-                // size for a struct return; the callers of `prepare` and `call` asserted the
-                // signature and the arguments.
-                let regs = unsafe { inline.call(f.code.0, args, ret.as_mut_ptr(), plan.extra) };
-                // SAFETY: the return slot's size was checked by the match guard.
-                Ok(unsafe { decode(f, &regs, ret) })
-            }
+        if ret.len() < f.ret_size as usize {
+            return Err(ret_slot_error(f, f.ret_size, ret.len()));
+        }
+        // One jump on the entry: an inline `asm!` call, or the trampoline out of line.
+        // SAFETY: the arguments passed the checks; `ret` holds at least the struct's size for
+        // a struct return; the callers of `prepare` and `call` asserted the signature and the
+        // arguments.
+        match unsafe {
+            f.inline
+                .call(f.code.0, args, ret.as_mut_ptr(), f.plan.extra)
+        } {
+            // SAFETY: the return slot's size was checked above.
+            Some(regs) => Ok(unsafe { decode(f, regs, ret) }),
             // SAFETY: forwarded from this function's contract; the arguments passed the
-            // checks.
-            _ => unsafe { call_slow(f, args, ret) }.map_err(|e| *e),
+            // checks and the return slot's size was checked above.
+            None => unsafe { call_slow(f, args, ret) }.map_err(|e| *e),
         }
     }
 
@@ -495,7 +534,11 @@ mod tests {
     use super::*;
 
     fn gp_words(sig: &str) -> u8 {
-        ret_gp_words(&target_plan(&sig.parse().unwrap()).unwrap().ret)
+        match RetForm::of(&target_plan(&sig.parse().unwrap()).unwrap().ret) {
+            RetForm::Word1 => 1,
+            RetForm::Words2 => 2,
+            _ => 0,
+        }
     }
 
     #[test]
