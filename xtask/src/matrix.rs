@@ -298,6 +298,7 @@ pub(crate) fn parse_go_bench(text: &str) -> Vec<Record> {
                 time: Summary::of(&v),
                 // The Go benchmarks check every result before timing (b.Fatalf otherwise).
                 checked: true,
+                paired_floor_ratio: None,
             })
         })
         .collect()

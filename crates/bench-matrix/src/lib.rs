@@ -17,4 +17,4 @@ pub mod render;
 pub mod stats;
 
 pub use record::{Machine, Record, Run};
-pub use stats::Summary;
+pub use stats::{Summary, median};

@@ -32,6 +32,13 @@ pub struct Record {
     pub time: Summary,
     /// True when the result was checked against the reference value.
     pub checked: bool,
+    /// The ratio of this row to its floor ([`Run::floor_of`]) when the floor was timed
+    /// interleaved with it, one sample of each per round: the median over the rounds of
+    /// `row sample / floor sample`. A slow spell of a shared machine then falls on both
+    /// alike, where the floor's own row was timed at another moment. Absent for the floors
+    /// themselves and for rows measured without a paired floor (C, Go, threads).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paired_floor_ratio: Option<f64>,
 }
 
 impl Record {
@@ -96,6 +103,20 @@ impl Run {
             out.records.extend(run.records);
         }
         out
+    }
+
+    /// `r`'s time over its floor's: the paired ratio when the floor was timed interleaved
+    /// with `r` ([`Record::paired_floor_ratio`]), else the ratio of the two rows' medians
+    /// (1 for a floor itself); `None` for a row without a floor.
+    pub fn floor_ratio(&self, r: &Record) -> Option<f64> {
+        let f = self.floor_of(r)?;
+        if std::ptr::eq(f, r) {
+            return Some(1.0);
+        }
+        Some(
+            r.paired_floor_ratio
+                .unwrap_or(r.time.median_ns / f.time.median_ns),
+        )
     }
 
     /// The floor of `r`: the plain call of the same kernel and size in `r`'s language, on

@@ -70,10 +70,10 @@ fn row_key(r: &Record) -> (usize, usize, usize) {
 /// One table cell: the median, and its ratio to the floor when the row is not the floor.
 fn cell(run: &Run, r: &Record) -> String {
     let mut s = fmt_ns(r.time.median_ns);
-    if let Some(f) = run.floor_of(r)
-        && !std::ptr::eq(f, r)
+    if run.floor_of(r).is_some_and(|f| !std::ptr::eq(f, r))
+        && let Some(ratio) = run.floor_ratio(r)
     {
-        write!(s, " ({:.2}x)", r.time.median_ns / f.time.median_ns).unwrap();
+        write!(s, " ({ratio:.2}x)").unwrap();
     }
     if !r.checked {
         s.push_str(" unchecked");
@@ -313,7 +313,12 @@ pub fn targets(run: &Run) -> Vec<Target> {
         let mut push =
             |what: &str, a: Option<&Record>, b: Option<&Record>, goal: f64, at_most: bool| {
                 if let (Some(a), Some(b)) = (a, b) {
-                    let ratio = a.time.median_ns / b.time.median_ns;
+                    // Against `a`'s own floor, the paired ratio when it was measured.
+                    let ratio = match run.floor_of(a) {
+                        Some(f) if std::ptr::eq(f, b) => run.floor_ratio(a),
+                        _ => None,
+                    }
+                    .unwrap_or(a.time.median_ns / b.time.median_ns);
                     out.push(Target {
                         what: format!("{prefix}{what}"),
                         ratio,
@@ -468,9 +473,9 @@ pub fn csv(run: &Run) -> String {
         ))
     });
     for r in records {
-        let ratio = run.floor_of(r).map_or(String::new(), |f| {
-            format!("{:.4}", r.time.median_ns / f.time.median_ns)
-        });
+        let ratio = run
+            .floor_ratio(r)
+            .map_or(String::new(), |ratio| format!("{ratio:.4}"));
         let quote = |s: &str| {
             if s.contains(',') || s.contains('"') {
                 format!("\"{}\"", s.replace('"', "\"\""))

@@ -25,17 +25,31 @@ impl Summary {
         let mut s = samples.to_vec();
         s.sort_by(|a, b| a.partial_cmp(b).expect("no NaN samples"));
         let rank = |p: f64| s[((p * (s.len() - 1) as f64).round() as usize).min(s.len() - 1)];
-        let median = if s.len() % 2 == 1 {
-            s[s.len() / 2]
-        } else {
-            (s[s.len() / 2 - 1] + s[s.len() / 2]) / 2.0
-        };
         Summary {
-            median_ns: median,
+            median_ns: median_of_sorted(&s),
             p10_ns: rank(0.1),
             p90_ns: rank(0.9),
             samples: s.len() as u32,
         }
+    }
+}
+
+/// The median of `samples` (the mean of the middle two for an even count).
+///
+/// # Panics
+/// When `samples` is empty or holds a NaN.
+pub fn median(samples: &[f64]) -> f64 {
+    assert!(!samples.is_empty(), "no samples for a median");
+    let mut s = samples.to_vec();
+    s.sort_by(|a, b| a.partial_cmp(b).expect("no NaN samples"));
+    median_of_sorted(&s)
+}
+
+fn median_of_sorted(s: &[f64]) -> f64 {
+    if s.len() % 2 == 1 {
+        s[s.len() / 2]
+    } else {
+        (s[s.len() / 2 - 1] + s[s.len() / 2]) / 2.0
     }
 }
 

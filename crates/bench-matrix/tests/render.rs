@@ -40,3 +40,30 @@ fn merge_keeps_machines_apart() {
         md.contains("## aarch64 (qemu-user)") && md.contains("emulated: not a hardware timing")
     );
 }
+
+#[test]
+fn a_paired_floor_ratio_is_the_rows_ratio() {
+    let mut run = fixture();
+    let at = run
+        .records
+        .iter()
+        .position(|r| r.implementation == "ffikit" && r.caller == "rust-typed")
+        .expect("a typed ffikit row in the fixture");
+    let from_medians = run.floor_ratio(&run.records[at]).unwrap();
+    assert!((from_medians - 1.234).abs() > 1e-6);
+    assert!(
+        !render::matrix_md(&run).contains("(1.23x)") && !render::csv(&run).contains(",1.2340\n")
+    );
+    run.records[at].paired_floor_ratio = Some(1.234);
+    assert_eq!(run.floor_ratio(&run.records[at]), Some(1.234));
+    let row = &run.records[at];
+    let floor = run.floor_of(row).unwrap();
+    assert_eq!(run.floor_ratio(floor), Some(1.0));
+    assert!(render::csv(&run).contains(",1.2340\n"));
+    assert!(render::matrix_md(&run).contains("(1.23x)"));
+    // Written only when present, read back as absent when missing.
+    let json = serde_json::to_string(&run).unwrap();
+    assert_eq!(json.matches("paired_floor_ratio").count(), 1);
+    let back: Run = serde_json::from_str(&json).unwrap();
+    assert_eq!(back, run);
+}

@@ -14,6 +14,7 @@ mod peers;
 mod threads;
 
 use std::hint::black_box;
+use std::rc::Rc;
 
 use aligned_vec::{AVec, ConstAlign};
 use bench_matrix::{Record, Run, Summary};
@@ -22,7 +23,8 @@ use ffikit::kernel::{KERNELS, KernelSpec};
 use ffikit::{Arg, Backend, BufferArg, Params, ReturnType, Signature, Source, StableBuffer, Value};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::measure::{Plan, measure};
+use crate::measure::{Plan, measure, measure_paired};
+use crate::peers::{Kernels, Scratch, plain_call};
 
 /// Options (filters for each dimension).
 #[derive(Parser, Clone, Debug)]
@@ -85,6 +87,10 @@ pub(crate) struct Sink {
     pub(crate) plan: Plan,
     pub(crate) run: Run,
     pub(crate) bar: ProgressBar,
+    /// The kernels' entry points and the test data, for the floor each ffikit row is
+    /// timed against ([`peers::plain_call`]).
+    pub(crate) kernels: Rc<Kernels>,
+    pub(crate) reference: Rc<Reference>,
 }
 
 impl Sink {
@@ -98,6 +104,7 @@ impl Sink {
         size: u64,
         threads: u32,
         time: Summary,
+        paired_floor_ratio: Option<f64>,
     ) {
         self.bar.set_message(format!(
             "{caller} {implementation} {backend} {kernel} {size}"
@@ -115,18 +122,32 @@ impl Sink {
             threads,
             time,
             checked: true,
+            paired_floor_ratio,
         });
     }
 
-    /// Times `batch` as the ffikit row `row`.
+    /// Times `batch` as the ffikit row `row`, interleaved with its floor (the plain Rust call
+    /// of the same kernel and size), and records the paired ratio with it.
     fn time_row(&mut self, row: Row, batch: &mut dyn FnMut(u64)) {
-        self.time(
+        let (kernels, reference) = (Rc::clone(&self.kernels), Rc::clone(&self.reference));
+        let mut scratch = Scratch::new(&reference);
+        let mut floor = plain_call(
+            &kernels,
+            &reference,
+            &mut scratch,
+            row.kernel,
+            row.size as usize,
+        );
+        let (time, ratio) = measure_paired(self.plan, &mut *floor, batch);
+        self.push(
             row.caller,
             "ffikit",
             row.backend,
             row.kernel,
             row.size,
-            batch,
+            1,
+            time,
+            Some(ratio),
         );
     }
 
@@ -142,7 +163,7 @@ impl Sink {
         batch: &mut dyn FnMut(u64),
     ) {
         let s = measure(self.plan, batch);
-        self.push(caller, implementation, backend, kernel, size, 1, s);
+        self.push(caller, implementation, backend, kernel, size, 1, s, None);
     }
 }
 
@@ -428,6 +449,12 @@ struct Row {
 
 /// One typed row: a call whose result `check` verifies, then the timed loop.
 ///
+/// The arguments are loop-invariant, as in the plain-call floor ([`peers::plain_call`]): the
+/// call itself is opaque, so every call is made. (Hiding the arguments with `black_box`
+/// instead spilled a 24-byte `BufferArg` through a vector store that the pointer was then
+/// reloaded from, a store-forwarding round trip on the kernel's critical path that measured
+/// ~2.5 ns per call on this machine and is no part of a real caller's loop.)
+///
 /// # Safety
 /// `f` has the C signature of `P -> R`, and the arguments are sound for it.
 unsafe fn typed_row<B: Backend, P: Params, R: ReturnType>(
@@ -443,7 +470,7 @@ unsafe fn typed_row<B: Backend, P: Params, R: ReturnType>(
     sink.time_row(row, &mut |it| {
         for _ in 0..it {
             // SAFETY: forwarded.
-            black_box(unsafe { b.call_typed(f, black_box(args)) }.unwrap());
+            black_box(unsafe { b.call_typed(f, args) }.unwrap());
         }
     });
 }
@@ -477,7 +504,7 @@ unsafe fn dynamic_row<'a, B: Backend, const N: usize>(
 
 fn main() {
     let opts = Opts::parse();
-    let r = Reference::new(opts.max_size());
+    let r = Rc::new(Reference::new(opts.max_size()));
     let lib = ffikit_kernels::locate::kernels_library();
     let wasm = ffikit_kernels::locate::kernels_wasm();
     let estimate = estimate_rows(&opts);
@@ -493,8 +520,10 @@ fn main() {
         opts: opts.clone(),
         run: Run::default(),
         bar,
+        kernels: Rc::new(Kernels::open(&lib)),
+        reference: Rc::clone(&r),
     };
-    peers::rows(&r, &mut sink, &lib, &wasm);
+    peers::rows(&r, &mut sink, &wasm);
     if opts.wants_backend("native") {
         backend_rows(
             ffikit::NativeBackend::new(),
@@ -518,7 +547,7 @@ fn main() {
         );
     }
     if opts.wants_caller("rust-pool") {
-        threads::rows(&mut sink, &lib);
+        threads::rows(&mut sink);
     }
     sink.bar.finish_and_clear();
     println!(

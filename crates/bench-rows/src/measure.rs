@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use bench_matrix::Summary;
+use bench_matrix::{Summary, median};
 
 /// How long and how often to sample.
 #[derive(Clone, Copy, Debug)]
@@ -75,4 +75,25 @@ pub(crate) fn measure_interleaved(plan: Plan, batches: &mut [&mut dyn FnMut(u64)
         }
     }
     samples.iter().map(|s| Summary::of(s)).collect()
+}
+
+/// Times a row (`row`) against its floor (`floor`), interleaved: both are calibrated as in
+/// [`measure`], then each round takes one sample of the floor and one of the row. Returns the
+/// row's [`Summary`] and the median over the rounds of `row sample / floor sample`, so a slow
+/// spell of the machine falls on the row and its floor alike.
+pub(crate) fn measure_paired(
+    plan: Plan,
+    floor: &mut dyn FnMut(u64),
+    row: &mut dyn FnMut(u64),
+) -> (Summary, f64) {
+    let floor_iters = calibrate(plan, floor);
+    let row_iters = calibrate(plan, row);
+    let (mut times, mut ratios) = (Vec::new(), Vec::new());
+    for _ in 0..plan.samples {
+        let f = sample(floor, floor_iters);
+        let t = sample(row, row_iters);
+        times.push(t);
+        ratios.push(t / f);
+    }
+    (Summary::of(&times), median(&ratios))
 }

@@ -21,7 +21,7 @@ use wasmtime::{Instance, Module, Store, TypedFunc};
 
 use ffikit::SharedLibrary;
 
-use crate::{AXPY_A, Reference, Sink, aligned, expect};
+use crate::{AXPY_A, Aligned, Reference, Sink, aligned, expect};
 
 pub(crate) type SumFn = unsafe extern "C" fn(*const f64, usize) -> f64;
 type DotFn = unsafe extern "C" fn(*const f64, *const f64, usize) -> f64;
@@ -69,9 +69,9 @@ impl Kernels {
     }
 }
 
-/// All peer rows that the filters select; `lib` is `libffikit_kernels.so`.
-pub(crate) fn rows(r: &Reference, sink: &mut Sink, lib: &Path, wasm: &Path) {
-    let k = Kernels::open(lib);
+/// All peer rows that the filters select; `wasm` is the kernels' wasm module.
+pub(crate) fn rows(r: &Reference, sink: &mut Sink, wasm: &Path) {
+    let k = std::rc::Rc::clone(&sink.kernels);
     if sink.opts.wants_caller("rust-typed") {
         plain(r, sink, &k);
         if sink.opts.wants_backend("wasm") {
@@ -83,51 +83,130 @@ pub(crate) fn rows(r: &Reference, sink: &mut Sink, lib: &Path, wasm: &Path) {
     }
 }
 
-fn plain(r: &Reference, sink: &mut Sink, k: &Kernels) {
-    let opts = sink.opts.clone();
+/// Scratch outputs of the plain calls that write (axpy's `z`, the batch's `out`), of
+/// `max_size` elements.
+pub(crate) struct Scratch {
+    z: Aligned<f64>,
+    out: Aligned<u32>,
+}
+
+impl Scratch {
+    pub(crate) fn new(r: &Reference) -> Scratch {
+        Scratch {
+            z: r.y.clone(),
+            out: aligned(std::iter::repeat_n(0u32, r.a.len())),
+        }
+    }
+}
+
+/// The plain Rust call of `kernel` at `n` elements through its function pointer (the floor
+/// of every Rust row), as a batch of calls, after checking one call's result. The pointer is
+/// opaque to the optimiser (`black_box`), so every call is made; the arguments are
+/// loop-invariant and stay in registers, as in a user's hot loop and as in the typed rows. The `plain-rust`
+/// rows time it, and every ffikit row times it again interleaved with itself (see
+/// `Sink::time_row`).
+///
+/// # Panics
+/// On an unknown kernel, or when the checked call gives a wrong result.
+pub(crate) fn plain_call<'a>(
+    k: &Kernels,
+    r: &'a Reference,
+    s: &'a mut Scratch,
+    kernel: &str,
+    n: usize,
+) -> Box<dyn FnMut(u64) + 'a> {
     let noop = black_box(k.noop);
     let add = black_box(k.add);
     let sum = black_box(k.sum);
     let dot = black_box(k.dot);
     let axpy = black_box(k.axpy);
     let batch = black_box(k.batch);
-    if opts.wants_kernel("noop") {
-        sink.time("rust-typed", "plain-rust", "-", "noop", 0, &mut |it| {
-            for _ in 0..it {
-                black_box(noop)();
+    let (x, y) = (r.x.as_ptr(), r.y.as_ptr());
+    let (z, out) = (s.z.as_mut_ptr(), s.out.as_mut_ptr());
+    // Every `unsafe` call below: the callee has exactly this C signature, and every pointer
+    // covers the n <= max_size elements it reads or writes.
+    {
+        match kernel {
+            "noop" => Box::new(move |it| {
+                for _ in 0..it {
+                    black_box(noop)();
+                }
+            }),
+            "add_u32" => {
+                expect("add_u32", add(40, 2), 42);
+                Box::new(move |it| {
+                    for i in 0..it {
+                        black_box(add(black_box(i as u32), 2));
+                    }
+                })
             }
-        });
+            "sum_f64" => {
+                // SAFETY: as above.
+                expect("sum_f64", unsafe { sum(x, n) }, r.sum(n));
+                Box::new(move |it| {
+                    for _ in 0..it {
+                        // SAFETY: as above.
+                        black_box(unsafe { sum(x, n) });
+                    }
+                })
+            }
+            "dot_f64" => {
+                // SAFETY: as above.
+                expect("dot_f64", unsafe { dot(x, y, n) }, r.dot(n));
+                Box::new(move |it| {
+                    for _ in 0..it {
+                        // SAFETY: as above.
+                        black_box(unsafe { dot(x, y, n) });
+                    }
+                })
+            }
+            "axpy_f64" => {
+                s.z[..n].copy_from_slice(&r.y[..n]);
+                // SAFETY: as above.
+                unsafe { axpy(AXPY_A, x, z, n) };
+                expect("axpy_f64", s.z[..n].to_vec(), r.axpy(n));
+                Box::new(move |it| {
+                    for _ in 0..it {
+                        // SAFETY: as above.
+                        unsafe { axpy(AXPY_A, x, z, n) };
+                    }
+                })
+            }
+            "add_u32_batch" => {
+                // SAFETY: as above.
+                unsafe { batch(r.a.as_ptr(), r.b.as_ptr(), out, n) };
+                expect("add_u32_batch", s.out[..n].to_vec(), r.batch(n));
+                let (a, b) = (r.a.as_ptr(), r.b.as_ptr());
+                Box::new(move |it| {
+                    for _ in 0..it {
+                        // SAFETY: as above.
+                        unsafe { batch(a, b, out, n) };
+                    }
+                })
+            }
+            other => panic!("no plain call for kernel {other}"),
+        }
     }
-    if opts.wants_kernel("add_u32") {
-        expect("add_u32", add(40, 2), 42);
-        sink.time("rust-typed", "plain-rust", "-", "add_u32", 0, &mut |it| {
-            for i in 0..it {
-                black_box(add(black_box(i as u32), 2));
-            }
-        });
+}
+
+fn plain(r: &Reference, sink: &mut Sink, k: &Kernels) {
+    let opts = sink.opts.clone();
+    let mut s = Scratch::new(r);
+    let mut time_plain = |sink: &mut Sink, kernel: &str, size: u64| {
+        let mut call = plain_call(k, r, &mut s, kernel, size as usize);
+        sink.time("rust-typed", "plain-rust", "-", kernel, size, &mut *call);
+    };
+    for kernel in ["noop", "add_u32"] {
+        if opts.wants_kernel(kernel) {
+            time_plain(sink, kernel, 0);
+        }
     }
     let mut z = r.y.clone();
     let mut out = aligned(std::iter::repeat_n(0u32, r.a.len()));
     for size in opts.sizes() {
         let n = size as usize;
-        let (x, y) = (r.x.as_ptr(), r.y.as_ptr());
-        // SAFETY (every call): the vectors hold max_size >= n elements.
         if opts.wants_kernel("sum_f64") {
-            // SAFETY: the callee has exactly this C signature, and every pointer covers the n elements it reads or writes.
-            expect("sum_f64", unsafe { sum(x, n) }, r.sum(n));
-            sink.time(
-                "rust-typed",
-                "plain-rust",
-                "-",
-                "sum_f64",
-                size,
-                &mut |it| {
-                    for _ in 0..it {
-                        // SAFETY: the callee has exactly this C signature, and every pointer covers the n elements it reads or writes.
-                        black_box(unsafe { sum(black_box(x), n) });
-                    }
-                },
-            );
+            time_plain(sink, "sum_f64", size);
             expect("rust loop sum", r.x[..n].iter().sum::<f64>(), r.sum(n));
             sink.time("rust-typed", "rust-loop", "-", "sum_f64", size, &mut |it| {
                 for _ in 0..it {
@@ -136,21 +215,7 @@ fn plain(r: &Reference, sink: &mut Sink, k: &Kernels) {
             });
         }
         if opts.wants_kernel("dot_f64") {
-            // SAFETY: the callee has exactly this C signature, and every pointer covers the n elements it reads or writes.
-            expect("dot_f64", unsafe { dot(x, y, n) }, r.dot(n));
-            sink.time(
-                "rust-typed",
-                "plain-rust",
-                "-",
-                "dot_f64",
-                size,
-                &mut |it| {
-                    for _ in 0..it {
-                        // SAFETY: the callee has exactly this C signature, and every pointer covers the n elements it reads or writes.
-                        black_box(unsafe { dot(black_box(x), y, n) });
-                    }
-                },
-            );
+            time_plain(sink, "dot_f64", size);
             let naive = |x: &[f64], y: &[f64]| x.iter().zip(y).map(|(a, b)| a * b).sum::<f64>();
             expect("rust loop dot", naive(&r.x[..n], &r.y[..n]), r.dot(n));
             sink.time("rust-typed", "rust-loop", "-", "dot_f64", size, &mut |it| {
@@ -160,23 +225,7 @@ fn plain(r: &Reference, sink: &mut Sink, k: &Kernels) {
             });
         }
         if opts.wants_kernel("axpy_f64") {
-            z[..n].copy_from_slice(&r.y[..n]);
-            // SAFETY: the callee has exactly this C signature, and every pointer covers the n elements it reads or writes.
-            unsafe { axpy(AXPY_A, x, z.as_mut_ptr(), n) };
-            expect("axpy_f64", z[..n].to_vec(), r.axpy(n));
-            sink.time(
-                "rust-typed",
-                "plain-rust",
-                "-",
-                "axpy_f64",
-                size,
-                &mut |it| {
-                    for _ in 0..it {
-                        // SAFETY: the callee has exactly this C signature, and every pointer covers the n elements it reads or writes.
-                        unsafe { axpy(AXPY_A, black_box(x), z.as_mut_ptr(), n) };
-                    }
-                },
-            );
+            time_plain(sink, "axpy_f64", size);
             sink.time(
                 "rust-typed",
                 "rust-loop",
@@ -193,24 +242,7 @@ fn plain(r: &Reference, sink: &mut Sink, k: &Kernels) {
             );
         }
         if opts.wants_kernel("add_u32_batch") {
-            // SAFETY: the callee has exactly this C signature, and every pointer covers the n elements it reads or writes.
-            unsafe { batch(r.a.as_ptr(), r.b.as_ptr(), out.as_mut_ptr(), n) };
-            expect("add_u32_batch", out[..n].to_vec(), r.batch(n));
-            sink.time(
-                "rust-typed",
-                "plain-rust",
-                "-",
-                "add_u32_batch",
-                size,
-                &mut |it| {
-                    for _ in 0..it {
-                        // SAFETY: the callee has exactly this C signature, and every pointer covers the n elements it reads or writes.
-                        unsafe {
-                            batch(black_box(r.a.as_ptr()), r.b.as_ptr(), out.as_mut_ptr(), n)
-                        };
-                    }
-                },
-            );
+            time_plain(sink, "add_u32_batch", size);
             sink.time(
                 "rust-typed",
                 "rust-loop",

@@ -5,7 +5,6 @@
 
 use std::hint::black_box;
 use std::ops::DerefMut;
-use std::path::Path;
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -13,7 +12,6 @@ use ffikit::{AnyContext, ContextConfig};
 use ffikit_test_support::parallel;
 
 use crate::measure::measure_interleaved;
-use crate::peers::Kernels;
 use crate::{Aligned, Reference, Sink, expect};
 
 /// The size of the compute-bound row.
@@ -65,8 +63,8 @@ fn call(ctx: &mut AnyContext, kernel: &str, x: &[f64], want: f64) {
 /// — are sampled in interleaved rounds ([`measure_interleaved`]): the pool's speedup is read
 /// against the direct one, and rows taken minutes apart on this shared 2-vCPU VM differed by
 /// more than the 10% the comparison allows.
-pub(crate) fn rows(sink: &mut Sink, lib: &Path) {
-    let k = Kernels::open(lib);
+pub(crate) fn rows(sink: &mut Sink) {
+    let k = std::rc::Rc::clone(&sink.kernels);
     let (add, sum) = (k.add, k.sum);
     let counts = thread_counts(sink);
     let max = *counts.iter().max().unwrap_or(&1) as usize;
@@ -155,7 +153,7 @@ pub(crate) fn rows(sink: &mut Sink, lib: &Path) {
         let summaries = measure_interleaved(plan, &mut batches);
         drop(batches);
         for ((imp, backend, t, _), s) in rows.iter().zip(summaries) {
-            sink.push("rust-pool", imp, backend, kernel, size, *t, s);
+            sink.push("rust-pool", imp, backend, kernel, size, *t, s, None);
         }
     }
 }
