@@ -582,6 +582,28 @@ macro_rules! call_gp {
     }};
 }
 
+/// The [`call_gp!`] of integer register count `$n` (1 to the length of the list): `$reg(0)` in
+/// the first integer argument register and `$reg(k)` in each further register of the list,
+/// one `asm!` block per count, chosen by comparisons of `$n` with each count (the compiler
+/// folds them when `$n` is a constant and makes a jump table otherwise). The list after the
+/// first register is walked once, so each count's registers are a prefix of one list.
+macro_rules! call_gp_count {
+    (@count $code:expr, $reg:ident, $n:expr, $k:expr; [$($done:tt = $i:expr),*]; []) => {
+        call_gp!($code, $reg(0) $(, $done = $reg($i))*)
+    };
+    (@count $code:expr, $reg:ident, $n:expr, $k:expr; [$($done:tt = $i:expr),*];
+     [$next:tt $(, $rest:tt)*]) => {
+        if $n == $k {
+            call_gp!($code, $reg(0) $(, $done = $reg($i))*)
+        } else {
+            call_gp_count!(@count $code, $reg, $n, $k + 1; [$($done = $i,)* $next = $k]; [$($rest),*])
+        }
+    };
+    ($code:expr, $reg:ident, $n:expr; [$($regs:tt),*]) => {
+        call_gp_count!(@count $code, $reg, $n, 1; []; [$($regs),*])
+    };
+}
+
 /// Calls `code` with integer argument registers `0..n` set to `reg(0..n)` and nothing else
 /// (no vector register, no stack word): one `asm!` block per count, so each register is one
 /// computed value and no other register is touched. Returns the return registers in the
@@ -596,80 +618,17 @@ pub(crate) unsafe fn call_gp_regs(
     n: usize,
     reg: impl Fn(usize) -> u64,
 ) -> [u64; 6] {
-    // SAFETY: every arm evaluates `reg(k)` for `k < n` only; the callee takes exactly those
-    // integer registers (forwarded contract).
+    // SAFETY: every block evaluates `reg(k)` for `k < n` only (no argument for `n == 0`);
+    // the callee takes exactly those integer registers (forwarded contract).
     unsafe {
+        if n == 0 {
+            return call_gp!(code, 0u64);
+        }
         #[cfg(target_arch = "x86_64")]
-        match n {
-            0 => call_gp!(code, 0u64),
-            1 => call_gp!(code, reg(0)),
-            2 => call_gp!(code, reg(0), "rsi" = reg(1)),
-            3 => call_gp!(code, reg(0), "rsi" = reg(1), "rdx" = reg(2)),
-            4 => call_gp!(code, reg(0), "rsi" = reg(1), "rdx" = reg(2), "rcx" = reg(3)),
-            5 => call_gp!(
-                code,
-                reg(0),
-                "rsi" = reg(1),
-                "rdx" = reg(2),
-                "rcx" = reg(3),
-                "r8" = reg(4)
-            ),
-            _ => call_gp!(
-                code,
-                reg(0),
-                "rsi" = reg(1),
-                "rdx" = reg(2),
-                "rcx" = reg(3),
-                "r8" = reg(4),
-                "r9" = reg(5)
-            ),
-        }
+        let regs = call_gp_count!(code, reg, n; ["rsi", "rdx", "rcx", "r8", "r9"]);
         #[cfg(target_arch = "aarch64")]
-        match n {
-            0 => call_gp!(code, 0u64),
-            1 => call_gp!(code, reg(0)),
-            2 => call_gp!(code, reg(0), "x1" = reg(1)),
-            3 => call_gp!(code, reg(0), "x1" = reg(1), "x2" = reg(2)),
-            4 => call_gp!(code, reg(0), "x1" = reg(1), "x2" = reg(2), "x3" = reg(3)),
-            5 => call_gp!(
-                code,
-                reg(0),
-                "x1" = reg(1),
-                "x2" = reg(2),
-                "x3" = reg(3),
-                "x4" = reg(4)
-            ),
-            6 => call_gp!(
-                code,
-                reg(0),
-                "x1" = reg(1),
-                "x2" = reg(2),
-                "x3" = reg(3),
-                "x4" = reg(4),
-                "x5" = reg(5)
-            ),
-            7 => call_gp!(
-                code,
-                reg(0),
-                "x1" = reg(1),
-                "x2" = reg(2),
-                "x3" = reg(3),
-                "x4" = reg(4),
-                "x5" = reg(5),
-                "x6" = reg(6)
-            ),
-            _ => call_gp!(
-                code,
-                reg(0),
-                "x1" = reg(1),
-                "x2" = reg(2),
-                "x3" = reg(3),
-                "x4" = reg(4),
-                "x5" = reg(5),
-                "x6" = reg(6),
-                "x7" = reg(7)
-            ),
-        }
+        let regs = call_gp_count!(code, reg, n; ["x1", "x2", "x3", "x4", "x5", "x6", "x7"]);
+        regs
     }
 }
 
