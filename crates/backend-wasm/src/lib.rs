@@ -779,9 +779,13 @@ impl Backend for WasmBackend {
         // stores per call).
         let mut slots = MaybeUninit::<[ValRaw; 13]>::uninit();
         let base = slots.as_mut_ptr().cast::<ValRaw>();
-        for (i, (b, m)) in bits.iter().zip(&f.masks).take(P::COUNT).enumerate() {
+        // An index loop over the constant count: the compiler unrolls it into one load, AND
+        // and store per parameter (a zip/take/enumerate chain here stayed a loop with its
+        // iterator state in memory, ~20 instructions per parameter).
+        #[allow(clippy::needless_range_loop)]
+        for i in 0..P::COUNT {
             // SAFETY: i < P::COUNT <= 12 < 13 slots.
-            unsafe { base.add(i).write(ValRaw::u64(b & m)) };
+            unsafe { base.add(i).write(ValRaw::u64(bits[i] & f.masks[i])) };
         }
         if P::COUNT == 0 {
             // Slot 0 is read back below (and holds the result, when there is one).
