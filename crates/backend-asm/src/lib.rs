@@ -40,8 +40,9 @@ use std::marker::PhantomData;
 use std::mem::MaybeUninit;
 
 use ffi_trait::{
-    Arg, ArgCheck, Backend, Error, HostBuffers, OwnerId, Params, PointerKind, Result, ReturnDecode,
-    ReturnType, SharedLibrary, Signature, Source, StableBuffer, Value, backend::arg_type_error,
+    Arg, ArgCheck, Backend, Error, HostBuffers, OwnerId, Params, PointerKind, RawLoad, Result,
+    ReturnDecode, ReturnType, SharedLibrary, Signature, Source, StableBuffer, Value,
+    backend::{arg_type_error, call_raw_by_args, write_raw_return},
 };
 
 #[cfg_attr(not(target_arch = "aarch64"), allow(dead_code))]
@@ -119,6 +120,11 @@ pub struct AsmFunction {
     inline: InlinePlan,
     /// One check per argument (kind, struct size), folded into one word per call.
     checks: Box<[ArgCheck]>,
+    /// For a signature of scalar arguments, how each is read from a raw argument pointer
+    /// (the C API's `ffikit_call`, libffi's convention): the [`Entry::Int`](fast::Entry)
+    /// route then loads each register straight from its pointer. `None` with a struct
+    /// argument.
+    raw: Option<Box<[RawLoad]>>,
     /// Bytes the return slot must hold: the struct's size for a struct return, else 0.
     ret_size: u32,
     /// Where the return comes back and how it is decoded.
@@ -423,6 +429,7 @@ impl Backend for AsmBackend {
             .iter()
             .map(|t| ArgCheck::of(t).ok_or_else(|| unsupported(sig, "a `void` argument")))
             .collect::<Result<_>>()?;
+        let raw = sig.args().iter().map(RawLoad::of).collect();
         let ret_size = match plan.ret {
             RetPlan::Indirect { size } | RetPlan::Pieces { size, .. } => size,
             _ => 0,
@@ -431,6 +438,7 @@ impl Backend for AsmBackend {
             code: Code(code),
             inline: InlinePlan::of(&plan),
             checks,
+            raw,
             ret_size,
             ret_form: RetForm::of(&plan.ret),
             ret_decode: ReturnDecode::of(sig.ret()),
@@ -483,6 +491,44 @@ impl Backend for AsmBackend {
             // checks and the return slot's size was checked above.
             None => unsafe { call_slow(f, args, ret) }.map_err(|e| *e),
         }
+    }
+
+    /// The libffi-style call. Integer-class scalar arguments in their registers with a
+    /// scalar return (the [`fast::Entry::Int`] route) load each register straight from its
+    /// argument pointer with the load prepared for its type ([`RawLoad`]): no [`Arg`] is
+    /// built and nothing is checked that the signature already fixes. Every other call goes
+    /// through [`Arg`]s ([`call_raw_by_args`]).
+    #[inline]
+    unsafe fn call_raw(
+        &mut self,
+        f: &AsmFunction,
+        args: *const *const c_void,
+        nargs: usize,
+        ret: *mut c_void,
+    ) -> Result<()> {
+        if let Some(raw) = &f.raw
+            && f.inline.is_int()
+            && nargs == raw.len()
+            && (nargs == 0 || !args.is_null())
+        {
+            // SAFETY: `k < nargs == raw.len()`; the caller guarantees `args[k]` is valid for a
+            // read of parameter `k`'s type; the plan is integer-register-only, so register
+            // `k` takes argument `k`; the callers of `prepare` and `call_raw` asserted the
+            // signature and the arguments.
+            let regs = unsafe {
+                fast::call_gp_regs(
+                    f.code.0,
+                    nargs,
+                    #[inline(always)]
+                    |k| raw.get_unchecked(k).image(*args.add(k)),
+                )
+            };
+            // SAFETY: `ret` is null or valid for 8 bytes (the caller's contract).
+            unsafe { write_raw_return(decode_scalar(f, regs), ret) };
+            return Ok(());
+        }
+        // SAFETY: forwarded from the caller's contract.
+        unsafe { call_raw_by_args(self, f, args, nargs, ret) }
     }
 
     unsafe fn prepare_typed<P: Params, R: ReturnType>(

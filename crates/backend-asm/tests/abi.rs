@@ -75,6 +75,18 @@ fn arg_of(ty: &Type, bytes: &[u8]) -> Arg<'static> {
 
 /// Runs one fixture function with random values; returns a description of the first
 /// mismatch, if any.
+/// How a case is called.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum CallPath {
+    /// `Backend::call` through the inline entry.
+    Inline,
+    /// `Backend::call` through the naked trampoline.
+    Trampoline,
+    /// `Backend::call_raw` (libffi's convention: a pointer to each argument's bytes; the
+    /// return widened to 8 bytes).
+    Raw,
+}
+
 fn run_case(
     b: &mut AsmBackend,
     lib: &ffi_trait::SharedLibrary,
@@ -82,12 +94,12 @@ fn run_case(
     symbol: &str,
     text: &str,
     seed: u64,
-    trampoline: bool,
+    path: CallPath,
 ) -> Result<(), String> {
     let sig: Signature = text.parse().map_err(|e| format!("{e}"))?;
     // SAFETY: the fixture function has exactly this signature (generated from it).
     let mut f = unsafe { b.prepare(lib, symbol, &sig) }.map_err(|e| e.to_string())?;
-    f.force_trampoline(trampoline);
+    f.force_trampoline(path == CallPath::Trampoline);
     let mut r = Rng(seed ^ index.wrapping_mul(0x9e37));
     let mut h = 0xcbf29ce484222325u64 ^ index;
     let mut storage: Vec<Vec<u8>> = Vec::new();
@@ -109,7 +121,7 @@ fn run_case(
                 let (v, check) = random_scalar(scalar, &mut r, variadic);
                 h = mix(h, check);
                 scalars.push(Some(arg_of(scalar, &v)));
-                storage.push(Vec::new());
+                storage.push(v);
             }
         }
     }
@@ -120,10 +132,20 @@ fn run_case(
         .collect();
     let size = sig.ret().size();
     let mut ret = vec![0xaau8; size + 16];
-    // SAFETY: the fixture never dereferences its pointer arguments.
-    let v = unsafe { b.call(&f, &args, &mut ret) }.map_err(|e| e.to_string())?;
+    let v = if path == CallPath::Raw {
+        let ptrs: Vec<*const std::ffi::c_void> =
+            storage.iter().map(|bytes| bytes.as_ptr().cast()).collect();
+        // SAFETY: each pointer holds its argument's bytes; `ret` holds the struct's size or
+        // 8 bytes; the fixture never dereferences its pointer arguments.
+        unsafe { b.call_raw(&f, ptrs.as_ptr(), ptrs.len(), ret.as_mut_ptr().cast()) }
+            .map_err(|e| e.to_string())?;
+        None
+    } else {
+        // SAFETY: the fixture never dereferences its pointer arguments.
+        Some(unsafe { b.call(&f, &args, &mut ret) }.map_err(|e| e.to_string())?)
+    };
     match sig.ret() {
-        Type::Void => (v == Value::Void)
+        Type::Void => (v.is_none_or(|v| v == Value::Void))
             .then_some(())
             .ok_or(format!("{v:?} for void")),
         Type::Struct(s) => {
@@ -148,7 +170,13 @@ fn run_case(
         scalar => {
             let want = conv(scalar, h);
             let mut got = vec![0u8; 8];
-            v.write_to(&mut got);
+            match v {
+                Some(v) => v.write_to(&mut got),
+                // The raw return slot holds the value in its first bytes (little- or
+                // big-endian alike for f32, which is written as 4 bytes; integers are
+                // widened to 8, whose first bytes are the value on little-endian targets).
+                None => got.copy_from_slice(&ret[..8]),
+            }
             (got[..want.len()] == want[..])
                 .then_some(())
                 .ok_or(format!("return {v:?}, want bytes {want:?}"))
@@ -170,15 +198,14 @@ fn every_fixture_function_sees_its_arguments() {
     let hand = cases::CASES.iter().filter(|c| c.2).count();
     assert!(hand >= 200, "only {hand} hand-picked cases");
     let mut failures = Vec::new();
-    // Every case through the inline entry and through the naked trampoline, three seeds each.
-    for trampoline in [false, true] {
+    // Every case through the inline entry, the naked trampoline and the raw (libffi-style)
+    // call, three seeds each.
+    let paths = [CallPath::Inline, CallPath::Trampoline, CallPath::Raw];
+    for path in paths {
         for seed in [1u64, 2, 3] {
             for (index, (symbol, text, _)) in cases::CASES.iter().enumerate() {
-                if let Err(e) = run_case(&mut b, &lib, index as u64, symbol, text, seed, trampoline)
-                {
-                    failures.push(format!(
-                        "{symbol} `{text}` (seed {seed}, trampoline {trampoline}): {e}"
-                    ));
+                if let Err(e) = run_case(&mut b, &lib, index as u64, symbol, text, seed, path) {
+                    failures.push(format!("{symbol} `{text}` (seed {seed}, {path:?}): {e}"));
                 }
             }
         }
@@ -187,11 +214,11 @@ fn every_fixture_function_sees_its_arguments() {
         failures.is_empty(),
         "{} of {} calls failed:\n{}",
         failures.len(),
-        cases::CASES.len() * 6,
+        cases::CASES.len() * 3 * paths.len(),
         failures.join("\n")
     );
     println!(
-        "{} fixture functions ({hand} hand-picked, {} random) x 3 seeds x 2 paths passed",
+        "{} fixture functions ({hand} hand-picked, {} random) x 3 seeds x 3 paths passed",
         cases::CASES.len(),
         cases::CASES.len() - hand
     );

@@ -26,9 +26,10 @@ use std::ffi::c_void;
 use std::marker::PhantomData;
 
 use ffi_trait::{
-    Arg, ArgCheck, Backend, Error, HostBuffers, OwnerId, Params, PointerKind, Result, ReturnDecode,
-    ReturnType, ScalarClass, SharedLibrary, Signature, Source, StableBuffer, Type, Value,
-    backend::arg_type_error,
+    Arg, ArgCheck, Backend, Error, HostBuffers, OwnerId, Params, PointerKind, RawLoad, Result,
+    ReturnDecode, ReturnType, ScalarClass, SharedLibrary, Signature, Source, StableBuffer, Type,
+    Value,
+    backend::{arg_type_error, call_raw_by_args, write_raw_return},
 };
 
 mod callers;
@@ -106,6 +107,8 @@ pub struct NativeFunction {
     params: Box<[ArgCheck]>,
     /// The return's decoding.
     ret_decode: ReturnDecode,
+    /// How each argument is read from a raw argument pointer ([`Backend::call_raw`]).
+    raw: Box<[RawLoad]>,
     /// For each argument register (integer registers first, then floating-point ones), the
     /// index of the argument whose image it takes; registers no argument uses point at
     /// argument 0 (any initialised value will do: the callee never reads them).
@@ -149,6 +152,67 @@ impl<P: Params, R: ReturnType> NativeTyped<P, R> {
     /// The function's address.
     pub fn code(&self) -> *const c_void {
         self.code.0
+    }
+}
+
+/// Calls `f` with argument `k`'s register image `image(k)` for `k < n`, returning the
+/// return register's bits: the register work of [`Backend::call`] and [`Backend::call_raw`],
+/// which differ only in where the images come from (an [`Arg`], or a raw pointer read with
+/// its [`RawLoad`]).
+///
+/// # Safety
+/// `n` is the signature's argument count and `image(k)` is sound to evaluate for `k < n`,
+/// giving argument `k`'s image; the callers of `prepare` and `call` asserted the signature
+/// and the arguments.
+#[inline(always)]
+unsafe fn call_images(f: &NativeFunction, n: usize, image: impl Fn(usize) -> u64) -> u64 {
+    if f.all_int {
+        // Integer and pointer arguments only (the common shape): argument `k` is integer
+        // register `k`, so each arity is one call through a function pointer of exactly
+        // that many integer arguments (only those registers are loaded).
+        // SAFETY: `k < n` in every arm; the callee takes exactly these integer register
+        // arguments (the caller's contract).
+        unsafe {
+            let a = &image;
+            let c = f.code.0;
+            match (f.ret_class, n) {
+                (RetClass::Int, 0) => callers::int0(c),
+                (RetClass::Int, 1) => callers::int1(c, a(0)),
+                (RetClass::Int, 2) => callers::int2(c, a(0), a(1)),
+                (RetClass::Int, 3) => callers::int3(c, a(0), a(1), a(2)),
+                (RetClass::Int, 4) => callers::int4(c, a(0), a(1), a(2), a(3)),
+                (RetClass::Int, 5) => callers::int5(c, a(0), a(1), a(2), a(3), a(4)),
+                (RetClass::Int, _) => callers::int6(c, a(0), a(1), a(2), a(3), a(4), a(5)),
+                // A floating-point return (sum, dot): the same loads, the value from the
+                // vector return register.
+                (RetClass::Float, 0) => callers::float0(c).to_bits(),
+                (RetClass::Float, 1) => callers::float1(c, a(0)).to_bits(),
+                (RetClass::Float, 2) => callers::float2(c, a(0), a(1)).to_bits(),
+                (RetClass::Float, 3) => callers::float3(c, a(0), a(1), a(2)).to_bits(),
+                (RetClass::Float, 4) => callers::float4(c, a(0), a(1), a(2), a(3)).to_bits(),
+                (RetClass::Float, 5) => callers::float5(c, a(0), a(1), a(2), a(3), a(4)).to_bits(),
+                (RetClass::Float, _) => {
+                    callers::float6(c, a(0), a(1), a(2), a(3), a(4), a(5)).to_bits()
+                }
+            }
+        }
+    } else {
+        // Mixed classes: every register loads through the `gather` table (arguments
+        // exist here, since a float-class argument does; unused registers read argument
+        // 0, an initialised value the callee ignores). Laid out of line so that the
+        // all-integer route falls through into the return decoding with no taken jump;
+        // this route's extra jump is small beside the float work of its callees.
+        std::hint::cold_path();
+        // `gather` holds argument indices below `n` (the caller's contract covers them).
+        let regs: [u64; REGS] = std::array::from_fn(|r| image(f.gather[r] as usize));
+        // SAFETY: the caller of `prepare` asserted the signature, which `plan` put entirely
+        // in registers; the caller asserted the arguments are sound.
+        unsafe {
+            match f.ret_class {
+                RetClass::Int => callers::call_int(f.code.0, &regs),
+                RetClass::Float => callers::call_float(f.code.0, &regs).to_bits(),
+            }
+        }
     }
 }
 
@@ -251,9 +315,12 @@ impl Backend for NativeBackend {
     ) -> Result<NativeFunction> {
         let (params, gather, ret_class) = plan(sig)?;
         let code = lib.symbol_address(symbol)?;
+        // `plan` accepts scalar arguments only, each with its load.
+        let raw = sig.args().iter().filter_map(RawLoad::of).collect();
         Ok(NativeFunction {
             code: Code(code),
             params,
+            raw,
             gather,
             all_int: sig
                 .args()
@@ -289,58 +356,41 @@ impl Backend for NativeBackend {
         // Each register loads its argument's ready-made image straight from `args`: loads
         // only, no intermediate array (a store-then-load round trip per register measured
         // ~3 ns slower per call).
-        let bits = if f.all_int {
-            // Integer and pointer arguments only (the common shape): argument `k` is integer
-            // register `k`, so each arity is one call through a function pointer of exactly
-            // that many integer arguments (only those registers are loaded).
-            // SAFETY: `k < args.len()` in every arm; the callee takes exactly these integer
-            // register arguments (asserted by the callers of `prepare` and `call`).
-            unsafe {
-                let a = |k: usize| args.get_unchecked(k).bits();
-                let c = f.code.0;
-                match (f.ret_class, args.len()) {
-                    (RetClass::Int, 0) => callers::int0(c),
-                    (RetClass::Int, 1) => callers::int1(c, a(0)),
-                    (RetClass::Int, 2) => callers::int2(c, a(0), a(1)),
-                    (RetClass::Int, 3) => callers::int3(c, a(0), a(1), a(2)),
-                    (RetClass::Int, 4) => callers::int4(c, a(0), a(1), a(2), a(3)),
-                    (RetClass::Int, 5) => callers::int5(c, a(0), a(1), a(2), a(3), a(4)),
-                    (RetClass::Int, _) => callers::int6(c, a(0), a(1), a(2), a(3), a(4), a(5)),
-                    // A floating-point return (sum, dot): the same loads, the value from the
-                    // vector return register.
-                    (RetClass::Float, 0) => callers::float0(c).to_bits(),
-                    (RetClass::Float, 1) => callers::float1(c, a(0)).to_bits(),
-                    (RetClass::Float, 2) => callers::float2(c, a(0), a(1)).to_bits(),
-                    (RetClass::Float, 3) => callers::float3(c, a(0), a(1), a(2)).to_bits(),
-                    (RetClass::Float, 4) => callers::float4(c, a(0), a(1), a(2), a(3)).to_bits(),
-                    (RetClass::Float, 5) => {
-                        callers::float5(c, a(0), a(1), a(2), a(3), a(4)).to_bits()
-                    }
-                    (RetClass::Float, _) => {
-                        callers::float6(c, a(0), a(1), a(2), a(3), a(4), a(5)).to_bits()
-                    }
-                }
-            }
-        } else {
-            // Mixed classes: every register loads through the `gather` table (arguments
-            // exist here, since a float-class argument does; unused registers read argument
-            // 0, an initialised value the callee ignores). Laid out of line so that the
-            // all-integer route falls through into the return decoding with no taken jump;
-            // this route's extra jump is small beside the float work of its callees.
-            std::hint::cold_path();
-            // SAFETY: `gather` holds argument indices below `params.len() == args.len()`.
-            let regs: [u64; REGS] =
-                std::array::from_fn(|r| unsafe { args.get_unchecked(f.gather[r] as usize) }.bits());
-            // SAFETY: the caller of `prepare` asserted the signature, which `plan` put entirely
-            // in registers; the caller of `call` asserted the arguments are sound.
-            unsafe {
-                match f.ret_class {
-                    RetClass::Int => callers::call_int(f.code.0, &regs),
-                    RetClass::Float => callers::call_float(f.code.0, &regs).to_bits(),
-                }
-            }
-        };
+        // SAFETY: `k < args.len() == f.params.len()` for every image read; the callers of
+        // `prepare` and `call` asserted the signature and the arguments.
+        let bits = unsafe { call_images(f, args.len(), |k| args.get_unchecked(k).bits()) };
         Ok(f.ret_decode.value(bits))
+    }
+
+    /// The libffi-style call: each register loads straight from its argument pointer with
+    /// the load prepared for its type ([`RawLoad`]); no [`Arg`] is built and nothing is
+    /// checked that the signature already fixes.
+    #[inline]
+    unsafe fn call_raw(
+        &mut self,
+        f: &NativeFunction,
+        args: *const *const c_void,
+        nargs: usize,
+        ret: *mut c_void,
+    ) -> Result<()> {
+        if nargs != f.raw.len() || (nargs > 0 && args.is_null()) {
+            // SAFETY: forwarded; it reports the count error.
+            return unsafe { call_raw_by_args(self, f, args, nargs, ret) };
+        }
+        // SAFETY: `nargs` is the signature's count and the image of `k < nargs` reads
+        // `args[k]`, valid for a read of parameter `k`'s type (the caller's contract); the
+        // callers of `prepare` and `call_raw` asserted the signature and the arguments.
+        let bits = unsafe {
+            call_images(
+                f,
+                nargs,
+                #[inline(always)]
+                |k| f.raw.get_unchecked(k).image(*args.add(k)),
+            )
+        };
+        // SAFETY: `ret` is null or valid for 8 bytes (the caller's contract).
+        unsafe { write_raw_return(f.ret_decode.value(bits), ret) };
+        Ok(())
     }
 
     unsafe fn prepare_typed<P: Params, R: ReturnType>(

@@ -156,3 +156,53 @@ fn every_register_reaches_the_callee() {
         assert_eq!(b.call_typed(&t, (-1, 2.5, 3, 4.25, 5, 6.5)).unwrap(), want);
     }
 }
+
+/// `call_raw` (libffi's convention, the C API's `ffikit_call`): each register is read from
+/// its argument pointer with the load of its type, and the return is widened into the slot.
+#[test]
+fn raw_calls_read_each_argument_with_its_type() {
+    use std::ffi::c_void;
+    let mut b = NativeBackend::new();
+    let fx = open(&mut b, env!("FFIKIT_NATIVE_FIXTURE"));
+    let p = |r: &dyn std::any::Any| -> *const c_void {
+        (r as *const dyn std::any::Any).cast::<c_void>()
+    };
+    // SAFETY: the fixture's C signatures (tests/fixture.c); every pointer is at a value of
+    // its parameter's type; the return slot holds 8 bytes.
+    unsafe {
+        let mut ret = [0u64; 1];
+        let out = ret.as_mut_ptr().cast::<c_void>();
+
+        let f = b
+            .prepare(&fx, "ffx_small", &sig("i32(i8, u8, i16, u16, bool)"))
+            .unwrap();
+        let (a, c, d, e, g) = (-3i8, 250u8, -300i16, 60000u16, true);
+        let ptrs = [p(&a), p(&c), p(&d), p(&e), p(&g)];
+        b.call_raw(&f, ptrs.as_ptr(), 5, out).unwrap();
+        let want: i32 = -3 + 250 * 10 + -300 * 100 + 60000 * 1000 + 10_000_000;
+        // An `i32` return is sign-extended to the 8-byte slot (libffi's `ffi_arg`).
+        assert_eq!(ret[0], want as i64 as u64);
+
+        let f = b
+            .prepare(
+                &fx,
+                "ffx_interleaved",
+                &sig("f64(i32, f64, i64, f32, u32, f64)"),
+            )
+            .unwrap();
+        let (a, c, d, e, g, h) = (-1i32, 2.5f64, 3i64, 4.25f32, 5u32, 6.5f64);
+        let ptrs = [p(&a), p(&c), p(&d), p(&e), p(&g), p(&h)];
+        b.call_raw(&f, ptrs.as_ptr(), 6, out).unwrap();
+        let want = -1.0 + 2.0 * 2.5 + 3.0 * 3.0 + 4.0 * 4.25 + 5.0 * 5.0 + 6.0 * 6.5;
+        assert_eq!(f64::from_bits(ret[0]), want);
+
+        let f = b.prepare(&fx, "ffx_ret_i8", &sig("i8(i32)")).unwrap();
+        let a = 0x1ffi32;
+        b.call_raw(&f, [p(&a)].as_ptr(), 1, out).unwrap();
+        assert_eq!(ret[0], u64::MAX, "-1 as i8, widened");
+
+        // A wrong count is an error, as through `call`.
+        let e = b.call_raw(&f, [p(&a)].as_ptr(), 2, out).unwrap_err();
+        assert!(matches!(e, Error::ArgumentCount { .. }), "{e}");
+    }
+}

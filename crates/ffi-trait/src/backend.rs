@@ -15,6 +15,7 @@ use std::path::Path;
 
 use crate::buffer::{OwnerId, StableBuffer};
 use crate::error::{Error, Result};
+use crate::raw::RawLoad;
 use crate::signature::Signature;
 use crate::typed::{Params, PointerKind, ReturnType};
 use crate::types::Type;
@@ -138,21 +139,8 @@ pub trait Backend: Send {
         nargs: usize,
         ret: *mut c_void,
     ) -> Result<()> {
-        let sig = Self::signature_of(f);
         // SAFETY: forwarded from the caller's contract.
-        unsafe {
-            with_raw_args(sig, args, nargs, |args| {
-                let ret_slot: &mut [u8] = match sig.ret() {
-                    Type::Struct(s) if !ret.is_null() => {
-                        std::slice::from_raw_parts_mut(ret.cast::<u8>(), s.size())
-                    }
-                    _ => &mut [],
-                };
-                let value = self.call(f, args, ret_slot)?;
-                write_raw_return(value, ret);
-                Ok(())
-            })
-        }
+        unsafe { call_raw_by_args(self, f, args, nargs, ret) }
     }
 
     /// Resolves `symbol` and prepares a typed call `R(P...)`.
@@ -275,23 +263,12 @@ pub unsafe fn with_raw_args<T>(
         // SAFETY: the caller guarantees args[i] is valid for a read of types[i].
         unsafe {
             let p = *args.add(i);
-            match &types[i] {
-                Type::Bool => Arg::bool(p.cast::<u8>().read() != 0),
-                Type::I8 => Arg::i8(p.cast::<i8>().read()),
-                Type::U8 => Arg::u8(p.cast::<u8>().read()),
-                Type::I16 => Arg::i16(p.cast::<i16>().read_unaligned()),
-                Type::U16 => Arg::u16(p.cast::<u16>().read_unaligned()),
-                Type::I32 => Arg::i32(p.cast::<i32>().read_unaligned()),
-                Type::U32 => Arg::u32(p.cast::<u32>().read_unaligned()),
-                Type::I64 => Arg::i64(p.cast::<i64>().read_unaligned()),
-                Type::U64 => Arg::u64(p.cast::<u64>().read_unaligned()),
-                Type::Isize => Arg::isize(p.cast::<isize>().read_unaligned()),
-                Type::Usize => Arg::usize(p.cast::<usize>().read_unaligned()),
-                Type::F32 => Arg::f32(p.cast::<f32>().read_unaligned()),
-                Type::F64 => Arg::f64(p.cast::<f64>().read_unaligned()),
-                Type::Ptr => Arg::ptr(p.cast::<*const c_void>().read_unaligned()),
-                Type::Struct(s) => Arg::bytes(std::slice::from_raw_parts(p.cast::<u8>(), s.size())),
-                Type::Void => unreachable!("signatures never have void arguments"),
+            match (&types[i], RawLoad::of(&types[i])) {
+                (_, Some(load)) => load.arg(p),
+                (Type::Struct(s), None) => {
+                    Arg::bytes(std::slice::from_raw_parts(p.cast::<u8>(), s.size()))
+                }
+                _ => unreachable!("signatures never have void arguments"),
             }
         }
     };
@@ -309,6 +286,40 @@ pub unsafe fn with_raw_args<T>(
     } else {
         let decoded: Vec<Arg<'_>> = (0..nargs).map(decode).collect();
         body(&decoded)
+    }
+}
+
+/// [`Backend::call_raw`] through [`Arg`]s: decodes the argument pointers
+/// ([`with_raw_args`]), makes the call with [`Backend::call`] and writes the return
+/// ([`write_raw_return`]). The default `call_raw`, and the fallback of backends that take a
+/// direct path for some signatures.
+///
+/// # Safety
+/// As [`Backend::call_raw`].
+///
+/// # Errors
+/// As [`Backend::call`], and [`Error::ArgumentCount`] as [`with_raw_args`].
+pub unsafe fn call_raw_by_args<B: Backend + ?Sized>(
+    backend: &mut B,
+    f: &B::Function,
+    args: *const *const c_void,
+    nargs: usize,
+    ret: *mut c_void,
+) -> Result<()> {
+    let sig = B::signature_of(f);
+    // SAFETY: forwarded from the caller's contract.
+    unsafe {
+        with_raw_args(sig, args, nargs, |args| {
+            let ret_slot: &mut [u8] = match sig.ret() {
+                Type::Struct(s) if !ret.is_null() => {
+                    std::slice::from_raw_parts_mut(ret.cast::<u8>(), s.size())
+                }
+                _ => &mut [],
+            };
+            let value = backend.call(f, args, ret_slot)?;
+            write_raw_return(value, ret);
+            Ok(())
+        })
     }
 }
 
