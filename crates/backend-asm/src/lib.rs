@@ -40,7 +40,7 @@ use std::marker::PhantomData;
 use std::mem::MaybeUninit;
 
 use ffi_trait::{
-    Arg, ArgCheck, Backend, Error, HostBuffers, OwnerId, Params, PointerKind, RawLoad, Result,
+    Arg, ArgCheck, ArgKind, Backend, Error, HostBuffers, OwnerId, Params, PointerKind, Result,
     ReturnDecode, ReturnType, SharedLibrary, Signature, Source, StableBuffer, Value,
     backend::{arg_type_error, call_raw_by_args, write_raw_return},
 };
@@ -124,7 +124,7 @@ pub struct AsmFunction {
     /// (the C API's `ffikit_call`, libffi's convention): the [`Entry::Int`](fast::Entry)
     /// route then loads each register straight from its pointer. `None` with a struct
     /// argument.
-    raw: Option<Box<[RawLoad]>>,
+    raw: Option<Box<[ArgKind]>>,
     /// Bytes the return slot must hold: the struct's size for a struct return, else 0.
     ret_size: u32,
     /// Where the return comes back and how it is decoded.
@@ -429,7 +429,7 @@ impl Backend for AsmBackend {
             .iter()
             .map(|t| ArgCheck::of(t).ok_or_else(|| unsupported(sig, "a `void` argument")))
             .collect::<Result<_>>()?;
-        let raw = sig.args().iter().map(RawLoad::of).collect();
+        let raw = sig.args().iter().map(ArgKind::of).collect();
         let ret_size = match plan.ret {
             RetPlan::Indirect { size } | RetPlan::Pieces { size, .. } => size,
             _ => 0,
@@ -495,7 +495,7 @@ impl Backend for AsmBackend {
 
     /// The libffi-style call. Integer-class scalar arguments in their registers with a
     /// scalar return (the [`fast::Entry::Int`] route) load each register straight from its
-    /// argument pointer with the load prepared for its type ([`RawLoad`]): no [`Arg`] is
+    /// argument pointer with the load prepared for its type ([`ArgKind::raw_image`]): no [`Arg`] is
     /// built and nothing is checked that the signature already fixes. Every other call goes
     /// through [`Arg`]s ([`call_raw_by_args`]).
     #[inline]
@@ -520,7 +520,7 @@ impl Backend for AsmBackend {
                     f.code.0,
                     nargs,
                     #[inline(always)]
-                    |k| raw.get_unchecked(k).image(*args.add(k)),
+                    |k| raw.get_unchecked(k).raw_image(*args.add(k)),
                 )
             };
             // SAFETY: `ret` is null or valid for 8 bytes (the caller's contract).

@@ -26,7 +26,7 @@ use std::ffi::c_void;
 use std::marker::PhantomData;
 
 use ffi_trait::{
-    Arg, ArgCheck, Backend, Error, HostBuffers, OwnerId, Params, PointerKind, RawLoad, Result,
+    Arg, ArgCheck, ArgKind, Backend, Error, HostBuffers, OwnerId, Params, PointerKind, Result,
     ReturnDecode, ReturnType, ScalarClass, SharedLibrary, Signature, Source, StableBuffer, Type,
     Value,
     backend::{arg_type_error, call_raw_by_args, write_raw_return},
@@ -108,7 +108,7 @@ pub struct NativeFunction {
     /// The return's decoding.
     ret_decode: ReturnDecode,
     /// How each argument is read from a raw argument pointer ([`Backend::call_raw`]).
-    raw: Box<[RawLoad]>,
+    raw: Box<[ArgKind]>,
     /// For each argument register (integer registers first, then floating-point ones), the
     /// index of the argument whose image it takes; registers no argument uses point at
     /// argument 0 (any initialised value will do: the callee never reads them).
@@ -158,7 +158,7 @@ impl<P: Params, R: ReturnType> NativeTyped<P, R> {
 /// Calls `f` with argument `k`'s register image `image(k)` for `k < n`, returning the
 /// return register's bits: the register work of [`Backend::call`] and [`Backend::call_raw`],
 /// which differ only in where the images come from (an [`Arg`], or a raw pointer read with
-/// its [`RawLoad`]).
+/// its [`ArgKind::raw_image`]).
 ///
 /// # Safety
 /// `n` is the signature's argument count and `image(k)` is sound to evaluate for `k < n`,
@@ -316,7 +316,7 @@ impl Backend for NativeBackend {
         let (params, gather, ret_class) = plan(sig)?;
         let code = lib.symbol_address(symbol)?;
         // `plan` accepts scalar arguments only, each with its load.
-        let raw = sig.args().iter().filter_map(RawLoad::of).collect();
+        let raw = sig.args().iter().filter_map(ArgKind::of).collect();
         Ok(NativeFunction {
             code: Code(code),
             params,
@@ -363,7 +363,7 @@ impl Backend for NativeBackend {
     }
 
     /// The libffi-style call: each register loads straight from its argument pointer with
-    /// the load prepared for its type ([`RawLoad`]); no [`Arg`] is built and nothing is
+    /// the load prepared for its type ([`ArgKind::raw_image`]); no [`Arg`] is built and nothing is
     /// checked that the signature already fixes.
     #[inline]
     unsafe fn call_raw(
@@ -385,7 +385,7 @@ impl Backend for NativeBackend {
                 f,
                 nargs,
                 #[inline(always)]
-                |k| f.raw.get_unchecked(k).image(*args.add(k)),
+                |k| f.raw.get_unchecked(k).raw_image(*args.add(k)),
             )
         };
         // SAFETY: `ret` is null or valid for 8 bytes (the caller's contract).

@@ -15,11 +15,10 @@ use std::path::Path;
 
 use crate::buffer::{OwnerId, StableBuffer};
 use crate::error::{Error, Result};
-use crate::raw::RawLoad;
 use crate::signature::Signature;
 use crate::typed::{Params, PointerKind, ReturnType};
 use crate::types::Type;
-use crate::value::{Arg, Value};
+use crate::value::{Arg, ArgKind, Value};
 
 /// Where a backend loads foreign code from.
 #[derive(Clone, Copy, Debug)]
@@ -263,8 +262,8 @@ pub unsafe fn with_raw_args<T>(
         // SAFETY: the caller guarantees args[i] is valid for a read of types[i].
         unsafe {
             let p = *args.add(i);
-            match (&types[i], RawLoad::of(&types[i])) {
-                (_, Some(load)) => load.arg(p),
+            match (&types[i], ArgKind::of(&types[i])) {
+                (_, Some(kind)) => kind.raw_arg(p),
                 (Type::Struct(s), None) => {
                     Arg::bytes(std::slice::from_raw_parts(p.cast::<u8>(), s.size()))
                 }

@@ -43,7 +43,6 @@ pub use error::{Error, Result, panic_message};
 pub use kernel::KernelSpec;
 pub use library::SharedLibrary;
 pub use pool::{ContextPool, PoolGuard, PoolItem, PoolStats};
-pub use raw::RawLoad;
 pub use signature::{ParseError, Signature, SignatureError};
 pub use typed::{ArgType, Params, PointerKind, ReturnType};
 pub use types::{ScalarClass, StructType, Type};

@@ -635,7 +635,7 @@ impl Value {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     #[test]
@@ -674,7 +674,7 @@ mod tests {
     }
 
     /// Every scalar type of the grammar (`void` and structs not included).
-    fn scalar_types() -> [Type; 14] {
+    pub(crate) fn scalar_types() -> [Type; 14] {
         [
             Type::Bool,
             Type::I8,
