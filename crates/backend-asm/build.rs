@@ -259,6 +259,11 @@ fn categories() -> Vec<String> {
         v.push(format!("f64({})", vec!["f64"; n].join(", ")));
         v.push(format!("f32({})", vec!["f32"; n].join(", ")));
     }
+    // Every integer type past the integer registers (x86-64 spills 4 words, AAPCS64 2): the
+    // stack words of small integers carry their extension too.
+    for t in ints {
+        v.push(format!("i64({})", vec![t; 10].join(", ")));
+    }
     for (n, m) in [
         (6, 8),
         (7, 9),

@@ -27,6 +27,16 @@ pub(crate) const REGS: usize = 16;
 pub(crate) const FP0: usize = 8;
 /// The most stack words the inline entry passes.
 pub(crate) const MAX_STACK_WORDS: usize = 64;
+/// The integer argument registers of the target's calling convention: `rdi rsi rdx rcx r8
+/// r9` (System V AMD64 psABI §3.2.3), `x0-x7` (AAPCS64 §6.8.2).
+#[cfg(target_arch = "x86_64")]
+pub(crate) const GP_ARGS: usize = 6;
+/// See the x86-64 definition.
+#[cfg(not(target_arch = "x86_64"))]
+pub(crate) const GP_ARGS: usize = 8;
+/// The most arguments an [`Entry::Int`] plan takes: every integer register, then two stack
+/// words.
+pub(crate) const MAX_INT_ARGS: usize = GP_ARGS + 2;
 
 /// What one register or stack word is loaded with, decided at prepare.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -210,10 +220,11 @@ pub(crate) unsafe fn write_le(p: *mut u8, len: u8, v: u64) {
 /// variants carry no flags, so the call dispatches with one jump on the variant.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Entry {
-    /// Integer-class arguments only, argument `k` in integer register `k`, no stack, no
-    /// vector register, a scalar or void return (the common shape of kernels): each register
-    /// is one load from the argument array ([`call_int_only`], one `asm!` block per
-    /// argument count, chosen by the count, which the compiler knows at call sites that
+    /// Integer-class arguments only, argument `k` in integer register `k` and, past the
+    /// registers, in stack word `k - GP_ARGS` (at most two: [`MAX_INT_ARGS`]), no vector
+    /// register, a scalar or void return (the common shape of kernels): each register and
+    /// stack word is one load from the argument array ([`call_int_only`], one `asm!` block
+    /// per argument count, chosen by the count, which the compiler knows at call sites that
     /// pass an array).
     Int,
     /// `GpN`: integer registers `0..N` only, each an argument's whole image or eight bytes
@@ -240,7 +251,8 @@ pub(crate) enum Entry {
     /// Whole argument images in integer and vector registers, no stack.
     Regs,
     /// Whole argument images in integer registers and one or two stack words, stored by the
-    /// `asm!` block itself from two scratch registers (the vector registers are zeroed).
+    /// `asm!` block itself from two scratch registers; no vector register is touched
+    /// ([`enter_stack2_gp`]).
     Stack2Gp,
     /// As `Stack2Gp`, with vector registers.
     Stack2,
@@ -364,11 +376,20 @@ impl InlinePlan {
         }
         let fp = regs[FP0..].iter().any(|l| l.op != Op::Zero);
         let gp_only = stack.is_empty() && !fp;
-        let int_only = stack.is_empty()
+        // Argument `k` in integer register `k`, then in stack word `k - GP_ARGS`.
+        let int_word = |k: usize| {
+            if k < GP_ARGS {
+                Loc::Gp(k as u8)
+            } else {
+                Loc::Stack((k - GP_ARGS) as u16)
+            }
+        };
+        let int_only = plan.args.len() <= MAX_INT_ARGS
+            && stack.len() == plan.args.len().saturating_sub(GP_ARGS)
             && matches!(plan.ret, RetPlan::Void | RetPlan::Int | RetPlan::Float)
             && plan.extra == 0
             && plan.args.iter().enumerate().all(|(k, ap)| {
-                matches!(ap, ArgPlan::Scalar { loc: Loc::Gp(r), promote_f32: false, .. } if *r as usize == k)
+                matches!(ap, ArgPlan::Scalar { loc, promote_f32: false, .. } if *loc == int_word(k))
             });
         // Whole images only (unused registers may then carry argument 0's image: the callee
         // ignores them), at least one argument to read.
@@ -481,7 +502,7 @@ impl InlinePlan {
                 Entry::Gp7 => gp(7),
                 Entry::Gp8 => gp(8),
                 Entry::Regs => enter_regs(code, whole, extra()),
-                Entry::Stack2Gp => enter_stack2(code, whole_gp, stack2(), extra()),
+                Entry::Stack2Gp => enter_stack2_gp(code, whole, stack2(), extra()),
                 Entry::Stack2 => enter_stack2(code, whole, stack2(), extra()),
                 Entry::StackGp => self.enter_stack(code, word, whole_gp, extra()),
                 Entry::Stack => self.enter_stack(code, word, whole, extra()),
@@ -632,18 +653,50 @@ pub(crate) unsafe fn call_gp_regs(
     }
 }
 
-/// Calls `code` whose plan is integer-register-only (argument `k` in integer register `k`,
-/// a scalar or void return): each argument is one load from `args` into its register (see
-/// [`call_gp_regs`]).
+/// Calls `code` with `n` integer-class words (at most [`MAX_INT_ARGS`]): `word(k)` in integer
+/// register `k`, and past the registers in stack word `k - GP_ARGS`. Up to [`GP_ARGS`]
+/// words this is [`call_gp_regs`]; the one or two words beyond go through
+/// [`enter_stack2_gp`] (a missing second word is padding).
 ///
 /// # Safety
-/// The plan of `code` must be integer-register-only and `args` must have passed its checks;
+/// `word(k)` must be sound to evaluate for `k < n`, and the words must make a sound call of
+/// `code`, which takes nothing else.
+#[inline(always)]
+pub(crate) unsafe fn call_int_words(
+    code: *const c_void,
+    n: usize,
+    word: impl Fn(usize) -> u64,
+) -> [u64; 6] {
+    // SAFETY: forwarded contract; `word` is evaluated below `n` only.
+    unsafe {
+        if n <= GP_ARGS {
+            call_gp_regs(code, n, &word)
+        } else {
+            let stack = [
+                word(GP_ARGS),
+                if n > GP_ARGS + 1 {
+                    word(GP_ARGS + 1)
+                } else {
+                    0
+                },
+            ];
+            enter_stack2_gp(code, word, stack, 0)
+        }
+    }
+}
+
+/// Calls `code` whose plan is [`Entry::Int`] (argument `k` in integer register `k`, then in
+/// stack word `k - GP_ARGS`; a scalar or void return): each word is one load from `args`
+/// (see [`call_int_words`]).
+///
+/// # Safety
+/// The plan of `code` must be [`Entry::Int`] and `args` must have passed its checks;
 /// the callers of `prepare` and `call` asserted the signature and the arguments.
 #[inline(always)]
 pub(crate) unsafe fn call_int_only(code: *const c_void, args: &[Arg<'_>]) -> [u64; 6] {
-    // SAFETY: `k < args.len()` (the checked count, at most the register count for such a
+    // SAFETY: `k < args.len()` (the checked count, at most `MAX_INT_ARGS` for such a
     // plan); forwarded contract.
-    unsafe { call_gp_regs(code, args.len(), |k| args.get_unchecked(k).bits()) }
+    unsafe { call_int_words(code, args.len(), |k| args.get_unchecked(k).bits()) }
 }
 
 /// The `asm!` call with integer argument registers only (no vector register, no stack
@@ -982,6 +1035,88 @@ unsafe fn enter_stack2(
     ]
 }
 
+/// The `asm!` call with integer argument registers and one or two stack words (stored by
+/// the block itself below the stack pointer, as in [`enter_stack2`]), no vector register:
+/// `extra` in `%rax` / `x8`; the vector return registers are still read.
+///
+/// # Safety
+/// The integer registers and `stack` must make a sound call of `code`, which takes no
+/// vector register.
+#[inline(always)]
+unsafe fn enter_stack2_gp(
+    code: *const c_void,
+    reg: impl Fn(usize) -> u64,
+    stack: [u64; 2],
+    extra: u64,
+) -> [u64; 6] {
+    let (r0, r1): (u64, u64);
+    let (f0, f1): (f64, f64);
+    #[cfg(target_arch = "x86_64")]
+    let (f2, f3) = (0f64, 0f64);
+    #[cfg(target_arch = "aarch64")]
+    let (f2, f3): (f64, f64);
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: the caller guarantees the call is sound; the block restores rsp and declares
+    // every caller-saved register clobbered.
+    unsafe {
+        core::arch::asm!(
+            "sub rsp, 16",                  // the outgoing argument area (16 bytes)
+            "mov [rsp], r10",               // stack word 0 at the callee's [rsp + 8]
+            "mov [rsp + 8], r11",           // stack word 1 (or padding)
+            "call {code}",                  // the call, on this very stack
+            "add rsp, 16",                  // drop the argument area
+            code = in(reg) code,
+            in("r10") stack[0],
+            in("r11") stack[1],
+            inout("rdi") reg(0) => _,
+            inout("rsi") reg(1) => _,
+            inout("rdx") reg(2) => r1,
+            inout("rcx") reg(3) => _,
+            inout("r8") reg(4) => _,
+            inout("r9") reg(5) => _,
+            inout("rax") extra => r0,
+            out("xmm0") f0,
+            out("xmm1") f1,
+            clobber_abi("C"),
+        );
+    }
+    #[cfg(target_arch = "aarch64")]
+    // SAFETY: as above.
+    unsafe {
+        core::arch::asm!(
+            "sub sp, sp, #16",              // the outgoing argument area (16 bytes)
+            "stp x9, x10, [sp]",            // stack words 0 and 1 (or padding)
+            "blr {code}",                   // the call, on this very stack
+            "add sp, sp, #16",              // drop the argument area
+            code = in(reg) code,
+            in("x9") stack[0],
+            in("x10") stack[1],
+            in("x8") extra,
+            inout("x0") reg(0) => r0,
+            inout("x1") reg(1) => r1,
+            inout("x2") reg(2) => _,
+            inout("x3") reg(3) => _,
+            inout("x4") reg(4) => _,
+            inout("x5") reg(5) => _,
+            inout("x6") reg(6) => _,
+            inout("x7") reg(7) => _,
+            out("v0") f0,
+            out("v1") f1,
+            out("v2") f2,
+            out("v3") f3,
+            clobber_abi("C"),
+        );
+    }
+    [
+        r0,
+        r1,
+        f0.to_bits(),
+        f1.to_bits(),
+        f2.to_bits(),
+        f3.to_bits(),
+    ]
+}
+
 impl InlinePlan {
     /// `Some(n)` when the plan passes integer registers `0..n` only, each a whole image or
     /// eight bytes of a struct (the `GpPieces` entry).
@@ -1009,6 +1144,22 @@ mod tests {
     fn inline_of(sig: &str) -> InlinePlan {
         let plan = crate::target_plan(&sig.parse().unwrap()).unwrap();
         InlinePlan::inline_of(&plan).unwrap()
+    }
+
+    #[test]
+    fn integer_words_past_the_registers_take_the_int_route() {
+        let ints = |n: usize| format!("i64({})", vec!["i32"; n].join(", "));
+        // Every integer register, then one or two stack words: argument `k` in word `k`.
+        for n in [0, 1, GP_ARGS, GP_ARGS + 1, MAX_INT_ARGS] {
+            assert_eq!(inline_of(&ints(n)).shape, Entry::Int, "{n} arguments");
+        }
+        // A variadic call with integer arguments only: `%al` is 0 (no vector register).
+        assert_eq!(inline_of("i32(ptr, ..., i32)").shape, Entry::Int);
+        // A third stack word, a float, a struct or a struct return: not this route.
+        assert_ne!(inline_of(&ints(MAX_INT_ARGS + 1)).shape, Entry::Int);
+        assert_ne!(inline_of("i64(i64, f64)").shape, Entry::Int);
+        assert_ne!(inline_of("i64(i64, {i64, i64})").shape, Entry::Int);
+        assert_ne!(inline_of("{i64, i64}(i64)").shape, Entry::Int);
     }
 
     #[test]

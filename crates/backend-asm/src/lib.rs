@@ -467,9 +467,9 @@ impl Backend for AsmBackend {
         }
         if f.inline.is_int() {
             // The common shape, with nothing else to look at: integer arguments in their
-            // registers, a scalar return (the count's `asm!` block is chosen by
-            // `args.len()`, which the compiler often knows).
-            // SAFETY: the plan is integer-register-only and the arguments passed its checks;
+            // registers (and up to two stack words past them), a scalar return (the count's
+            // `asm!` block is chosen by `args.len()`, which the compiler often knows).
+            // SAFETY: the plan is `Entry::Int` and the arguments passed its checks;
             // the callers of `prepare` and `call` asserted the signature and the arguments.
             let regs = unsafe { fast::call_int_only(f.code.0, args) };
             return Ok(decode_scalar(f, regs));
@@ -493,9 +493,9 @@ impl Backend for AsmBackend {
         }
     }
 
-    /// The libffi-style call. Integer-class scalar arguments in their registers with a
-    /// scalar return (the [`fast::Entry::Int`] route) load each register straight from its
-    /// argument pointer with the load prepared for its type ([`ArgKind::raw_image`]): no [`Arg`] is
+    /// The libffi-style call. Integer-class scalar arguments in their registers (and up to
+    /// two stack words past them) with a scalar return (the [`fast::Entry::Int`] route) load
+    /// each register and stack word straight from its argument pointer with the load prepared for its type ([`ArgKind::raw_image`]): no [`Arg`] is
     /// built and nothing is checked that the signature already fixes. Every other call goes
     /// through [`Arg`]s ([`call_raw_by_args`]).
     #[inline]
@@ -516,7 +516,7 @@ impl Backend for AsmBackend {
             // `k` takes argument `k`; the callers of `prepare` and `call_raw` asserted the
             // signature and the arguments.
             let regs = unsafe {
-                fast::call_gp_regs(
+                fast::call_int_words(
                     f.code.0,
                     nargs,
                     #[inline(always)]
