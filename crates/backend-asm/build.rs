@@ -262,7 +262,7 @@ fn categories() -> Vec<String> {
     // Every integer type past the integer registers (x86-64 spills 4 words, AAPCS64 2): the
     // stack words of small integers carry their extension too.
     for t in ints {
-        v.push(format!("i64({})", vec![t; 10].join(", ")));
+        v.push(format!("i64({})", [t; 10].join(", ")));
     }
     for (n, m) in [
         (6, 8),

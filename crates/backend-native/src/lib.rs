@@ -81,7 +81,7 @@ unsafe impl Sync for Code {}
 fn count_error(f: &NativeFunction, got: usize) -> Error {
     Error::ArgumentCount {
         function: f.symbol.to_string(),
-        expected: f.params.len(),
+        expected: f.params().len(),
         got,
     }
 }
@@ -93,18 +93,49 @@ fn type_error(f: &NativeFunction, index: usize, arg: &Arg<'_>) -> Error {
 }
 
 /// How the return value comes back.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum RetClass {
     Int,
     Float,
+}
+
+/// How a dynamic call loads its registers and where its return comes back: one byte, so
+/// the common all-integer routes cost one compare before the call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+enum Route {
+    /// Integer-class arguments only (argument `k` in integer register `k`), the return in
+    /// the integer return register.
+    IntToInt,
+    /// Integer-class arguments only, the return in the vector return register (sum, dot).
+    IntToFloat,
+    /// Mixed classes through the `gather` table, the return in the integer register.
+    GatherToInt,
+    /// Mixed classes through the `gather` table, the return in the vector register.
+    GatherToFloat,
+}
+
+impl Route {
+    fn of(all_int: bool, ret: RetClass) -> Route {
+        match (all_int, ret) {
+            (true, RetClass::Int) => Route::IntToInt,
+            (true, RetClass::Float) => Route::IntToFloat,
+            (false, RetClass::Int) => Route::GatherToInt,
+            (false, RetClass::Float) => Route::GatherToFloat,
+        }
+    }
 }
 
 /// A function prepared for dynamic calls.
 #[derive(Debug)]
 pub struct NativeFunction {
     code: Code,
-    /// One check per argument ([`ArgCheck`]: `ptr` also takes a buffer).
-    params: Box<[ArgCheck]>,
+    /// One check per argument ([`ArgCheck`]: `ptr` also takes a buffer), `0..arity`; held
+    /// in place (the dynamic path takes at most `REGS` arguments), so a call reads them
+    /// with no pointer to follow. The checks past `arity` are never read.
+    checks: [ArgCheck; REGS],
+    /// The argument count.
+    arity: u8,
     /// The return's decoding.
     ret_decode: ReturnDecode,
     /// How each argument is read from a raw argument pointer ([`Backend::call_raw`]).
@@ -113,15 +144,21 @@ pub struct NativeFunction {
     /// index of the argument whose image it takes; registers no argument uses point at
     /// argument 0 (any initialised value will do: the callee never reads them).
     gather: [u8; REGS],
-    /// Every argument is integer-class (the return may be of either class).
-    all_int: bool,
-    ret_class: RetClass,
+    /// Which registers the call loads and where its return comes back.
+    route: Route,
     signature: Signature,
     symbol: Box<str>,
     _lib: NativeLibrary,
 }
 
 impl NativeFunction {
+    /// The checks of the parameters, one per argument.
+    #[inline(always)]
+    fn params(&self) -> &[ArgCheck] {
+        // SAFETY: `arity <= REGS` (`plan` rejects more arguments).
+        unsafe { self.checks.get_unchecked(..self.arity as usize) }
+    }
+
     /// The function's address.
     pub fn code(&self) -> *const c_void {
         self.code.0
@@ -166,52 +203,58 @@ impl<P: Params, R: ReturnType> NativeTyped<P, R> {
 /// and the arguments.
 #[inline(always)]
 unsafe fn call_images(f: &NativeFunction, n: usize, image: impl Fn(usize) -> u64) -> u64 {
-    if f.all_int {
-        // Integer and pointer arguments only (the common shape): argument `k` is integer
-        // register `k`, so each arity is one call through a function pointer of exactly
-        // that many integer arguments (only those registers are loaded).
+    let a = &image;
+    let c = f.code.0;
+    // Integer and pointer arguments only (the common shape): argument `k` is integer
+    // register `k`, so each arity is one call through a function pointer of exactly that
+    // many integer arguments (only those registers are loaded). The route byte is tested
+    // once for the integer return, the commonest.
+    if f.route == Route::IntToInt {
         // SAFETY: `k < n` in every arm; the callee takes exactly these integer register
         // arguments (the caller's contract).
-        unsafe {
-            let a = &image;
-            let c = f.code.0;
-            match (f.ret_class, n) {
-                (RetClass::Int, 0) => callers::int0(c),
-                (RetClass::Int, 1) => callers::int1(c, a(0)),
-                (RetClass::Int, 2) => callers::int2(c, a(0), a(1)),
-                (RetClass::Int, 3) => callers::int3(c, a(0), a(1), a(2)),
-                (RetClass::Int, 4) => callers::int4(c, a(0), a(1), a(2), a(3)),
-                (RetClass::Int, 5) => callers::int5(c, a(0), a(1), a(2), a(3), a(4)),
-                (RetClass::Int, _) => callers::int6(c, a(0), a(1), a(2), a(3), a(4), a(5)),
-                // A floating-point return (sum, dot): the same loads, the value from the
-                // vector return register.
-                (RetClass::Float, 0) => callers::float0(c).to_bits(),
-                (RetClass::Float, 1) => callers::float1(c, a(0)).to_bits(),
-                (RetClass::Float, 2) => callers::float2(c, a(0), a(1)).to_bits(),
-                (RetClass::Float, 3) => callers::float3(c, a(0), a(1), a(2)).to_bits(),
-                (RetClass::Float, 4) => callers::float4(c, a(0), a(1), a(2), a(3)).to_bits(),
-                (RetClass::Float, 5) => callers::float5(c, a(0), a(1), a(2), a(3), a(4)).to_bits(),
-                (RetClass::Float, _) => {
-                    callers::float6(c, a(0), a(1), a(2), a(3), a(4), a(5)).to_bits()
-                }
+        return unsafe {
+            match n {
+                0 => callers::int0(c),
+                1 => callers::int1(c, a(0)),
+                2 => callers::int2(c, a(0), a(1)),
+                3 => callers::int3(c, a(0), a(1), a(2)),
+                4 => callers::int4(c, a(0), a(1), a(2), a(3)),
+                5 => callers::int5(c, a(0), a(1), a(2), a(3), a(4)),
+                _ => callers::int6(c, a(0), a(1), a(2), a(3), a(4), a(5)),
             }
-        }
-    } else {
-        // Mixed classes: every register loads through the `gather` table (arguments
-        // exist here, since a float-class argument does; unused registers read argument
-        // 0, an initialised value the callee ignores). Laid out of line so that the
-        // all-integer route falls through into the return decoding with no taken jump;
-        // this route's extra jump is small beside the float work of its callees.
-        std::hint::cold_path();
-        // `gather` holds argument indices below `n` (the caller's contract covers them).
-        let regs: [u64; REGS] = std::array::from_fn(|r| image(f.gather[r] as usize));
-        // SAFETY: the caller of `prepare` asserted the signature, which `plan` put entirely
-        // in registers; the caller asserted the arguments are sound.
-        unsafe {
-            match f.ret_class {
-                RetClass::Int => callers::call_int(f.code.0, &regs),
-                RetClass::Float => callers::call_float(f.code.0, &regs).to_bits(),
+        };
+    }
+    if f.route == Route::IntToFloat {
+        // A floating-point return (sum, dot): the same loads, the value from the vector
+        // return register.
+        // SAFETY: as above.
+        return unsafe {
+            match n {
+                0 => callers::float0(c).to_bits(),
+                1 => callers::float1(c, a(0)).to_bits(),
+                2 => callers::float2(c, a(0), a(1)).to_bits(),
+                3 => callers::float3(c, a(0), a(1), a(2)).to_bits(),
+                4 => callers::float4(c, a(0), a(1), a(2), a(3)).to_bits(),
+                5 => callers::float5(c, a(0), a(1), a(2), a(3), a(4)).to_bits(),
+                _ => callers::float6(c, a(0), a(1), a(2), a(3), a(4), a(5)).to_bits(),
             }
+        };
+    }
+    // Mixed classes: every register loads through the `gather` table (arguments
+    // exist here, since a float-class argument does; unused registers read argument
+    // 0, an initialised value the callee ignores). Laid out of line so that the
+    // all-integer route falls through into the return decoding with no taken jump;
+    // this route's extra jump is small beside the float work of its callees.
+    std::hint::cold_path();
+    // `gather` holds argument indices below `n` (the caller's contract covers them).
+    let regs: [u64; REGS] = std::array::from_fn(|r| image(f.gather[r] as usize));
+    // SAFETY: the caller of `prepare` asserted the signature, which `plan` put entirely
+    // in registers; the caller asserted the arguments are sound.
+    unsafe {
+        if f.route == Route::GatherToInt {
+            callers::call_int(f.code.0, &regs)
+        } else {
+            callers::call_float(f.code.0, &regs).to_bits()
         }
     }
 }
@@ -228,7 +271,7 @@ fn unsupported(sig: &Signature, reason: impl Into<String>) -> Error {
 /// the per-parameter checks, the gather table (for each register slot — integer registers
 /// first, `0..MAX_INT_ARGS`, then floating-point ones — the argument it takes, 0 if none)
 /// and the return class.
-fn plan(sig: &Signature) -> Result<(Box<[ArgCheck]>, [u8; REGS], RetClass)> {
+fn plan(sig: &Signature) -> Result<(Vec<ArgCheck>, [u8; REGS], RetClass)> {
     if sig.is_variadic() {
         return Err(unsupported(
             sig,
@@ -278,7 +321,7 @@ fn plan(sig: &Signature) -> Result<(Box<[ArgCheck]>, [u8; REGS], RetClass)> {
         Type::F32 | Type::F64 => RetClass::Float,
         _ => RetClass::Int,
     };
-    Ok((params.into_boxed_slice(), gather, ret))
+    Ok((params, gather, ret))
 }
 
 /// Register images of one call: integer registers, then floating-point ones.
@@ -317,16 +360,20 @@ impl Backend for NativeBackend {
         let code = lib.symbol_address(symbol)?;
         // `plan` accepts scalar arguments only, each with its load.
         let raw = sig.args().iter().filter_map(ArgKind::of).collect();
+        let all_int = sig
+            .args()
+            .iter()
+            .all(|t| t.scalar_class() == Some(ScalarClass::Integer));
+        // `plan` took at most `REGS` arguments; the unused checks repeat any valid one.
+        let mut checks = [ArgCheck::of(&Type::I64).expect("a scalar has a check"); REGS];
+        checks[..params.len()].copy_from_slice(&params);
         Ok(NativeFunction {
             code: Code(code),
-            params,
+            checks,
+            arity: params.len() as u8,
             raw,
             gather,
-            all_int: sig
-                .args()
-                .iter()
-                .all(|t| t.scalar_class() == Some(ScalarClass::Integer)),
-            ret_class,
+            route: Route::of(all_int, ret_class),
             ret_decode: ReturnDecode::of(sig.ret()),
             signature: sig.clone(),
             symbol: symbol.into(),
@@ -345,18 +392,18 @@ impl Backend for NativeBackend {
         args: &[Arg<'_>],
         _ret: &mut [u8],
     ) -> Result<Value> {
-        if args.len() != f.params.len() {
+        if args.len() != f.params().len() {
             return Err(count_error(f, args.len()));
         }
         // The checks of all arguments folded into one word (no branch per argument); the
         // loop runs again only to name a failing argument.
-        if let Some(i) = ArgCheck::first_mismatch(&f.params, args) {
+        if let Some(i) = ArgCheck::first_mismatch(f.params(), args) {
             return Err(type_error(f, i, &args[i]));
         }
         // Each register loads its argument's ready-made image straight from `args`: loads
         // only, no intermediate array (a store-then-load round trip per register measured
         // ~3 ns slower per call).
-        // SAFETY: `k < args.len() == f.params.len()` for every image read; the callers of
+        // SAFETY: `k < args.len() == f.params().len()` for every image read; the callers of
         // `prepare` and `call` asserted the signature and the arguments.
         let bits = unsafe { call_images(f, args.len(), |k| args.get_unchecked(k).bits()) };
         Ok(f.ret_decode.value(bits))

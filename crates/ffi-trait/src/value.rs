@@ -483,16 +483,17 @@ pub enum Value {
 /// out-of-line branch.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ReturnDecode {
-    /// The tag byte of the value's variant (`Value` is `repr(C, u8)`).
-    tag: u8,
-    /// What the register image needs beyond a copy.
-    special: SpecialReturn,
+    /// The tag byte of the value's variant (`Value` is `repr(C, u8)`) in the low byte and the
+    /// [`SpecialReturn`] in the high byte: the common returns (high byte 0) cost one load
+    /// and one compare of this word.
+    word: u16,
     /// Left shift that puts the type's bytes first in memory (0 on little-endian targets).
     shift: u8,
 }
 
 /// The returns whose register image is not their payload as it stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
 enum SpecialReturn {
     /// Integers, floats, `void`, structs: the image (or nothing) is the payload.
     None,
@@ -531,8 +532,7 @@ impl ReturnDecode {
             _ => SpecialReturn::None,
         };
         ReturnDecode {
-            tag,
-            special,
+            word: u16::from(tag) | (special as u16) << 8,
             shift,
         }
     }
@@ -541,13 +541,14 @@ impl ReturnDecode {
     /// ignored, as by [`Value::from_bits`]).
     #[inline(always)]
     pub fn value(self, bits: u64) -> Value {
-        if self.special != SpecialReturn::None {
+        if self.word > 0xff {
             // Out of line: numeric returns (the common case) fall through with no taken jump.
             std::hint::cold_path();
             return self.special_value(bits);
         }
         let raw = RawValue {
-            tag: u64::from_ne_bytes([self.tag, 0, 0, 0, 0, 0, 0, 0]),
+            // (The word is the tag byte alone here.)
+            tag: u64::from_ne_bytes([self.word as u8, 0, 0, 0, 0, 0, 0, 0]),
             // (`shift` is 0 on little-endian targets: no shift is emitted there.)
             payload: if cfg!(target_endian = "big") {
                 bits << self.shift
@@ -570,7 +571,7 @@ impl ReturnDecode {
     /// integer would have none).
     #[inline(always)]
     fn special_value(self, bits: u64) -> Value {
-        if self.special == SpecialReturn::Bool {
+        if self.word >> 8 == SpecialReturn::Bool as u16 {
             Value::Bool(bits as u8 != 0)
         } else {
             Value::Ptr(bits as usize as *mut c_void)
@@ -800,6 +801,13 @@ pub(crate) mod tests {
                     (x, y) => x == y,
                 };
                 assert!(same, "{ty} from {b:#x}: {got:?} vs {want:?}");
+                if *ty == Type::Bool {
+                    // The byte itself, not `==` (which may assume a valid `bool`).
+                    // SAFETY: `Value` is `repr(C, u8)` with the payload at byte 8 (see
+                    // `ReturnDecode::value`); the 16 bytes are readable.
+                    let byte = unsafe { *(&got as *const Value).cast::<u8>().add(8) };
+                    assert!(byte <= 1, "bool from {b:#x} holds byte {byte:#x}");
+                }
             }
         }
     }
