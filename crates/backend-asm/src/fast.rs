@@ -665,12 +665,13 @@ pub(crate) unsafe fn call_gp_regs(
 pub(crate) unsafe fn call_int_words(
     code: *const c_void,
     n: usize,
-    word: impl Fn(usize) -> u64,
+    word: impl Fn(usize) -> u64 + Copy,
 ) -> [u64; 6] {
     // SAFETY: forwarded contract; `word` is evaluated below `n` only.
     unsafe {
         if n <= GP_ARGS {
-            call_gp_regs(code, n, &word)
+            // (A copy, not a reference: a `&F` call is a shim the compiler may not inline.)
+            call_gp_regs(code, n, word)
         } else {
             let stack = [
                 word(GP_ARGS),

@@ -42,7 +42,8 @@ use std::mem::MaybeUninit;
 use ffi_trait::{
     Arg, ArgCheck, ArgKind, Backend, Error, HostBuffers, OwnerId, Params, PointerKind, Result,
     ReturnDecode, ReturnType, SharedLibrary, Signature, Source, StableBuffer, Value,
-    backend::{arg_type_error, call_raw_by_args, write_raw_return},
+    backend::{arg_type_error, call_raw_by_args},
+    raw::RawReturn,
 };
 
 #[cfg_attr(not(target_arch = "aarch64"), allow(dead_code))]
@@ -125,6 +126,8 @@ pub struct AsmFunction {
     /// route then loads each register straight from its pointer. `None` with a struct
     /// argument.
     raw: Option<Box<[ArgKind]>>,
+    /// How a scalar return is written into a raw call's return slot.
+    raw_ret: RawReturn,
     /// Bytes the return slot must hold: the struct's size for a struct return, else 0.
     ret_size: u32,
     /// Where the return comes back and how it is decoded.
@@ -286,12 +289,18 @@ unsafe fn decode(f: &AsmFunction, regs: [u64; 6], ret: &mut [u8]) -> Value {
 /// The scalar (or `void`) return of a function whose [`RetForm`] is `Int` or `Float`.
 #[inline(always)]
 fn decode_scalar(f: &AsmFunction, regs: [u64; 6]) -> Value {
-    let bits = if f.ret_form == RetForm::Float {
+    f.ret_decode.value(scalar_bits(f, regs))
+}
+
+/// The register image of a scalar (or `void`) return: the vector return register's for a
+/// [`RetForm::Float`], else the integer one's.
+#[inline(always)]
+fn scalar_bits(f: &AsmFunction, regs: [u64; 6]) -> u64 {
+    if f.ret_form == RetForm::Float {
         regs[2]
     } else {
         regs[0]
-    };
-    f.ret_decode.value(bits)
+    }
 }
 
 /// [`decode`]'s piece walk, out of line: the return registers reach memory only on this
@@ -442,6 +451,7 @@ impl Backend for AsmBackend {
             ret_size,
             ret_form: RetForm::of(&plan.ret),
             ret_decode: ReturnDecode::of(sig.ret()),
+            raw_ret: RawReturn::of(sig.ret()),
             force_trampoline: false,
             plan,
             signature: sig.clone(),
@@ -524,7 +534,7 @@ impl Backend for AsmBackend {
                 )
             };
             // SAFETY: `ret` is null or valid for 8 bytes (the caller's contract).
-            unsafe { write_raw_return(decode_scalar(f, regs), ret) };
+            unsafe { f.raw_ret.write(scalar_bits(f, regs), ret) };
             return Ok(());
         }
         // SAFETY: forwarded from the caller's contract.

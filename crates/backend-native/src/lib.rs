@@ -29,7 +29,8 @@ use ffi_trait::{
     Arg, ArgCheck, ArgKind, Backend, Error, HostBuffers, OwnerId, Params, PointerKind, Result,
     ReturnDecode, ReturnType, ScalarClass, SharedLibrary, Signature, Source, StableBuffer, Type,
     Value,
-    backend::{arg_type_error, call_raw_by_args, write_raw_return},
+    backend::{arg_type_error, call_raw_by_args},
+    raw::RawReturn,
 };
 
 mod callers;
@@ -140,6 +141,8 @@ pub struct NativeFunction {
     ret_decode: ReturnDecode,
     /// How each argument is read from a raw argument pointer ([`Backend::call_raw`]).
     raw: Box<[ArgKind]>,
+    /// How the return is written into a raw call's return slot.
+    raw_ret: RawReturn,
     /// For each argument register (integer registers first, then floating-point ones), the
     /// index of the argument whose image it takes; registers no argument uses point at
     /// argument 0 (any initialised value will do: the callee never reads them).
@@ -375,6 +378,7 @@ impl Backend for NativeBackend {
             gather,
             route: Route::of(all_int, ret_class),
             ret_decode: ReturnDecode::of(sig.ret()),
+            raw_ret: RawReturn::of(sig.ret()),
             signature: sig.clone(),
             symbol: symbol.into(),
             _lib: lib.clone(),
@@ -436,7 +440,7 @@ impl Backend for NativeBackend {
             )
         };
         // SAFETY: `ret` is null or valid for 8 bytes (the caller's contract).
-        unsafe { write_raw_return(f.ret_decode.value(bits), ret) };
+        unsafe { f.raw_ret.write(bits, ret) };
         Ok(())
     }
 

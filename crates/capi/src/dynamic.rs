@@ -258,11 +258,11 @@ pub unsafe extern "C" fn ffikit_call(
                 }
                 .into());
             }
-            let backend = c.inner.backend();
-            if f.owner != backend.owner() {
+            if f.owner != c.inner.owner() {
                 return Err(foreign("the function"));
             }
-            match backend.call_raw(&f.function, args.cast(), nargs, ret) {
+            // One `match` on the context's backend, then its own raw call (no virtual call).
+            match c.inner.call_raw(&f.function, args.cast(), nargs, ret) {
                 Ok(()) => Ok(()),
                 Err(e) => {
                     if e.poisons_context() {

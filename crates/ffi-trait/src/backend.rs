@@ -9,7 +9,7 @@
 //! library, resolve the symbol, classify the signature into a call plan) happens once;
 //! **call** only moves values into place and calls — no allocation, no lock, no lookup.
 
-use std::any::Any;
+use std::any::{Any, TypeId};
 use std::ffi::c_void;
 use std::path::Path;
 
@@ -363,11 +363,36 @@ pub struct DynLibrary(Box<dyn Any + Send>);
 /// A function prepared by a [`DynBackend`]; the concrete backend's function, type-erased.
 pub struct DynFunction {
     inner: Box<dyn Any + Send>,
+    /// The [`TypeId`] of `inner`'s concrete type, set with it: a call compares it with its
+    /// backend's function type with no virtual call (`Any::type_id` is one).
+    type_id: TypeId,
     signature: Signature,
     symbol: String,
 }
 
 impl DynFunction {
+    /// The concrete function, if it is an `F`.
+    #[inline(always)]
+    fn concrete<F: 'static>(&self) -> Result<&F> {
+        if self.type_id != TypeId::of::<F>() {
+            return Err(self.foreign());
+        }
+        // SAFETY: `type_id` is the type id of `inner`'s concrete type (both are set only
+        // together, in `DynBackend::prepare`), which is `F`: the cast drops the vtable of
+        // the same object.
+        Ok(unsafe { &*(&raw const *self.inner).cast::<F>() })
+    }
+
+    /// The error for a function of another backend.
+    #[cold]
+    #[inline(never)]
+    fn foreign(&self) -> Error {
+        Error::ForeignHandle {
+            what: self.symbol.clone(),
+            kind: "backend",
+        }
+    }
+
     /// The signature it was prepared with.
     pub fn signature(&self) -> &Signature {
         &self.signature
@@ -477,6 +502,7 @@ impl<B: Backend> DynBackend for B {
         let f = unsafe { Backend::prepare(self, lib, symbol, sig)? };
         Ok(DynFunction {
             inner: Box::new(f),
+            type_id: TypeId::of::<B::Function>(),
             signature: sig.clone(),
             symbol: symbol.to_owned(),
         })
@@ -484,7 +510,7 @@ impl<B: Backend> DynBackend for B {
 
     #[inline]
     unsafe fn call(&mut self, f: &DynFunction, args: &[Arg<'_>], ret: &mut [u8]) -> Result<Value> {
-        let inner = downcast::<B::Function>(&*f.inner, &f.symbol)?;
+        let inner = f.concrete::<B::Function>()?;
         // SAFETY: forwarded from the caller's contract.
         unsafe { Backend::call(self, inner, args, ret) }
     }
@@ -497,7 +523,7 @@ impl<B: Backend> DynBackend for B {
         nargs: usize,
         ret: *mut c_void,
     ) -> Result<()> {
-        let inner = downcast::<B::Function>(&*f.inner, &f.symbol)?;
+        let inner = f.concrete::<B::Function>()?;
         // SAFETY: forwarded from the caller's contract.
         unsafe { Backend::call_raw(self, inner, args, nargs, ret) }
     }

@@ -17,7 +17,7 @@
 use std::mem::size_of_val;
 
 use crate::backend::{Backend, Source};
-use crate::buffer::{BufferArg, StableBuffer};
+use crate::buffer::{BufferArg, OwnerId, StableBuffer};
 use crate::error::{Error, Result};
 use crate::kernel;
 use crate::typed::PointerKind;
@@ -167,6 +167,11 @@ impl<B: Backend> Context<B> {
             "axpy_f64" => B::typed_address(&k.axpy_f64),
             _ => None,
         }
+    }
+
+    /// The owner of the backend's handles ([`Backend::owner`]).
+    pub fn owner(&self) -> OwnerId {
+        self.backend.owner()
     }
 
     /// Why the context is poisoned, if it is (see the type's docs).

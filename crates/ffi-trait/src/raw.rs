@@ -4,6 +4,7 @@
 
 use std::ffi::c_void;
 
+use crate::Type;
 use crate::value::{Arg, ArgKind};
 
 /// Reading arguments from raw pointers: the width and extension of each scalar kind.
@@ -81,6 +82,79 @@ impl ArgKind {
     }
 }
 
+/// How a scalar return is written into a libffi-style return slot, decided once at prepare
+/// from the return type, so a call writes it with one jump on the form and one store (the
+/// bytes that [`write_raw_return`](crate::backend::write_raw_return) writes from a
+/// [`Value`](crate::Value)):
+///
+/// - integers narrower than 64 bits are sign- or zero-extended to 8 bytes (libffi widens
+///   them to a full `ffi_arg` the same way: `ffi_call(3)`), `bool` is 0 or 1 in 8 bytes;
+/// - 64-bit integers, pointers and `f64` are their 8 bytes;
+/// - `f32` is 4 bytes; `void` and structs write nothing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RawReturn {
+    op: RawReturnOp,
+    /// `64 - 8 * size` for the extending ops: the shift pair that extends the low bytes.
+    shift: u8,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+enum RawReturnOp {
+    /// 8 bytes, zero-extended from the low `64 - shift` bits (`shift` 0: the image itself).
+    Zext,
+    /// 8 bytes, sign-extended from the low `64 - shift` bits.
+    Sext,
+    /// 8 bytes, 0 or 1 from the low byte (the ABIs leave the upper bits unspecified).
+    Bool,
+    /// The low 4 bytes.
+    F32,
+    /// Nothing.
+    None,
+}
+
+impl RawReturn {
+    /// The write for return type `ty`.
+    pub fn of(ty: &Type) -> RawReturn {
+        let (op, size) = match ty {
+            Type::Void | Type::Struct(_) => (RawReturnOp::None, 8),
+            Type::Bool => (RawReturnOp::Bool, 8),
+            Type::F32 => (RawReturnOp::F32, 8),
+            Type::I8 | Type::I16 | Type::I32 => (RawReturnOp::Sext, ty.size()),
+            t => (RawReturnOp::Zext, t.size()),
+        };
+        RawReturn {
+            op,
+            shift: (64 - 8 * size) as u8,
+        }
+    }
+
+    /// Writes the return whose register image is `bits` (the integer return register, or the
+    /// vector one for `f32` and `f64`) into `ret`; nothing when `ret` is null.
+    ///
+    /// # Safety
+    /// `ret` is null or valid for writes of 8 bytes (no alignment needed).
+    #[inline(always)]
+    pub unsafe fn write(self, bits: u64, ret: *mut c_void) {
+        if ret.is_null() {
+            return;
+        }
+        let wide = match self.op {
+            RawReturnOp::Zext => bits << self.shift >> self.shift,
+            RawReturnOp::Sext => ((bits << self.shift) as i64 >> self.shift) as u64,
+            RawReturnOp::Bool => u64::from(bits as u8 != 0),
+            RawReturnOp::F32 => {
+                // SAFETY: `ret` is valid for 8 bytes (the caller's contract).
+                unsafe { ret.cast::<u32>().write_unaligned(bits as u32) };
+                return;
+            }
+            RawReturnOp::None => return,
+        };
+        // SAFETY: as above.
+        unsafe { ret.cast::<u64>().write_unaligned(wide) };
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -122,5 +196,42 @@ mod tests {
         assert_eq!(ArgKind::of(&Type::Void), None);
         let s: Signature = "void({i32})".parse().unwrap();
         assert_eq!(ArgKind::of(&s.args()[0]), None);
+    }
+
+    #[test]
+    fn raw_returns_are_written_as_through_a_value() {
+        let s: Signature = "void({i32})".parse().unwrap();
+        let mut types = crate::value::tests::scalar_types().to_vec();
+        types.extend([Type::Void, s.args()[0].clone()]);
+        let samples = [
+            0u64,
+            1,
+            0x80,
+            0xff,
+            0x8000,
+            0x8000_0000,
+            0xdead_beef_0000_0100,
+            u64::MAX,
+            (-2.25f64).to_bits(),
+            1.5f32.to_bits() as u64 | 0xffff_ffff_0000_0000,
+        ];
+        for ty in &types {
+            let raw = RawReturn::of(ty);
+            for &b in &samples {
+                let (mut got, mut want) = ([0x5au8; 8], [0x5au8; 8]);
+                // SAFETY: 8 writable bytes each.
+                unsafe {
+                    raw.write(b, got.as_mut_ptr().cast());
+                    crate::backend::write_raw_return(
+                        crate::Value::from_bits(ty, b),
+                        want.as_mut_ptr().cast(),
+                    );
+                }
+                assert_eq!(got, want, "{ty} from {b:#x}");
+            }
+            // A null slot is left alone.
+            // SAFETY: null is allowed.
+            unsafe { raw.write(1, std::ptr::null_mut()) };
+        }
     }
 }

@@ -7,7 +7,8 @@
 use std::path::Path;
 
 use ffi_trait::{
-    Context, ContextConfig, ContextPool, DynBackend, PoolItem, Result, Source, StableBuffer,
+    Context, ContextConfig, ContextPool, DynBackend, DynFunction, OwnerId, PoolItem, Result,
+    Source, StableBuffer,
 };
 
 #[cfg(feature = "asm")]
@@ -101,6 +102,34 @@ impl AnyContext {
     /// The backend as a trait object, for dynamic calls of other libraries in this context.
     pub fn backend(&mut self) -> &mut dyn DynBackend {
         each!(self, c => c.backend())
+    }
+
+    /// The owner of this context's handles ([`ffi_trait::Backend::owner`]): a function or
+    /// buffer made by another context carries another.
+    pub fn owner(&self) -> OwnerId {
+        each!(self, c => c.owner())
+    }
+
+    /// [`DynBackend::call_raw`] on this context's backend: one `match` on the variant, then
+    /// that backend's own `call_raw` (no virtual call, unlike through
+    /// [`AnyContext::backend`]).
+    ///
+    /// # Safety
+    /// As [`DynBackend::call_raw`].
+    ///
+    /// # Errors
+    /// As [`DynBackend::call_raw`] ([`ffi_trait::Error::ForeignHandle`] for a function
+    /// another backend prepared).
+    #[inline]
+    pub unsafe fn call_raw(
+        &mut self,
+        f: &DynFunction,
+        args: *const *const std::ffi::c_void,
+        nargs: usize,
+        ret: *mut std::ffi::c_void,
+    ) -> Result<()> {
+        // SAFETY: forwarded from the caller's contract.
+        each!(self, c => unsafe { DynBackend::call_raw(c.backend(), f, args, nargs, ret) })
     }
 
     /// The backend's name.
