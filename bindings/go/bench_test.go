@@ -5,7 +5,10 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"sort"
+	"strings"
 	"testing"
+	"time"
 	"unsafe"
 
 	ffikit "github.com/ffikit/ffikit/bindings/go"
@@ -73,6 +76,50 @@ func dotGo4(x, y []float64) float64 {
 var sink float64
 var sinkU uint32
 
+// pairedRatio times call against floor in alternating batches, one batch of each per round
+// over 31 rounds, and returns the median of the per-round ratios call/floor. Both sides of
+// a round see the same machine state, which benchmarks timed one after another on a noisy
+// machine do not (the bench matrix takes this ratio when the row reports it). A batch runs
+// the floor for at least 50 µs.
+func pairedRatio(floor, call func()) float64 {
+	batch := 1
+	for batch < 1<<22 {
+		start := time.Now()
+		for i := 0; i < batch; i++ {
+			floor()
+		}
+		if time.Since(start) >= 50*time.Microsecond {
+			break
+		}
+		batch *= 2
+	}
+	ratios := make([]float64, 0, 31)
+	for round := 0; round < 31; round++ {
+		t0 := time.Now()
+		for i := 0; i < batch; i++ {
+			floor()
+		}
+		t1 := time.Now()
+		for i := 0; i < batch; i++ {
+			call()
+		}
+		t2 := time.Now()
+		ratios = append(ratios, float64(t2.Sub(t1))/float64(t1.Sub(t0)))
+	}
+	sort.Float64s(ratios)
+	return ratios[len(ratios)/2]
+}
+
+// reportPaired adds the metric `x-cgo` to an ffikit row: its paired ratio to the direct cgo
+// call of the same kernel and size (see pairedRatio), outside the timed loop.
+func reportPaired(b *testing.B, impl string, floor, call func()) {
+	if !strings.HasPrefix(impl, "ffikit-") {
+		return
+	}
+	b.StopTimer()
+	b.ReportMetric(pairedRatio(floor, call), "x-cgo")
+}
+
 // impls runs body for every implementation name with its sum/dot functions.
 type kernelImpl struct {
 	name string
@@ -137,6 +184,8 @@ func BenchmarkSum(b *testing.B) {
 				for i := 0; i < b.N; i++ {
 					sink = impl.sum(x)
 				}
+				reportPaired(b, impl.name,
+					func() { sink = direct.Sum(x) }, func() { sink = impl.sum(x) })
 			})
 		}
 	}
@@ -155,6 +204,8 @@ func BenchmarkDot(b *testing.B) {
 				for i := 0; i < b.N; i++ {
 					sink = impl.dot(x, y)
 				}
+				reportPaired(b, impl.name,
+					func() { sink = direct.Dot(x, y) }, func() { sink = impl.dot(x, y) })
 			})
 		}
 	}
@@ -173,6 +224,8 @@ func BenchmarkCallOverhead(b *testing.B) {
 			for i := 0; i < b.N; i++ {
 				sinkU = impl.add(uint32(i), 2)
 			}
+			reportPaired(b, impl.name,
+				func() { sinkU = direct.Add(40, 2) }, func() { sinkU = impl.add(40, 2) })
 		})
 	}
 	// The dynamic path: ffikit.Function.Call by signature text, native and asm.
@@ -196,6 +249,13 @@ func BenchmarkCallOverhead(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
+			reportPaired(b, "ffikit-"+backend+"-call",
+				func() { sinkU = direct.Add(40, 2) },
+				func() {
+					if err := add.Call(unsafe.Pointer(r), unsafe.Pointer(x), unsafe.Pointer(y)); err != nil {
+						panic(err)
+					}
+				})
 		})
 		add.Close()
 		lib.Close()

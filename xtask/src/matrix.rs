@@ -10,7 +10,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use bench_matrix::{Machine, Record, Run, Summary, chart, render};
+use bench_matrix::{Machine, Record, Run, Summary, chart, median, render};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::cmd::{cargo, root, run};
@@ -237,9 +237,12 @@ fn wanted(args: &MatrixArgs, r: &Record) -> bool {
 }
 
 /// Parses `go test -bench` lines (`BenchmarkSum/ffikit-native/100-2  N  12.3 ns/op ...`)
-/// into rows: the median and spread over the `-count` repetitions of each name.
+/// into rows: the median and spread over the `-count` repetitions of each name, and the
+/// median of the `x-cgo` metric (an ffikit row's ratio to the cgo call timed paired with
+/// it, `reportPaired` in `bench_test.go`) where the row reports one.
 pub(crate) fn parse_go_bench(text: &str) -> Vec<Record> {
-    let mut samples: Vec<(String, Vec<f64>)> = Vec::new();
+    // name -> (ns/op samples, x-cgo samples)
+    let mut samples: Vec<(String, Vec<f64>, Vec<f64>)> = Vec::new();
     for line in text.lines() {
         let mut fields = line.split_whitespace();
         let (Some(name), Some(_n), Some(ns), Some("ns/op")) =
@@ -256,14 +259,25 @@ pub(crate) fn parse_go_bench(text: &str) -> Vec<Record> {
             _ => name,
         };
         let Ok(ns) = ns.parse::<f64>() else { continue };
-        match samples.iter_mut().find(|(n, _)| n == name) {
-            Some((_, v)) => v.push(ns),
-            None => samples.push((name.to_owned(), vec![ns])),
-        }
+        // The further metrics come as `value unit` pairs.
+        let rest: Vec<&str> = fields.collect();
+        let paired = rest
+            .chunks_exact(2)
+            .find(|m| m[1] == "x-cgo")
+            .and_then(|m| m[0].parse::<f64>().ok());
+        let entry = match samples.iter().position(|(n, ..)| n == name) {
+            Some(i) => &mut samples[i],
+            None => {
+                samples.push((name.to_owned(), Vec::new(), Vec::new()));
+                samples.last_mut().expect("just pushed")
+            }
+        };
+        entry.1.push(ns);
+        entry.2.extend(paired);
     }
     samples
         .into_iter()
-        .filter_map(|(name, v)| {
+        .filter_map(|(name, v, paired)| {
             let parts: Vec<&str> = name.split('/').collect();
             let (kernel, imp, size) = match parts.as_slice() {
                 ["Sum", imp, n] => ("sum_f64", *imp, n.parse().ok()?),
@@ -298,7 +312,7 @@ pub(crate) fn parse_go_bench(text: &str) -> Vec<Record> {
                 time: Summary::of(&v),
                 // The Go benchmarks check every result before timing (b.Fatalf otherwise).
                 checked: true,
-                paired_floor_ratio: None,
+                paired_floor_ratio: (!paired.is_empty()).then(|| median(&paired)),
             })
         })
         .collect()
@@ -614,4 +628,43 @@ fn print_summary(run: &Run, dir: &Path) {
         run.machines.len(),
         dir.display()
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_go_bench;
+
+    #[test]
+    fn go_rows_take_the_median_time_and_paired_ratio() {
+        let text = "\
+goos: linux
+BenchmarkCallOverhead/cgo-2   \t 1966159\t        31.77 ns/op\t       0 B/op\t       0 allocs/op
+BenchmarkCallOverhead/cgo-2   \t 1966159\t        30.00 ns/op\t       0 B/op\t       0 allocs/op
+BenchmarkCallOverhead/ffikit-native-2 \t 1895438\t 33.08 ns/op\t 1.077 x-cgo\t 0 B/op\t 0 allocs/op
+BenchmarkCallOverhead/ffikit-native-2 \t 1895438\t 40.00 ns/op\t 1.010 x-cgo\t 0 B/op\t 0 allocs/op
+BenchmarkCallOverhead/ffikit-native-2 \t 1895438\t 34.00 ns/op\t 1.050 x-cgo\t 0 B/op\t 0 allocs/op
+BenchmarkSum/ffikit-asm/100000-2 \t 7502\t 8642 ns/op\t 92572.28 MB/s\t 1.005 x-cgo\t 0 B/op\t 0 allocs/op
+BenchmarkCallOverhead/ffikit-asm-call-2 \t 1000000\t 51.19 ns/op\t 0 B/op\t 0 allocs/op
+PASS
+";
+        let rows = parse_go_bench(text);
+        let row = |imp: &str, backend: &str, kernel: &str| {
+            rows.iter()
+                .find(|r| r.implementation == imp && r.backend == backend && r.kernel == kernel)
+                .unwrap_or_else(|| panic!("no {imp} {backend} {kernel} row in {rows:?}"))
+        };
+        let cgo = row("cgo", "-", "add_u32");
+        assert_eq!(cgo.time.samples, 2);
+        assert_eq!(cgo.paired_floor_ratio, None);
+        let native = row("ffikit", "native", "add_u32");
+        assert_eq!(native.time.median_ns, 34.0);
+        assert_eq!(native.paired_floor_ratio, Some(1.05));
+        let sum = row("ffikit", "asm", "sum_f64");
+        assert_eq!((sum.size, sum.paired_floor_ratio), (100_000, Some(1.005)));
+        assert_eq!(
+            row("ffikit-call", "asm", "add_u32").paired_floor_ratio,
+            None
+        );
+        assert_eq!(rows.len(), 4);
+    }
 }
