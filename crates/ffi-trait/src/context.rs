@@ -394,13 +394,24 @@ impl<B: Backend> Context<B> {
         }
     }
 
+    /// `r`, after poisoning the context when `r` is an error that poisons it. Inline, with
+    /// the error's handling out of line: the `Ok` path is one test of the result's tag (an
+    /// out-of-line `track` copied the whole `Result` through memory on every call).
+    #[inline(always)]
     fn track<T>(&mut self, r: Result<T>) -> Result<T> {
-        if let Err(e) = &r
-            && e.poisons_context()
-        {
-            self.poison(e.to_string());
+        if let Err(e) = &r {
+            self.track_error(e);
         }
         r
+    }
+
+    /// [`Context::track`]'s error path.
+    #[cold]
+    #[inline(never)]
+    fn track_error(&mut self, e: &Error) {
+        if e.poisons_context() {
+            self.poison(e.to_string());
+        }
     }
 
     /// Whether `buffer` is a live buffer of this context, and which kind.
