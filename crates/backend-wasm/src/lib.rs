@@ -54,8 +54,10 @@ mod host;
 pub use host::{HostCall, HostFunctions};
 
 use ffi_trait::{
-    Arg, ArgKind, Backend, Error, OwnerId, Params, PointerKind, Result, ReturnType, Signature,
-    Source, StableBuffer, Type, Value,
+    Arg, ArgCheck, ArgKind, Backend, Error, OwnerId, Params, PointerKind, Result, ReturnDecode,
+    ReturnType, Signature, Source, StableBuffer, Type, Value,
+    backend::{arg_type_error, call_raw_by_args},
+    raw::RawReturn,
 };
 use wasmtime::{
     Config, Engine, Func, Instance, InstancePre, Linker, Memory, Module, OptLevel, Store,
@@ -366,6 +368,65 @@ impl WasmBackend {
             .then_some(off)
     }
 
+    /// The `ValRaw` of pointer argument `index` of `f`: a buffer of this context becomes its
+    /// guest offset, a raw host pointer too when it lies inside one of the buffers.
+    ///
+    /// # Errors
+    /// [`Error::ForeignBuffer`] for another context's buffer, [`Error::PointerOutsideBuffers`]
+    /// for a pointer outside them.
+    fn lower_pointer(&self, f: &WasmFunction, index: usize, arg: &Arg<'_>) -> Result<ValRaw> {
+        let bits = arg.bits();
+        if arg.kind() != ArgKind::Buffer {
+            return self.guest_pointer(f, index, bits);
+        }
+        if arg.owner() != Some(self.owner.get()) {
+            return Err(Error::ForeignBuffer {
+                owner: arg.owner().unwrap_or(0),
+                context: self.owner.get(),
+            });
+        }
+        // One of this context's buffers: its host address lies in the linear memory the
+        // buffers were carved from (which never moves), so the guest offset is the distance
+        // from the memory's base.
+        let base = self.host_base().map_or(0, |b| b as u64);
+        Ok(ValRaw::i32(bits.wrapping_sub(base) as i32))
+    }
+
+    /// The `ValRaw` of raw host pointer `bits`, argument `index` of `f`: its guest offset.
+    ///
+    /// # Errors
+    /// [`Error::PointerOutsideBuffers`] when it lies outside this context's buffers.
+    fn guest_pointer(&self, f: &WasmFunction, index: usize, bits: u64) -> Result<ValRaw> {
+        match self.guest_of_host(bits) {
+            Some(off) => Ok(ValRaw::i32(off as i32)),
+            None => Err(Error::PointerOutsideBuffers {
+                function: f.symbol.to_string(),
+                index,
+                pointer: bits as usize,
+            }),
+        }
+    }
+
+    /// Calls `f` with its arguments in `scratch[..params]` and returns the register image of
+    /// its result (0 for none).
+    ///
+    /// # Errors
+    /// [`Error::Trap`] or [`Error::DeadlineExceeded`] when the guest traps.
+    #[inline(always)]
+    fn invoke(&mut self, f: &WasmFunction) -> Result<u64> {
+        self.arm_deadline();
+        let n = f.masks.len().max(usize::from(f.raise != Raise::Void));
+        let slots: *mut [ValRaw] = &mut self.scratch[..n];
+        // SAFETY: `resolve` checked the export's type against the signature at prepare; the
+        // slots hold one value of the right type per parameter and room for the result; the
+        // function belongs to this store (both callers checked the owner).
+        let r = unsafe { f.func.call_unchecked(&mut self.store, slots) };
+        if let Err(e) = r {
+            return Err(self.trap_error(&f.symbol, e));
+        }
+        Ok(f.raise.image(self.scratch[0]))
+    }
+
     fn trap_error(&self, function: &str, e: wasmtime::Error) -> Error {
         match e.downcast_ref::<Trap>() {
             Some(Trap::Interrupt) => Error::DeadlineExceeded {
@@ -409,13 +470,70 @@ enum Lower {
     Ptr,
 }
 
+/// How the result `ValRaw` becomes the 64-bit register image of the return type: compiled
+/// code writes only the result's own width, so an `i32` is read as 32 bits and extended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Raise {
+    /// No result.
+    Void,
+    /// `i32`, zero-extended (every 32-bit type but `isize`; the decoding ignores the upper
+    /// bits of the narrower ones).
+    I32,
+    /// `i32` sign-extended: `isize`, 32 bits in the guest.
+    Isize,
+    /// `i64`.
+    I64,
+    /// `f32` bits in the low 32.
+    F32,
+    /// `f64` bits.
+    F64,
+}
+
+impl Raise {
+    fn of(ty: &Type) -> Raise {
+        match ty {
+            Type::Void => Raise::Void,
+            Type::I64 | Type::U64 => Raise::I64,
+            Type::F32 => Raise::F32,
+            Type::F64 => Raise::F64,
+            Type::Isize => Raise::Isize,
+            _ => Raise::I32,
+        }
+    }
+
+    /// The register image of `raw`.
+    #[inline(always)]
+    fn image(self, raw: ValRaw) -> u64 {
+        match self {
+            Raise::Void => 0,
+            Raise::I32 => raw.get_i32() as u32 as u64,
+            Raise::Isize => raw.get_i32() as i64 as u64,
+            Raise::I64 => raw.get_i64() as u64,
+            Raise::F32 => raw.get_f32() as u64,
+            Raise::F64 => raw.get_f64(),
+        }
+    }
+}
+
 /// A function prepared for dynamic calls.
 #[derive(Debug)]
 pub struct WasmFunction {
     func: Func,
     owner: OwnerId,
-    params: Box<[(ArgKind, Lower)]>,
-    has_result: bool,
+    /// One check per parameter ([`ArgCheck`]: a `ptr` takes a pointer or a buffer), folded
+    /// into one word per call.
+    checks: Box<[ArgCheck]>,
+    /// Per parameter, the bits of its 64-bit register image that its `ValRaw` keeps
+    /// ([`Lower::mask`]), or 0 for a pointer, which the backend translates: one AND per
+    /// scalar argument instead of a jump on its type.
+    masks: Box<[u64]>,
+    /// How each parameter is read from a raw argument pointer ([`Backend::call_raw`]).
+    raw: Box<[ArgKind]>,
+    /// How the result becomes a register image, and that image a [`Value`] or the bytes of a
+    /// raw call's return slot.
+    raise: Raise,
+    ret_decode: ReturnDecode,
+    raw_ret: RawReturn,
     signature: Signature,
     symbol: Box<str>,
 }
@@ -449,6 +567,20 @@ fn wasm_type(ty: &Type) -> Option<ValType> {
     })
 }
 
+impl Lower {
+    /// The bits of a 64-bit register image that the `ValRaw` of this type keeps: the low
+    /// 32 for `i32` and `f32` (zero-extended, as wasmtime's `ValRaw::i32` / `ValRaw::f32`
+    /// build them), all 64 for `i64` and `f64`; 0 for `Ptr`, which only the backend can
+    /// lower (a buffer or host pointer becomes a guest offset: `WasmBackend::lower_pointer`).
+    fn mask(self) -> u64 {
+        match self {
+            Lower::I64 | Lower::F64 => u64::MAX,
+            Lower::I32 | Lower::F32 => u64::from(u32::MAX),
+            Lower::Ptr => 0,
+        }
+    }
+}
+
 fn lower_of(ty: &Type) -> Lower {
     match ty {
         Type::Ptr => Lower::Ptr,
@@ -456,6 +588,25 @@ fn lower_of(ty: &Type) -> Lower {
         Type::F32 => Lower::F32,
         Type::F64 => Lower::F64,
         _ => Lower::I32,
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn foreign_function(f: &WasmFunction) -> Error {
+    Error::ForeignHandle {
+        what: format!("function `{}`", f.symbol),
+        kind: "context",
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn count_error(f: &WasmFunction, got: usize) -> Error {
+    Error::ArgumentCount {
+        function: f.symbol.to_string(),
+        expected: f.checks.len(),
+        got,
     }
 }
 
@@ -618,21 +769,17 @@ impl Backend for WasmBackend {
         sig: &Signature,
     ) -> Result<WasmFunction> {
         let func = self.resolve(lib, symbol, sig)?;
-        let params = sig
-            .args()
-            .iter()
-            .map(|t| {
-                (
-                    ArgKind::of(t).expect("scalars only, checked by resolve"),
-                    lower_of(t),
-                )
-            })
-            .collect();
+        // `resolve` accepts scalar parameters only, each with its check and raw load.
+        let args = sig.args();
         Ok(WasmFunction {
             func,
             owner: self.owner,
-            params,
-            has_result: *sig.ret() != Type::Void,
+            checks: args.iter().filter_map(ArgCheck::of).collect(),
+            masks: args.iter().map(|t| lower_of(t).mask()).collect(),
+            raw: args.iter().filter_map(ArgKind::of).collect(),
+            raise: Raise::of(sig.ret()),
+            ret_decode: ReturnDecode::of(sig.ret()),
+            raw_ret: RawReturn::of(sig.ret()),
             signature: sig.clone(),
             symbol: symbol.into(),
         })
@@ -650,82 +797,66 @@ impl Backend for WasmBackend {
         _ret: &mut [u8],
     ) -> Result<Value> {
         if f.owner != self.owner {
-            return Err(Error::ForeignHandle {
-                what: format!("function `{}`", f.symbol),
-                kind: "context",
-            });
+            return Err(foreign_function(f));
         }
-        if args.len() != f.params.len() {
-            return Err(Error::ArgumentCount {
-                function: f.symbol.to_string(),
-                expected: f.params.len(),
-                got: args.len(),
-            });
+        if args.len() != f.checks.len() {
+            return Err(count_error(f, args.len()));
         }
-        for (i, (arg, (kind, lower))) in args.iter().zip(f.params.iter()).enumerate() {
-            let bits = arg.bits();
-            let v = match (arg.kind(), lower) {
-                (ArgKind::Buffer, Lower::Ptr) => {
-                    if arg.owner() != Some(self.owner.get()) {
-                        return Err(Error::ForeignBuffer {
-                            owner: arg.owner().unwrap_or(0),
-                            context: self.owner.get(),
-                        });
-                    }
-                    // One of this context's buffers: its host address lies in the linear
-                    // memory the buffers were carved from (which never moves), so the guest
-                    // offset is the distance from the memory's base.
-                    let base = self.host_base().map_or(0, |b| b as u64);
-                    ValRaw::i32(bits.wrapping_sub(base) as i32)
-                }
-                (ArgKind::Ptr, Lower::Ptr) => match self.guest_of_host(bits) {
-                    Some(off) => ValRaw::i32(off as i32),
-                    None => {
-                        return Err(Error::PointerOutsideBuffers {
-                            function: f.symbol.to_string(),
-                            index: i,
-                            pointer: bits as usize,
-                        });
-                    }
-                },
-                (k, _) if k != *kind => {
-                    return Err(ffi_trait::backend::arg_type_error(
-                        &f.symbol,
-                        i,
-                        &f.signature.args()[i],
-                        arg,
-                    ));
-                }
-                (_, Lower::I32) => ValRaw::i32(bits as i32),
-                (_, Lower::I64) => ValRaw::i64(bits as i64),
-                (_, Lower::F32) => ValRaw::f32(bits as u32),
-                (_, Lower::F64) => ValRaw::f64(bits),
-                (_, Lower::Ptr) => unreachable!("pointer kinds handled above"),
+        // The kinds of all arguments folded into one word (no branch per argument); the
+        // arguments are walked again only to name a failing one.
+        if let Some(i) = ArgCheck::first_mismatch(&f.checks, args) {
+            return Err(arg_type_error(
+                &f.symbol,
+                i,
+                &f.signature.args()[i],
+                &args[i],
+            ));
+        }
+        for (i, (arg, &mask)) in args.iter().zip(f.masks.iter()).enumerate() {
+            let v = if mask == 0 {
+                self.lower_pointer(f, i, arg)?
+            } else {
+                ValRaw::u64(arg.bits() & mask)
             };
-            self.scratch[i] = v;
+            // SAFETY: `i < args.len() == f.masks.len() <= MAX_ARGS`, the scratch's length
+            // (`resolve` rejects longer signatures).
+            unsafe { *self.scratch.get_unchecked_mut(i) = v };
         }
-        self.arm_deadline();
-        let n = f.params.len().max(f.has_result as usize);
-        let slots: *mut [ValRaw] = &mut self.scratch[..n];
-        // SAFETY: `resolve` checked the export's type against the signature at prepare; the
-        // slots hold one value of the right type per parameter and room for the result; the
-        // function belongs to this store (owner checked above).
-        let r = unsafe { f.func.call_unchecked(&mut self.store, slots) };
-        if let Err(e) = r {
-            return Err(self.trap_error(&f.symbol, e));
+        let bits = self.invoke(f)?;
+        Ok(f.ret_decode.value(bits))
+    }
+
+    /// The libffi-style call: each argument is read from its pointer with the load prepared
+    /// for its type ([`ArgKind::raw_image`]) straight into its `ValRaw` (a pointer argument
+    /// is a host address inside one of this context's buffers, as for [`Arg::ptr`]); no
+    /// [`Arg`] is built and no kind is checked that the signature already fixes.
+    unsafe fn call_raw(
+        &mut self,
+        f: &WasmFunction,
+        args: *const *const std::ffi::c_void,
+        nargs: usize,
+        ret: *mut std::ffi::c_void,
+    ) -> Result<()> {
+        if f.owner != self.owner || nargs != f.raw.len() || (nargs > 0 && args.is_null()) {
+            // SAFETY: forwarded; it reports the error.
+            return unsafe { call_raw_by_args(self, f, args, nargs, ret) };
         }
-        if !f.has_result {
-            return Ok(Value::Void);
+        for (k, (kind, &mask)) in f.raw.iter().zip(f.masks.iter()).enumerate() {
+            // SAFETY: `k < nargs`; the caller guarantees `args[k]` is valid for a read of
+            // parameter `k`'s type.
+            let bits = unsafe { kind.raw_image(*args.add(k)) };
+            let v = if mask == 0 {
+                self.guest_pointer(f, k, bits)?
+            } else {
+                ValRaw::u64(bits & mask)
+            };
+            // SAFETY: `k < nargs == f.masks.len() <= MAX_ARGS`, the scratch's length.
+            unsafe { *self.scratch.get_unchecked_mut(k) = v };
         }
-        let raw = self.scratch[0];
-        let bits = match f.signature.ret() {
-            Type::I64 | Type::U64 => raw.get_i64() as u64,
-            Type::F32 => raw.get_f32() as u64,
-            Type::F64 => raw.get_f64(),
-            Type::Isize => raw.get_i32() as i64 as u64,
-            _ => raw.get_i32() as u32 as u64,
-        };
-        Ok(Value::from_bits(f.signature.ret(), bits))
+        let bits = self.invoke(f)?;
+        // SAFETY: `ret` is null or valid for 8 bytes (the caller's contract).
+        unsafe { f.raw_ret.write(bits, ret) };
+        Ok(())
     }
 
     unsafe fn prepare_typed<P: Params, R: ReturnType>(
@@ -746,9 +877,10 @@ impl Backend for WasmBackend {
         let func = self.resolve(lib, symbol, &sig)?;
         let mut masks = [0u64; 12];
         for (m, t) in masks.iter_mut().zip(sig.args()) {
+            // (A typed pointer argument arrives as its guest offset, an `i32`.)
             *m = match lower_of(t) {
-                Lower::I64 | Lower::F64 => u64::MAX,
-                Lower::I32 | Lower::F32 | Lower::Ptr => u64::from(u32::MAX),
+                Lower::Ptr => Lower::I32.mask(),
+                scalar => scalar.mask(),
             };
         }
         Ok(WasmTyped {

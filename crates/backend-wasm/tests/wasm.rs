@@ -383,3 +383,144 @@ fn typed_calls_lower_every_value_type() {
         assert_eq!(dynamic, Value::F64(typed));
     }
 }
+
+/// Raw (libffi-style) calls: each argument read from its pointer with its type's width and
+/// lowered to its wasm value type, the result widened into the 8-byte slot as libffi does;
+/// the same values as the dynamic path's. A pointer argument is translated like `Arg::ptr`.
+#[test]
+fn raw_calls_lower_every_value_type_and_translate_pointers() {
+    use std::ffi::c_void;
+    let wat = r#"(module
+        (func (export "i64_of") (param i32 i64 f32 f64) (result i64) local.get 1)
+        (func (export "i32_of") (param i64 i32 f64 f32) (result i32) local.get 1)
+        (func (export "f32_of") (param i32 f64 f32 i64) (result f32) local.get 2)
+        (func (export "f64_of") (param f32 i32 i64 f64) (result f64) local.get 3)
+        (func (export "i8_of") (param i32 i32) (result i32) local.get 0 local.get 1 i32.add)
+        (func (export "neg") (result i32) i32.const -5))"#;
+    let mut b = WasmBackend::new().unwrap();
+    let m = b.open(Source::Bytes(wat.as_bytes())).unwrap();
+    let p = |v: &dyn std::any::Any| -> *const c_void {
+        // The address of the value itself (each test value is a plain scalar).
+        (v as *const dyn std::any::Any).cast()
+    };
+    let (a_i32, a_i64, a_f32, a_f64) = (-1i32, i64::MIN + 7, -1.25e-3f32, -6.5e300f64);
+    let (a_i8, a_u8) = (-3i8, 200u8);
+    // (export, signature, raw argument pointers, the same arguments as `Arg`s, the slot's
+    // 8 bytes after the raw call)
+    type Case<'a> = (&'a str, &'a str, Vec<*const c_void>, Vec<Arg<'a>>, u64);
+    let cases: [Case; 6] = [
+        (
+            "i64_of",
+            "i64(i32, i64, f32, f64)",
+            vec![p(&a_i32), p(&a_i64), p(&a_f32), p(&a_f64)],
+            vec![
+                Arg::i32(a_i32),
+                Arg::i64(a_i64),
+                Arg::f32(a_f32),
+                Arg::f64(a_f64),
+            ],
+            a_i64 as u64,
+        ),
+        (
+            "i32_of",
+            "i32(i64, i32, f64, f32)",
+            vec![p(&a_i64), p(&a_i32), p(&a_f64), p(&a_f32)],
+            vec![
+                Arg::i64(a_i64),
+                Arg::i32(a_i32),
+                Arg::f64(a_f64),
+                Arg::f32(a_f32),
+            ],
+            a_i32 as i64 as u64,
+        ),
+        (
+            "f32_of",
+            "f32(i32, f64, f32, i64)",
+            vec![p(&a_i32), p(&a_f64), p(&a_f32), p(&a_i64)],
+            vec![
+                Arg::i32(a_i32),
+                Arg::f64(a_f64),
+                Arg::f32(a_f32),
+                Arg::i64(a_i64),
+            ],
+            // The slot's upper 4 bytes are left as they were (0x5a..).
+            0x5a5a_5a5a_0000_0000 | a_f32.to_bits() as u64,
+        ),
+        (
+            "f64_of",
+            "f64(f32, i32, i64, f64)",
+            vec![p(&a_f32), p(&a_i32), p(&a_i64), p(&a_f64)],
+            vec![
+                Arg::f32(a_f32),
+                Arg::i32(a_i32),
+                Arg::i64(a_i64),
+                Arg::f64(a_f64),
+            ],
+            a_f64.to_bits(),
+        ),
+        (
+            "i8_of",
+            "i32(i8, u8)",
+            vec![p(&a_i8), p(&a_u8)],
+            vec![Arg::i8(a_i8), Arg::u8(a_u8)],
+            197,
+        ),
+        ("neg", "isize()", vec![], vec![], -5i64 as u64),
+    ];
+    for (name, text, raw, args, want) in cases {
+        // SAFETY: each signature is the export's type; `raw` points at values of the
+        // parameter types and `slot` holds 8 bytes.
+        unsafe {
+            let f = b.prepare(&m, name, &sig(text)).unwrap();
+            let mut slot = 0x5a5a_5a5a_5a5a_5a5au64;
+            b.call_raw(&f, raw.as_ptr(), raw.len(), (&raw mut slot).cast())
+                .unwrap();
+            assert_eq!(slot, want, "{name}: {slot:#x}");
+            let value = b.call(&f, &args, &mut []).unwrap();
+            let bits = match value {
+                Value::I64(v) => v as u64,
+                Value::I32(v) => v as i64 as u64,
+                Value::F32(v) => 0x5a5a_5a5a_0000_0000 | v.to_bits() as u64,
+                Value::F64(v) => v.to_bits(),
+                Value::Isize(v) => v as i64 as u64,
+                other => panic!("{name}: {other:?}"),
+            };
+            assert_eq!(bits, want, "{name}: the dynamic path's {value:?}");
+        }
+    }
+
+    // Pointers: inside one of the context's buffers (translated) or not (an error).
+    let lib = kernels(&mut b);
+    let x = b.alloc_stable_buffer(64, 64).unwrap();
+    // SAFETY: fresh buffer.
+    unsafe {
+        x.as_mut_slice_of::<f64>()
+            .copy_from_slice(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0])
+    };
+    // SAFETY: the kernel's signature; the pointer arguments point at a pointer and a usize.
+    unsafe {
+        let sum = b
+            .prepare(&lib, "ffikit_sum_f64", &sig("f64(ptr, usize)"))
+            .unwrap();
+        let (inside, n) = (x.host_ptr().add(16), 6usize);
+        let mut r = 0f64;
+        let raw = [p(&inside), p(&n)];
+        b.call_raw(&sum, raw.as_ptr(), 2, (&raw mut r).cast())
+            .unwrap();
+        assert_eq!(r, 33.0);
+        let local = [1.0f64; 4];
+        let outside = local.as_ptr();
+        let raw = [p(&outside), p(&n)];
+        let e = b
+            .call_raw(&sum, raw.as_ptr(), 2, (&raw mut r).cast())
+            .unwrap_err();
+        assert!(
+            matches!(e, Error::PointerOutsideBuffers { index: 0, .. }),
+            "{e}"
+        );
+        let e = b
+            .call_raw(&sum, raw.as_ptr(), 1, (&raw mut r).cast())
+            .unwrap_err();
+        assert!(matches!(e, Error::ArgumentCount { got: 1, .. }), "{e}");
+    }
+}
