@@ -36,7 +36,7 @@ use crate::plan::{
     Alloc, ArgPlan, Loc, Piece, Plan, RetPiece, RetPlan, leaves, stack_pieces, words,
 };
 
-const GP_REGS: u8 = 8;
+pub(crate) const GP_REGS: u8 = 8;
 const FP_REGS: u8 = 8;
 
 /// The member size (4 or 8) and count of an HFA, or `None`.

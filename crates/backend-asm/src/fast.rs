@@ -27,13 +27,13 @@ pub(crate) const REGS: usize = 16;
 pub(crate) const FP0: usize = 8;
 /// The most stack words the inline entry passes.
 pub(crate) const MAX_STACK_WORDS: usize = 64;
-/// The integer argument registers of the target's calling convention: `rdi rsi rdx rcx r8
-/// r9` (System V AMD64 psABI §3.2.3), `x0-x7` (AAPCS64 §6.8.2).
+/// The integer argument registers of the target's calling convention (the planner's count:
+/// `rdi rsi rdx rcx r8 r9` on x86-64, `x0-x7` on AArch64).
 #[cfg(target_arch = "x86_64")]
-pub(crate) const GP_ARGS: usize = 6;
+pub(crate) const GP_ARGS: usize = crate::x86_64::GP_REGS as usize;
 /// See the x86-64 definition.
 #[cfg(not(target_arch = "x86_64"))]
-pub(crate) const GP_ARGS: usize = 8;
+pub(crate) const GP_ARGS: usize = crate::aarch64::GP_REGS as usize;
 /// The most arguments an [`Entry::Int`] plan takes: every integer register, then two stack
 /// words.
 pub(crate) const MAX_INT_ARGS: usize = GP_ARGS + 2;
@@ -632,7 +632,7 @@ macro_rules! call_gp_count {
 ///
 /// # Safety
 /// `reg(k)` must be sound to evaluate for `k < n`, and the registers must make a sound call
-/// of `code`, which takes nothing else; `n` is at most 6 (x86-64) or 8 (AArch64).
+/// of `code`, which takes nothing else; `n` is at most [`GP_ARGS`].
 #[inline(always)]
 pub(crate) unsafe fn call_gp_regs(
     code: *const c_void,

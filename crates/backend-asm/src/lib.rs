@@ -505,9 +505,10 @@ impl Backend for AsmBackend {
 
     /// The libffi-style call. Integer-class scalar arguments in their registers (and up to
     /// two stack words past them) with a scalar return (the [`fast::Entry::Int`] route) load
-    /// each register and stack word straight from its argument pointer with the load prepared for its type ([`ArgKind::raw_image`]): no [`Arg`] is
-    /// built and nothing is checked that the signature already fixes. Every other call goes
-    /// through [`Arg`]s ([`call_raw_by_args`]).
+    /// each register and stack word straight from its argument pointer with the load
+    /// prepared for its type ([`ArgKind::raw_image`]): no [`Arg`] is built and nothing is
+    /// checked that the signature already fixes. Every other call goes through [`Arg`]s
+    /// ([`call_raw_by_args`]).
     #[inline]
     unsafe fn call_raw(
         &mut self,

@@ -39,7 +39,7 @@ use crate::plan::{
     Alloc, ArgPlan, Loc, Piece, Plan, RetPiece, RetPlan, leaves, stack_pieces, words,
 };
 
-const GP_REGS: u8 = 6;
+pub(crate) const GP_REGS: u8 = 6;
 const FP_REGS: u8 = 8;
 
 /// The class of one eightbyte.

@@ -490,6 +490,7 @@ enum Raise {
 }
 
 impl Raise {
+    #[inline(always)]
     fn of(ty: &Type) -> Raise {
         match ty {
             Type::Void => Raise::Void,
@@ -936,15 +937,8 @@ impl Backend for WasmBackend {
         // SAFETY: slot 0 was initialised above (a parameter, or zero) and, for a function
         // with a result, the call wrote it there.
         let raw = unsafe { base.read() };
-        let bits = match R::TYPE {
-            Type::I64 | Type::U64 => raw.get_i64() as u64,
-            Type::F32 => raw.get_f32() as u64,
-            Type::F64 => raw.get_f64(),
-            Type::Isize => raw.get_i32() as i64 as u64,
-            Type::Void => 0,
-            _ => raw.get_i32() as u32 as u64,
-        };
-        Ok(R::from_bits(bits))
+        // (`R::TYPE` is a constant: the `Raise` folds to one read.)
+        Ok(R::from_bits(Raise::of(&R::TYPE).image(raw)))
     }
 
     fn alloc_stable_buffer(&mut self, len: usize, align: usize) -> Result<StableBuffer> {
