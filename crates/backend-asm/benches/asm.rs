@@ -203,6 +203,52 @@ fn benches(c: &mut Criterion) {
             })
         });
         assert_eq!(r, 57);
+        type P14 = (
+            i64,
+            i64,
+            i64,
+            i64,
+            i64,
+            i64,
+            f64,
+            f64,
+            f64,
+            f64,
+            f64,
+            f64,
+            f64,
+            f64,
+        );
+        // SAFETY: the fixture's signature.
+        let typed = unsafe { b.prepare_typed::<P14, i64>(&fx, "ffx_6i64_8f64") }.unwrap();
+        g.bench_function("asm/6i64_8f64/typed", |bn| {
+            bn.iter(|| {
+                // SAFETY: no pointers.
+                r = unsafe {
+                    b.call_typed(
+                        black_box(&typed),
+                        (
+                            black_box(1),
+                            2,
+                            3,
+                            4,
+                            5,
+                            6,
+                            black_box(1.0),
+                            2.0,
+                            3.0,
+                            4.0,
+                            5.0,
+                            6.0,
+                            7.0,
+                            8.0,
+                        ),
+                    )
+                }
+                .unwrap()
+            })
+        });
+        assert_eq!(r, 57);
         let text = "i64(i64, i64, i64, i64, i64, i64, f64, f64, f64, f64, f64, f64, f64, f64)";
         // SAFETY: the fixture's signature.
         let dynf = unsafe { b.prepare(&fx, "ffx_6i64_8f64", &text.parse().unwrap()) }.unwrap();

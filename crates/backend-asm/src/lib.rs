@@ -7,11 +7,12 @@
 //! argument the general-purpose register, floating-point register or stack word each piece
 //! goes to, struct pieces per the ABI (System V eightbytes; AAPCS64 HFAs and by-reference
 //! composites), the stack size, `%al` for x86-64 variadic calls, and how the return comes
-//! back (registers, or a hidden sret pointer in `rdi` / `x8`), plus one
-//! [`ffi_trait::ArgCheck`] per argument and the return's [`ffi_trait::ReturnDecode`].
+//! back (registers, or a hidden sret pointer in `rdi` / `x8`), plus the
+//! parameter list's [`ffi_trait::ArgChecks`] and the return's [`ffi_trait::ReturnDecode`].
 //! **Call** never re-walks the type list (the per-call re-classification that makes libffi's
-//! cost grow with the argument count): the argument checks fold into one word (an XOR and
-//! an OR of 32 bits per argument, no branch; LLVM vectorises them), then one jump on the
+//! cost grow with the argument count): the argument checks are one comparison of the packed
+//! argument kinds (a constant where the kinds are constants at the call site; structs and
+//! lists past 16 arguments compare each header, without a branch per argument), then one jump on the
 //! entry chosen at prepare reaches an inline `asm!` block that loads each argument register
 //! straight from the argument array at an offset the plan holds (`fast` module: integer
 //! registers only, one block per count; registers; one or two stack words stored by the
@@ -40,7 +41,7 @@ use std::marker::PhantomData;
 use std::mem::MaybeUninit;
 
 use ffi_trait::{
-    Arg, ArgCheck, ArgKind, Backend, Error, HostBuffers, OwnerId, Params, PointerKind, Result,
+    Arg, ArgChecks, ArgKind, Backend, Error, HostBuffers, OwnerId, Params, PointerKind, Result,
     ReturnDecode, ReturnType, SharedLibrary, Signature, Source, StableBuffer, Value,
     backend::{arg_type_error, call_raw_by_args},
     raw::RawReturn,
@@ -119,8 +120,9 @@ pub struct AsmFunction {
     /// when the inline entry cannot make the call, a stack budget is set or a test forces
     /// it).
     inline: InlinePlan,
-    /// One check per argument (kind, struct size), folded into one word per call.
-    checks: Box<[ArgCheck]>,
+    /// One check per argument (kind, struct size), with the kinds packed into one word
+    /// (one comparison per call where the kinds are constants at the call site).
+    checks: ArgChecks,
     /// For a signature of scalar arguments, how each is read from a raw argument pointer
     /// (the C API's `ffikit_call`, libffi's convention): the [`Entry::Int`](fast::Entry)
     /// route then loads each register straight from its pointer. `None` with a struct
@@ -433,11 +435,8 @@ impl Backend for AsmBackend {
     ) -> Result<AsmFunction> {
         let plan = target_plan(sig)?;
         let code = lib.symbol_address(symbol)?;
-        let checks = sig
-            .args()
-            .iter()
-            .map(|t| ArgCheck::of(t).ok_or_else(|| unsupported(sig, "a `void` argument")))
-            .collect::<Result<_>>()?;
+        let checks =
+            ArgChecks::of(sig.args()).ok_or_else(|| unsupported(sig, "a `void` argument"))?;
         let raw = sig.args().iter().map(ArgKind::of).collect();
         let ret_size = match plan.ret {
             RetPlan::Indirect { size } | RetPlan::Pieces { size, .. } => size,
@@ -472,7 +471,7 @@ impl Backend for AsmBackend {
         if args.len() != f.checks.len() {
             return Err(count_error(f, args.len()));
         }
-        if let Some(i) = ArgCheck::first_mismatch(&f.checks, args) {
+        if let Some(i) = f.checks.first_mismatch(args) {
             return Err(fill_error(f, FillError::Type(i), args));
         }
         if f.inline.is_int() {
@@ -547,14 +546,9 @@ impl Backend for AsmBackend {
         lib: &SharedLibrary,
         symbol: &str,
     ) -> Result<AsmTyped<P, R>> {
-        let sig = Signature::new(R::TYPE, P::types())?;
-        let plan = target_plan(&sig)?;
-        if P::COUNT > 12
-            || plan.stack_words as usize > 64
-            || matches!(plan.ret, RetPlan::Pieces { .. } | RetPlan::Indirect { .. })
-        {
-            return Err(unsupported(&sig, "the typed path takes scalars only"));
-        }
+        // The plan is not kept (the compiler makes a typed call), but planning rejects
+        // targets the backend does not support. Params and returns are scalars.
+        target_plan(&Signature::new(R::TYPE, P::types())?)?;
         Ok(AsmTyped {
             code: Code(lib.symbol_address(symbol)?),
             _lib: lib.clone(),

@@ -290,8 +290,8 @@ fn stack_budget_is_checked_before_the_call() {
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(256))]
 
-    /// Random values through the asm backend's dynamic path and through a native typed call
-    /// (Rust's own `extern "C"` call) of the same fixture function agree.
+    /// Random values through the asm backend's dynamic and typed paths and through a native
+    /// call (Rust's own `extern "C"` call) of the same fixture function agree.
     #[test]
     fn dynamic_asm_agrees_with_a_compiled_call(a in any::<i8>(), bv in any::<u16>(), c in -1e9f64..1e9, d in -1e6f32..1e6, e in any::<i64>(), f in any::<u32>(), g in any::<bool>()) {
         thread_local! {
@@ -320,6 +320,16 @@ proptest! {
                 b.call(&fun, &args, &mut []).unwrap()
             };
             prop_assert_eq!(got, Value::F64(want));
+            // And the typed path (fourteen parameters, past 6 integer / 8 vector registers on
+            // x86-64 and spilling on AArch64).
+            // SAFETY: as above.
+            let typed = unsafe {
+                let fun = b
+                    .prepare_typed::<(i8, u16, f64, f32, i64, u32, bool, i8, u16, f64, f32, i64, u32, bool), f64>(lib, "ffx_diff14")
+                    .unwrap();
+                b.call_typed(&fun, (a, bv, c, d, e, f, g, a, bv, c, d, e, f, g)).unwrap()
+            };
+            prop_assert_eq!(typed, want);
             Ok(())
         })?;
     }

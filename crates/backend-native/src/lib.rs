@@ -26,7 +26,7 @@ use std::ffi::c_void;
 use std::marker::PhantomData;
 
 use ffi_trait::{
-    Arg, ArgCheck, ArgKind, Backend, Error, HostBuffers, OwnerId, Params, PointerKind, Result,
+    Arg, ArgChecks, ArgKind, Backend, Error, HostBuffers, OwnerId, Params, PointerKind, Result,
     ReturnDecode, ReturnType, ScalarClass, SharedLibrary, Signature, Source, StableBuffer, Type,
     Value,
     backend::{arg_type_error, call_raw_by_args},
@@ -82,7 +82,7 @@ unsafe impl Sync for Code {}
 fn count_error(f: &NativeFunction, got: usize) -> Error {
     Error::ArgumentCount {
         function: f.symbol.to_string(),
-        expected: f.params().len(),
+        expected: f.checks.len(),
         got,
     }
 }
@@ -131,12 +131,10 @@ impl Route {
 #[derive(Debug)]
 pub struct NativeFunction {
     code: Code,
-    /// One check per argument ([`ArgCheck`]: `ptr` also takes a buffer), `0..arity`; held
-    /// in place (the dynamic path takes at most `REGS` arguments), so a call reads them
-    /// with no pointer to follow. The checks past `arity` are never read.
-    checks: [ArgCheck; REGS],
-    /// The argument count.
-    arity: u8,
+    /// One check per argument (`ptr` also takes a buffer), with the kinds packed into one
+    /// word held in place: a call whose argument kinds are constants compares that word
+    /// with an immediate, following no pointer.
+    checks: ArgChecks,
     /// The return's decoding.
     ret_decode: ReturnDecode,
     /// How each argument is read from a raw argument pointer ([`Backend::call_raw`]).
@@ -155,13 +153,6 @@ pub struct NativeFunction {
 }
 
 impl NativeFunction {
-    /// The checks of the parameters, one per argument.
-    #[inline(always)]
-    fn params(&self) -> &[ArgCheck] {
-        // SAFETY: `arity <= REGS` (`plan` rejects more arguments).
-        unsafe { self.checks.get_unchecked(..self.arity as usize) }
-    }
-
     /// The function's address.
     pub fn code(&self) -> *const c_void {
         self.code.0
@@ -271,10 +262,9 @@ fn unsupported(sig: &Signature, reason: impl Into<String>) -> Error {
 }
 
 /// Classifies `sig` into register slots; the native dynamic path's whole "call interface":
-/// the per-parameter checks, the gather table (for each register slot — integer registers
-/// first, `0..MAX_INT_ARGS`, then floating-point ones — the argument it takes, 0 if none)
-/// and the return class.
-fn plan(sig: &Signature) -> Result<(Vec<ArgCheck>, [u8; REGS], RetClass)> {
+/// the gather table (for each register slot — integer registers first, `0..MAX_INT_ARGS`,
+/// then floating-point ones — the argument it takes, 0 if none) and the return class.
+fn plan(sig: &Signature) -> Result<([u8; REGS], RetClass)> {
     if sig.is_variadic() {
         return Err(unsupported(
             sig,
@@ -282,10 +272,9 @@ fn plan(sig: &Signature) -> Result<(Vec<ArgCheck>, [u8; REGS], RetClass)> {
         ));
     }
     let (mut ints, mut floats) = (0usize, 0usize);
-    let mut params = Vec::with_capacity(sig.args().len());
     let mut gather = [0u8; REGS];
-    for ty in sig.args() {
-        let (Some(class), Some(check)) = (ty.scalar_class(), ArgCheck::of(ty)) else {
+    for (k, ty) in sig.args().iter().enumerate() {
+        let Some(class) = ty.scalar_class() else {
             return Err(unsupported(
                 sig,
                 "structs by value need the ABI's aggregate classification; use the asm backend",
@@ -302,9 +291,8 @@ fn plan(sig: &Signature) -> Result<(Vec<ArgCheck>, [u8; REGS], RetClass)> {
             }
         };
         if slot < REGS {
-            gather[slot] = params.len() as u8;
+            gather[slot] = k as u8;
         }
-        params.push(check);
     }
     if ints > MAX_INT_ARGS || floats > MAX_FLOAT_ARGS {
         return Err(unsupported(
@@ -324,7 +312,7 @@ fn plan(sig: &Signature) -> Result<(Vec<ArgCheck>, [u8; REGS], RetClass)> {
         Type::F32 | Type::F64 => RetClass::Float,
         _ => RetClass::Int,
     };
-    Ok((params, gather, ret))
+    Ok((gather, ret))
 }
 
 /// Register images of one call: integer registers, then floating-point ones.
@@ -359,7 +347,7 @@ impl Backend for NativeBackend {
         symbol: &str,
         sig: &Signature,
     ) -> Result<NativeFunction> {
-        let (params, gather, ret_class) = plan(sig)?;
+        let (gather, ret_class) = plan(sig)?;
         let code = lib.symbol_address(symbol)?;
         // `plan` accepts scalar arguments only, each with its load.
         let raw = sig.args().iter().filter_map(ArgKind::of).collect();
@@ -367,13 +355,11 @@ impl Backend for NativeBackend {
             .args()
             .iter()
             .all(|t| t.scalar_class() == Some(ScalarClass::Integer));
-        // `plan` took at most `REGS` arguments; the unused checks repeat any valid one.
-        let mut checks = [ArgCheck::of(&Type::I64).expect("a scalar has a check"); REGS];
-        checks[..params.len()].copy_from_slice(&params);
+        let checks =
+            ArgChecks::of(sig.args()).ok_or_else(|| unsupported(sig, "a `void` argument"))?;
         Ok(NativeFunction {
             code: Code(code),
             checks,
-            arity: params.len() as u8,
             raw,
             gather,
             route: Route::of(all_int, ret_class),
@@ -396,18 +382,17 @@ impl Backend for NativeBackend {
         args: &[Arg<'_>],
         _ret: &mut [u8],
     ) -> Result<Value> {
-        if args.len() != f.params().len() {
+        if args.len() != f.checks.len() {
             return Err(count_error(f, args.len()));
         }
-        // The checks of all arguments folded into one word (no branch per argument); the
-        // loop runs again only to name a failing argument.
-        if let Some(i) = ArgCheck::first_mismatch(f.params(), args) {
+        // One comparison of the packed argument kinds (no branch per argument).
+        if let Some(i) = f.checks.first_mismatch(args) {
             return Err(type_error(f, i, &args[i]));
         }
         // Each register loads its argument's ready-made image straight from `args`: loads
         // only, no intermediate array (a store-then-load round trip per register measured
         // ~3 ns slower per call).
-        // SAFETY: `k < args.len() == f.params().len()` for every image read; the callers of
+        // SAFETY: `k < args.len() == f.checks.len()` for every image read; the callers of
         // `prepare` and `call` asserted the signature and the arguments.
         let bits = unsafe { call_images(f, args.len(), |k| args.get_unchecked(k).bits()) };
         Ok(f.ret_decode.value(bits))

@@ -54,8 +54,8 @@ mod host;
 pub use host::{HostCall, HostFunctions};
 
 use ffi_trait::{
-    Arg, ArgCheck, ArgKind, Backend, Error, OwnerId, Params, PointerKind, Result, ReturnDecode,
-    ReturnType, Signature, Source, StableBuffer, Type, Value,
+    Arg, ArgChecks, ArgKind, Backend, Error, MAX_TYPED_PARAMS, OwnerId, Params, PointerKind,
+    Result, ReturnDecode, ReturnType, Signature, Source, StableBuffer, Type, Value,
     backend::{arg_type_error, call_raw_by_args},
     raw::RawReturn,
 };
@@ -521,9 +521,9 @@ impl Raise {
 pub struct WasmFunction {
     func: Func,
     owner: OwnerId,
-    /// One check per parameter ([`ArgCheck`]: a `ptr` takes a pointer or a buffer), folded
-    /// into one word per call.
-    checks: Box<[ArgCheck]>,
+    /// One check per parameter (a `ptr` takes a pointer or a buffer), with the kinds packed
+    /// into one word (one comparison per call where the kinds are constants).
+    checks: ArgChecks,
     /// Per parameter, the bits of its 64-bit register image that its `ValRaw` keeps
     /// ([`Lower::mask`]), or 0 for a pointer, which the backend translates: one AND per
     /// scalar argument instead of a jump on its type.
@@ -548,7 +548,7 @@ pub struct WasmTyped<P, R> {
     /// (from `P::types()`, at prepare): the low 32 for `i32` and `f32` (zero-extended, as
     /// wasmtime's `ValRaw::i32` / `ValRaw::f32` build them), all 64 for `i64` and `f64`. One
     /// AND per argument instead of a branch on its kind.
-    masks: [u64; 12],
+    masks: [u64; MAX_TYPED_PARAMS],
     has_result: bool,
     symbol: Box<str>,
     _sig: PhantomData<fn(P) -> R>,
@@ -775,7 +775,11 @@ impl Backend for WasmBackend {
         Ok(WasmFunction {
             func,
             owner: self.owner,
-            checks: args.iter().filter_map(ArgCheck::of).collect(),
+            checks: ArgChecks::of(args).ok_or_else(|| Error::UnsupportedSignature {
+                backend: "wasm",
+                signature: sig.to_string(),
+                reason: "a `void` argument".into(),
+            })?,
             masks: args.iter().map(|t| lower_of(t).mask()).collect(),
             raw: args.iter().filter_map(ArgKind::of).collect(),
             raise: Raise::of(sig.ret()),
@@ -803,9 +807,8 @@ impl Backend for WasmBackend {
         if args.len() != f.checks.len() {
             return Err(count_error(f, args.len()));
         }
-        // The kinds of all arguments folded into one word (no branch per argument); the
-        // arguments are walked again only to name a failing one.
-        if let Some(i) = ArgCheck::first_mismatch(&f.checks, args) {
+        // One comparison of the packed argument kinds (no branch per argument).
+        if let Some(i) = f.checks.first_mismatch(args) {
             return Err(arg_type_error(
                 &f.symbol,
                 i,
@@ -876,7 +879,7 @@ impl Backend for WasmBackend {
             });
         }
         let func = self.resolve(lib, symbol, &sig)?;
-        let mut masks = [0u64; 12];
+        let mut masks = [0u64; MAX_TYPED_PARAMS];
         for (m, t) in masks.iter_mut().zip(sig.args()) {
             // (A typed pointer argument arrives as its guest offset, an `i32`.)
             *m = match lower_of(t) {
@@ -906,18 +909,18 @@ impl Backend for WasmBackend {
                 kind: "context",
             });
         }
-        let mut bits = [0u64; 12];
+        let mut bits = [0u64; MAX_TYPED_PARAMS];
         args.lower(PointerKind::Guest, self.owner, &mut bits)?;
-        // Only the slots the call uses are written (a zeroed 13-slot array cost 13 16-byte
-        // stores per call).
-        let mut slots = MaybeUninit::<[ValRaw; 13]>::uninit();
+        // Only the slots the call uses are written (a zeroed slot array cost one 16-byte
+        // store per slot per call). One slot past the parameters holds a result.
+        let mut slots = MaybeUninit::<[ValRaw; MAX_TYPED_PARAMS + 1]>::uninit();
         let base = slots.as_mut_ptr().cast::<ValRaw>();
         // An index loop over the constant count: the compiler unrolls it into one load, AND
         // and store per parameter (a zip/take/enumerate chain here stayed a loop with its
         // iterator state in memory, ~20 instructions per parameter).
         #[allow(clippy::needless_range_loop)]
         for i in 0..P::COUNT {
-            // SAFETY: i < P::COUNT <= 12 < 13 slots.
+            // SAFETY: i < P::COUNT <= MAX_TYPED_PARAMS, the slots' count less one.
             unsafe { base.add(i).write(ValRaw::u64(bits[i] & f.masks[i])) };
         }
         if P::COUNT == 0 {

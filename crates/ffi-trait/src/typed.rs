@@ -2,7 +2,8 @@
 //!
 //! In the style of wasmtime's `TypedFunc<Params, Results>` and libloading's `Symbol<T>`: a
 //! typed function is checked once when it is prepared, and a call then only moves values into
-//! place. [`Params`] is implemented for tuples of up to 12 [`ArgType`]s, [`ReturnType`] for
+//! place. [`Params`] is implemented for tuples of up to [`MAX_TYPED_PARAMS`] (16) [`ArgType`]s
+//! (enough for BLAS's `cblas_dgemm`, 14), [`ReturnType`] for
 //! `()` and every scalar.
 //!
 //! | Rust type | grammar type |
@@ -241,6 +242,10 @@ impl ArgType for BufferArg {
     }
 }
 
+/// The most parameters a typed function takes: [`Params`] is implemented for tuples of 0 to
+/// 16 [`ArgType`]s.
+pub const MAX_TYPED_PARAMS: usize = 16;
+
 /// A tuple of [`ArgType`]s: the parameters of a typed function.
 pub trait Params: Copy {
     /// Number of parameters.
@@ -306,6 +311,31 @@ params!(9; A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8);
 params!(10; A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9);
 params!(11; A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10);
 params!(12; A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10, L 11);
+params!(13; A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10, L 11, M 12);
+params!(14; A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10, L 11, M 12, N 13);
+params!(15; A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10, L 11, M 12, N 13, O 14);
+params!(16; A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10, L 11, M 12, N 13, O 14, P 15);
+const _: () = assert!(
+    <(
+        u8,
+        u8,
+        u8,
+        u8,
+        u8,
+        u8,
+        u8,
+        u8,
+        u8,
+        u8,
+        u8,
+        u8,
+        u8,
+        u8,
+        u8,
+        u8
+    )>::COUNT
+        == MAX_TYPED_PARAMS
+);
 
 #[cfg(test)]
 mod tests {

@@ -101,8 +101,9 @@ impl ArgKind {
 /// The value is kept already widened — integers sign- or zero-extended to 64 bits per their
 /// type, `bool` as 0/1, floats as their IEEE bits (`f32` in the low 32 bits), pointers as
 /// addresses — so a backend moves it into a register slot without looking at its type again:
-/// the per-argument work of a dynamic call is one 32-bit comparison ([`ArgCheck`]) and one
-/// 8-byte copy. A buffer argument also carries the identity of the context that owns it (a
+/// the per-argument work of a dynamic call is one 8-byte copy, and its check is part of one
+/// comparison of all the arguments' kinds ([`ArgChecks`]; one 32-bit comparison per argument
+/// with a struct, [`ArgCheck`]). A buffer argument also carries the identity of the context that owns it (a
 /// backend whose pointers are guest offsets derives the offset from the host address); a
 /// struct its borrowed bytes (exactly the struct's size, in the host's C layout).
 ///
@@ -370,6 +371,88 @@ impl ArgCheck {
         args.iter()
             .zip(checks)
             .position(|(a, c)| c.mismatch(a) != 0)
+    }
+}
+
+/// The checks of a prepared parameter list: one [`ArgCheck`] per parameter, plus the
+/// parameters' kinds packed into one word, so that a call whose argument kinds are constants
+/// at the call site (as with `Arg::i64(x)`) tests all of them with one comparison of the
+/// packed word with an immediate.
+///
+/// The packed word ("key") holds parameter `i`'s kind in bits `4i..4i + 4`. It stands for
+/// the exact checks only where it can: at most [`ArgChecks::KEYED_MAX`] parameters, none a
+/// struct (whose check also compares the length). The header's low byte of every argument
+/// that is not a struct is its whole checked part (bits 8..32 are 0) and is below 16
+/// (`Ptr`, 14, is the largest tag), so for those parameter lists the arguments' key equals
+/// the parameters' exactly when every check passes. Other lists get a key no arguments
+/// produce (its low nibble is 15, which is no tag), and every call takes the per-argument
+/// comparison ([`ArgCheck::first_mismatch`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ArgChecks {
+    key: u64,
+    checks: Box<[ArgCheck]>,
+}
+
+impl ArgChecks {
+    /// The most parameters whose kinds the key packs (16 nibbles in 64 bits).
+    pub const KEYED_MAX: usize = 16;
+    /// The key of parameter lists the key cannot stand for: its low nibble, 15, is no tag.
+    const UNKEYED: u64 = u64::MAX;
+
+    /// The checks of parameters `params`; `None` when one is `void` (never a parameter).
+    pub fn of(params: &[Type]) -> Option<ArgChecks> {
+        let checks: Box<[ArgCheck]> = params.iter().map(ArgCheck::of).collect::<Option<_>>()?;
+        let keyed =
+            checks.len() <= Self::KEYED_MAX && params.iter().all(|t| !matches!(t, Type::Struct(_)));
+        let key = if keyed {
+            checks
+                .iter()
+                .enumerate()
+                .fold(0, |key, (i, c)| key | (c.want as u64) << (4 * i))
+        } else {
+            Self::UNKEYED
+        };
+        Some(ArgChecks { key, checks })
+    }
+
+    /// The number of parameters.
+    #[inline(always)]
+    pub fn len(&self) -> usize {
+        self.checks.len()
+    }
+
+    /// True for a function without parameters.
+    #[inline(always)]
+    pub fn is_empty(&self) -> bool {
+        self.checks.is_empty()
+    }
+
+    /// The per-parameter checks.
+    pub fn checks(&self) -> &[ArgCheck] {
+        &self.checks
+    }
+
+    /// The index of the first of `args` that its parameter's check rejects, if any: the
+    /// same answer as [`ArgCheck::first_mismatch`] over [`ArgChecks::checks`] (pairs beyond
+    /// the shorter list are not looked at; callers compare the counts first), found with
+    /// one comparison of the packed kinds when the counts agree and the key applies.
+    #[inline(always)]
+    pub fn first_mismatch(&self, args: &[Arg<'_>]) -> Option<usize> {
+        if args.len() == self.checks.len() && Self::key_of(args) == self.key {
+            return None;
+        }
+        ArgCheck::first_mismatch(&self.checks, args)
+    }
+
+    /// The arguments' packed kinds: the low nibble of each of the first
+    /// [`ArgChecks::KEYED_MAX`] headers at 4 bits per argument (a constant when the kinds
+    /// are constants at the call site).
+    #[inline(always)]
+    fn key_of(args: &[Arg<'_>]) -> u64 {
+        args.iter()
+            .take(Self::KEYED_MAX)
+            .enumerate()
+            .fold(0, |key, (i, a)| key | (a.head & 0xf) << (4 * i))
     }
 }
 
