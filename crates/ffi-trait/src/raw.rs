@@ -10,7 +10,7 @@ use crate::value::{Arg, ArgKind};
 /// Reading arguments from raw pointers: the width and extension of each scalar kind.
 ///
 /// A backend keeps one [`ArgKind`] per parameter (from [`ArgKind::of`], at prepare), so a
-/// call reads each argument with one load and no match on its [`Type`](crate::Type).
+/// call reads each argument with one load and no match on its [`Type`].
 /// [`ArgKind::raw_image`] gives the same 64-bit register image as the [`Arg`] of that kind and
 /// value ([`Arg::bits`]): integers sign- or zero-extended per their signedness, `bool` as 0
 /// or 1, floats as their IEEE bits (`f32` in the low 32 bits), pointers as addresses. Each
