@@ -7,27 +7,11 @@
 use ffi_trait::{Arg, ArgCheck, ArgChecks, BufferArg, StructType, Type};
 use proptest::prelude::*;
 
+mod strategies;
+use strategies::scalar;
+
 /// Struct arguments borrow their bytes from here (every struct below is shorter).
 static BYTES: [u8; 64] = [0; 64];
-
-fn scalar() -> impl Strategy<Value = Type> {
-    prop_oneof![
-        Just(Type::Bool),
-        Just(Type::I8),
-        Just(Type::U8),
-        Just(Type::I16),
-        Just(Type::U16),
-        Just(Type::I32),
-        Just(Type::U32),
-        Just(Type::I64),
-        Just(Type::U64),
-        Just(Type::Isize),
-        Just(Type::Usize),
-        Just(Type::F32),
-        Just(Type::F64),
-        Just(Type::Ptr),
-    ]
-}
 
 fn param() -> impl Strategy<Value = Type> {
     prop_oneof![

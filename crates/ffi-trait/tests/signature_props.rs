@@ -4,24 +4,8 @@
 use ffi_trait::{Signature, StructType, Type};
 use proptest::prelude::*;
 
-fn scalar() -> impl Strategy<Value = Type> {
-    prop_oneof![
-        Just(Type::Bool),
-        Just(Type::I8),
-        Just(Type::U8),
-        Just(Type::I16),
-        Just(Type::U16),
-        Just(Type::I32),
-        Just(Type::U32),
-        Just(Type::I64),
-        Just(Type::U64),
-        Just(Type::Isize),
-        Just(Type::Usize),
-        Just(Type::F32),
-        Just(Type::F64),
-        Just(Type::Ptr),
-    ]
-}
+mod strategies;
+use strategies::scalar;
 
 fn ty() -> impl Strategy<Value = Type> {
     scalar().prop_recursive(4, 24, 5, |inner| {
