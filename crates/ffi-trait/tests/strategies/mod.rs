@@ -4,7 +4,7 @@ use ffi_trait::Type;
 use proptest::prelude::*;
 
 /// Every scalar type of the signature grammar (no `void`, no struct).
-pub fn scalar() -> impl Strategy<Value = Type> {
+pub(crate) fn scalar() -> impl Strategy<Value = Type> {
     prop_oneof![
         Just(Type::Bool),
         Just(Type::I8),
