@@ -315,11 +315,10 @@ impl<'a> Arg<'a> {
 /// (both carry the `Ptr` tag; the buffer's owner sits in the unchecked high word), a struct
 /// must have exactly the struct's size, every other type its own kind.
 ///
-/// Backends fold the checks of all arguments of a call into one word
-/// ([`ArgCheck::mismatch`] is 0 for a match), so a dynamic call tests its arguments without
-/// a branch per argument; when the argument kinds are constants at the call site (as with
-/// `Arg::i64(x)`), each check compiles to one compare of the prepared word with an
-/// immediate.
+/// Backends hold a parameter list's checks as [`ArgChecks`], which tests all arguments with
+/// one comparison of their packed kinds where it can, and otherwise folds the checks into
+/// one word ([`ArgCheck::mismatch`] is 0 for a match, [`ArgCheck::first_mismatch`]), without
+/// a branch per argument.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ArgCheck {
     want: u32,
