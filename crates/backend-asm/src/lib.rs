@@ -7,12 +7,12 @@
 //! argument the general-purpose register, floating-point register or stack word each piece
 //! goes to, struct pieces per the ABI (System V eightbytes; AAPCS64 HFAs and by-reference
 //! composites), the stack size, `%al` for x86-64 variadic calls, and how the return comes
-//! back (registers, or a hidden sret pointer in `rdi` / `x8`), plus the
-//! parameter list's [`ffi_trait::ArgChecks`] and the return's [`ffi_trait::ReturnDecode`].
-//! **Call** never re-walks the type list (the per-call re-classification that makes libffi's
-//! cost grow with the argument count): the argument checks are one comparison of the packed
-//! argument kinds (a constant where the kinds are constants at the call site; structs and
-//! lists past 16 arguments compare each header, without a branch per argument), then one jump on the
+//! back (registers, or a hidden sret pointer in `rdi` / `x8`), plus the parameter list's
+//! [`ffi_trait::ArgChecks`] and the return's [`ffi_trait::ReturnDecode`]. **Call** never
+//! re-walks the type list (the per-call re-classification that makes libffi's cost grow with
+//! the argument count): the argument checks are one comparison of the packed argument kinds
+//! (a constant where the kinds are constants at the call site; structs and lists past 16
+//! arguments compare each header, without a branch per argument), then one jump on the
 //! entry chosen at prepare reaches an inline `asm!` block that loads each argument register
 //! straight from the argument array at an offset the plan holds (`fast` module: integer
 //! registers only, one block per count; registers; one or two stack words stored by the

@@ -2,9 +2,9 @@
 //!
 //! In the style of wasmtime's `TypedFunc<Params, Results>` and libloading's `Symbol<T>`: a
 //! typed function is checked once when it is prepared, and a call then only moves values into
-//! place. [`Params`] is implemented for tuples of up to [`MAX_TYPED_PARAMS`] (16) [`ArgType`]s
-//! (enough for BLAS's `cblas_dgemm`, 14), [`ReturnType`] for
-//! `()` and every scalar.
+//! place. [`Params`] is implemented for tuples of up to [`MAX_TYPED_PARAMS`] (16)
+//! [`ArgType`]s (enough for BLAS's `cblas_dgemm`, 14), [`ReturnType`] for `()` and every
+//! scalar.
 //!
 //! | Rust type | grammar type |
 //! |---|---|
@@ -315,26 +315,10 @@ params!(13; A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10, L 11, M 12);
 params!(14; A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10, L 11, M 12, N 13);
 params!(15; A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10, L 11, M 12, N 13, O 14);
 params!(16; A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10, L 11, M 12, N 13, O 14, P 15);
+// The largest tuple implemented is MAX_TYPED_PARAMS long.
+#[rustfmt::skip]
 const _: () = assert!(
-    <(
-        u8,
-        u8,
-        u8,
-        u8,
-        u8,
-        u8,
-        u8,
-        u8,
-        u8,
-        u8,
-        u8,
-        u8,
-        u8,
-        u8,
-        u8,
-        u8
-    )>::COUNT
-        == MAX_TYPED_PARAMS
+    <(u8, u8, u8, u8, u8, u8, u8, u8, u8, u8, u8, u8, u8, u8, u8, u8)>::COUNT == MAX_TYPED_PARAMS
 );
 
 #[cfg(test)]
