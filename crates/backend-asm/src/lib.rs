@@ -17,9 +17,10 @@
 //! straight from the argument array at an offset the plan holds (`fast` module: integer
 //! registers only, one block per count; registers; one or two stack words stored by the
 //! block itself; more stack words; struct pieces), calls on the caller's stack, and the
-//! return becomes a value without a branch on its type. Plans the inline entry does not take (AAPCS64 by-reference copies, over 64
-//! stack words), a stack budget, or a test's request go through the naked trampoline, which
-//! reads a frame the plan filled, copies the stack words below the stack pointer and calls.
+//! return becomes a value without a branch on its type. Plans the inline entry does not
+//! take (AAPCS64 by-reference copies, over 64 stack words), a stack budget, or a test's
+//! request go through the naked trampoline, which reads a frame the plan filled, copies the
+//! stack words below the stack pointer and calls.
 //!
 //! Supported: x86-64 System V and AArch64 AAPCS64 on Linux; every scalar of the signature
 //! grammar, structs by value as arguments and returns, stack arguments, variadic calls.
