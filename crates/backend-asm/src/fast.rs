@@ -37,6 +37,8 @@ pub(crate) const GP_ARGS: usize = crate::aarch64::GP_REGS as usize;
 /// The most arguments an [`Entry::Int`] plan takes: every integer register, then two stack
 /// words.
 pub(crate) const MAX_INT_ARGS: usize = GP_ARGS + 2;
+/// The integer and the vector registers an [`Entry::RegsSmall`] call loads, of each class.
+pub(crate) const SMALL_REGS: usize = 4;
 
 /// What one register or stack word is loaded with, decided at prepare.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -250,6 +252,10 @@ pub(crate) enum Entry {
     Gp8,
     /// Whole argument images in integer and vector registers, no stack.
     Regs,
+    /// As `Regs`, with arguments in at most the first [`SMALL_REGS`] integer and the first
+    /// [`SMALL_REGS`] vector registers (the common small mixed shapes: `axpy(a, x, y, n)`,
+    /// `pow`, `fma`, `ldexp`): only those are loaded, the others are passed as zero.
+    RegsSmall,
     /// Whole argument images in integer registers and one or two stack words, stored by the
     /// `asm!` block itself from two scratch registers; no vector register is touched
     /// ([`enter_stack2_gp`]).
@@ -420,7 +426,13 @@ impl InlinePlan {
             && regs.iter().all(whole)
             && stack.iter().all(|l| l.op == Op::Whole)
         {
+            // Registers past the first `SMALL_REGS` of each class unused.
+            let small = regs
+                .iter()
+                .enumerate()
+                .all(|(r, l)| (r % FP0) < SMALL_REGS || l.op == Op::Zero);
             match (stack.len(), fp) {
+                (0, _) if small => Entry::RegsSmall,
                 (0, _) => Entry::Regs,
                 (1 | 2, false) => Entry::Stack2Gp,
                 (1 | 2, true) => Entry::Stack2,
@@ -502,6 +514,12 @@ impl InlinePlan {
                 Entry::Gp7 => gp(7),
                 Entry::Gp8 => gp(8),
                 Entry::Regs => enter_regs(code, whole, extra()),
+                // (`r` is a constant in every operand: the unused registers cost no load.)
+                Entry::RegsSmall => enter_regs(
+                    code,
+                    |r| if r % FP0 < SMALL_REGS { whole(r) } else { 0 },
+                    extra(),
+                ),
                 Entry::Stack2Gp => enter_stack2_gp(code, whole, stack2(), extra()),
                 Entry::Stack2 => enter_stack2(code, whole, stack2(), extra()),
                 Entry::StackGp => self.enter_stack(code, word, whole_gp, extra()),
@@ -1180,5 +1198,25 @@ mod tests {
             inline_of("i64({i64, i64}, {i64, i64}, {i64, i64}, {i64, i64}, i64)").gp_pieces(),
             None
         );
+    }
+
+    #[test]
+    fn small_mixed_register_shapes_load_only_the_first_registers() {
+        for small in [
+            "void(f64, ptr, ptr, usize)",
+            "f64(f64, f64)",
+            "f64(f64, i32)",
+            "f32(i32, f32, i64, f32, u8, f64, ptr, f32)",
+        ] {
+            assert_eq!(inline_of(small).shape, Entry::RegsSmall, "{small}");
+        }
+        // A fifth integer or a fifth vector register: every register.
+        for all in [
+            "f64(i64, i64, i64, i64, i64, f64)",
+            "f64(i64, f64, f64, f64, f64, f64)",
+            "i64(i64, i64, i64, i64, i64, i64, f64, f64, f64, f64, f64, f64, f64, f64)",
+        ] {
+            assert_eq!(inline_of(all).shape, Entry::Regs, "{all}");
+        }
     }
 }

@@ -10,9 +10,9 @@
 //! back (registers, or a hidden sret pointer in `rdi` / `x8`), plus the parameter list's
 //! [`ffi_trait::ArgChecks`] and the return's [`ffi_trait::ReturnDecode`]. **Call** never
 //! re-walks the type list (the per-call re-classification that makes libffi's cost grow with
-//! the argument count): the argument checks are one comparison of the packed argument kinds
-//! (a constant where the kinds are constants at the call site; structs and lists past 16
-//! arguments compare each header, without a branch per argument), then one jump on the
+//! the argument count): the argument checks are one comparison of the packed argument count
+//! and kinds (a constant where they are constants at the call site; structs and lists past
+//! 14 arguments compare each header, without a branch per argument), then one jump on the
 //! entry chosen at prepare reaches an inline `asm!` block that loads each argument register
 //! straight from the argument array at an offset the plan holds (`fast` module: integer
 //! registers only, one block per count; registers; one or two stack words stored by the
@@ -42,8 +42,9 @@ use std::marker::PhantomData;
 use std::mem::MaybeUninit;
 
 use ffi_trait::{
-    Arg, ArgChecks, ArgKind, Backend, Error, HostBuffers, OwnerId, Params, PointerKind, Result,
-    ReturnDecode, ReturnType, SharedLibrary, Signature, Source, StableBuffer, Value,
+    Arg, ArgChecks, ArgKind, ArgsMismatch, Backend, Error, HostBuffers, OwnerId, Params,
+    PointerKind, Result, ReturnDecode, ReturnType, SharedLibrary, Signature, Source, StableBuffer,
+    Value,
     backend::{arg_type_error, call_raw_by_args},
     raw::RawReturn,
 };
@@ -121,8 +122,8 @@ pub struct AsmFunction {
     /// when the inline entry cannot make the call, a stack budget is set or a test forces
     /// it).
     inline: InlinePlan,
-    /// One check per argument (kind, struct size), with the kinds packed into one word
-    /// (one comparison per call where the kinds are constants at the call site).
+    /// One check per argument (kind, struct size), with the count and kinds packed into one
+    /// word (one comparison per call where they are constants at the call site).
     checks: ArgChecks,
     /// For a signature of scalar arguments, how each is read from a raw argument pointer
     /// (the C API's `ffikit_call`, libffi's convention): the [`Entry::Int`](fast::Entry)
@@ -469,11 +470,11 @@ impl Backend for AsmBackend {
 
     #[inline(always)]
     unsafe fn call(&mut self, f: &AsmFunction, args: &[Arg<'_>], ret: &mut [u8]) -> Result<Value> {
-        if args.len() != f.checks.len() {
-            return Err(count_error(f, args.len()));
-        }
-        if let Some(i) = f.checks.first_mismatch(args) {
-            return Err(fill_error(f, FillError::Type(i), args));
+        if let Err(m) = f.checks.check(args) {
+            return Err(match m {
+                ArgsMismatch::Count => count_error(f, args.len()),
+                ArgsMismatch::Arg(i) => fill_error(f, FillError::Type(i), args),
+            });
         }
         if f.inline.is_int() {
             // The common shape, with nothing else to look at: integer arguments in their

@@ -26,9 +26,9 @@ use std::ffi::c_void;
 use std::marker::PhantomData;
 
 use ffi_trait::{
-    Arg, ArgChecks, ArgKind, Backend, Error, HostBuffers, OwnerId, Params, PointerKind, Result,
-    ReturnDecode, ReturnType, ScalarClass, SharedLibrary, Signature, Source, StableBuffer, Type,
-    Value,
+    Arg, ArgChecks, ArgKind, ArgsMismatch, Backend, Error, HostBuffers, OwnerId, Params,
+    PointerKind, Result, ReturnDecode, ReturnType, ScalarClass, SharedLibrary, Signature, Source,
+    StableBuffer, Type, Value,
     backend::{arg_type_error, call_raw_by_args},
     raw::RawReturn,
 };
@@ -131,9 +131,9 @@ impl Route {
 #[derive(Debug)]
 pub struct NativeFunction {
     code: Code,
-    /// One check per argument (`ptr` also takes a buffer), with the kinds packed into one
-    /// word held in place: a call whose argument kinds are constants compares that word
-    /// with an immediate, following no pointer.
+    /// One check per argument (`ptr` also takes a buffer), with the count and kinds packed
+    /// into one word held in place: a call whose argument count and kinds are constants
+    /// compares that word with an immediate, following no pointer.
     checks: ArgChecks,
     /// The return's decoding.
     ret_decode: ReturnDecode,
@@ -382,12 +382,12 @@ impl Backend for NativeBackend {
         args: &[Arg<'_>],
         _ret: &mut [u8],
     ) -> Result<Value> {
-        if args.len() != f.checks.len() {
-            return Err(count_error(f, args.len()));
-        }
-        // One comparison of the packed argument kinds (no branch per argument).
-        if let Some(i) = f.checks.first_mismatch(args) {
-            return Err(type_error(f, i, &args[i]));
+        // One comparison of the packed argument count and kinds (no branch per argument).
+        if let Err(m) = f.checks.check(args) {
+            return Err(match m {
+                ArgsMismatch::Count => count_error(f, args.len()),
+                ArgsMismatch::Arg(i) => type_error(f, i, &args[i]),
+            });
         }
         // Each register loads its argument's ready-made image straight from `args`: loads
         // only, no intermediate array (a store-then-load round trip per register measured

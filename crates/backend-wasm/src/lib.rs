@@ -54,8 +54,8 @@ mod host;
 pub use host::{HostCall, HostFunctions};
 
 use ffi_trait::{
-    Arg, ArgChecks, ArgKind, Backend, Error, MAX_TYPED_PARAMS, OwnerId, Params, PointerKind,
-    Result, ReturnDecode, ReturnType, Signature, Source, StableBuffer, Type, Value,
+    Arg, ArgChecks, ArgKind, ArgsMismatch, Backend, Error, MAX_TYPED_PARAMS, OwnerId, Params,
+    PointerKind, Result, ReturnDecode, ReturnType, Signature, Source, StableBuffer, Type, Value,
     backend::{arg_type_error, call_raw_by_args},
     raw::RawReturn,
 };
@@ -521,8 +521,8 @@ impl Raise {
 pub struct WasmFunction {
     func: Func,
     owner: OwnerId,
-    /// One check per parameter (a `ptr` takes a pointer or a buffer), with the kinds packed
-    /// into one word (one comparison per call where the kinds are constants).
+    /// One check per parameter (a `ptr` takes a pointer or a buffer), with the count and
+    /// kinds packed into one word (one comparison per call where they are constants).
     checks: ArgChecks,
     /// Per parameter, the bits of its 64-bit register image that its `ValRaw` keeps
     /// ([`Lower::mask`]), or 0 for a pointer, which the backend translates: one AND per
@@ -804,17 +804,14 @@ impl Backend for WasmBackend {
         if f.owner != self.owner {
             return Err(foreign_function(f));
         }
-        if args.len() != f.checks.len() {
-            return Err(count_error(f, args.len()));
-        }
-        // One comparison of the packed argument kinds (no branch per argument).
-        if let Some(i) = f.checks.first_mismatch(args) {
-            return Err(arg_type_error(
-                &f.symbol,
-                i,
-                &f.signature.args()[i],
-                &args[i],
-            ));
+        // One comparison of the packed argument count and kinds (no branch per argument).
+        if let Err(m) = f.checks.check(args) {
+            return Err(match m {
+                ArgsMismatch::Count => count_error(f, args.len()),
+                ArgsMismatch::Arg(i) => {
+                    arg_type_error(&f.symbol, i, &f.signature.args()[i], &args[i])
+                }
+            });
         }
         for (i, (arg, &mask)) in args.iter().zip(f.masks.iter()).enumerate() {
             let v = if mask == 0 {

@@ -46,4 +46,4 @@ pub use pool::{ContextPool, PoolGuard, PoolItem, PoolStats};
 pub use signature::{ParseError, Signature, SignatureError};
 pub use typed::{ArgType, MAX_TYPED_PARAMS, Params, PointerKind, ReturnType};
 pub use types::{ScalarClass, StructType, Type};
-pub use value::{Arg, ArgCheck, ArgChecks, ArgKind, ReturnDecode, Value};
+pub use value::{Arg, ArgCheck, ArgChecks, ArgKind, ArgsMismatch, ReturnDecode, Value};

@@ -102,7 +102,7 @@ impl ArgKind {
 /// type, `bool` as 0/1, floats as their IEEE bits (`f32` in the low 32 bits), pointers as
 /// addresses — so a backend moves it into a register slot without looking at its type again:
 /// the per-argument work of a dynamic call is one 8-byte copy, and its check is part of one
-/// comparison of all the arguments' kinds ([`ArgChecks`]; one 32-bit comparison per argument
+/// comparison of the arguments' count and kinds ([`ArgChecks`]; one 32-bit comparison per argument
 /// with a struct, [`ArgCheck`]). A buffer argument also carries the identity of the context that owns it (a
 /// backend whose pointers are guest offsets derives the offset from the host address); a
 /// struct its borrowed bytes (exactly the struct's size, in the host's C layout).
@@ -316,7 +316,7 @@ impl<'a> Arg<'a> {
 /// must have exactly the struct's size, every other type its own kind.
 ///
 /// Backends hold a parameter list's checks as [`ArgChecks`], which tests all arguments with
-/// one comparison of their packed kinds where it can, and otherwise folds the checks into
+/// one comparison of their packed count and kinds where it can, and otherwise folds the checks into
 /// one word ([`ArgCheck::mismatch`] is 0 for a match, [`ArgCheck::first_mismatch`]), without
 /// a branch per argument.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -374,29 +374,43 @@ impl ArgCheck {
 }
 
 /// The checks of a prepared parameter list: one [`ArgCheck`] per parameter, plus the
-/// parameters' kinds packed into one word, so that a call whose argument kinds are constants
-/// at the call site (as with `Arg::i64(x)`) tests all of them with one comparison of the
-/// packed word with an immediate.
+/// argument count and the parameters' kinds packed into one word, so that a call whose
+/// argument count and kinds are constants at the call site (as with `[Arg::i64(x), ..]`)
+/// tests all of them with one comparison of the packed word with an immediate.
 ///
-/// The packed word ("key") holds parameter `i`'s kind in bits `4i..4i + 4`. It stands for
-/// the exact checks only where it can: at most [`ArgChecks::KEYED_MAX`] parameters, none a
-/// struct (whose check also compares the length). The header's low byte of every argument
-/// that is not a struct is its whole checked part (bits 8..32 are 0) and is below 16
-/// (`Ptr`, 14, is the largest tag), so for those parameter lists the arguments' key equals
-/// the parameters' exactly when every check passes. Other lists get a key no arguments
-/// produce (its low nibble is 15, which is no tag), and every call takes the per-argument
-/// comparison ([`ArgCheck::first_mismatch`]).
+/// The packed word ("key") holds parameter `i`'s kind in bits `4i..4i + 4` and the count in
+/// bits 60..64. It stands for the exact checks only where it can: at most
+/// [`ArgChecks::KEYED_MAX`] parameters, none a struct (whose check also compares the
+/// length). The header's low byte of every argument that is not a struct is its whole
+/// checked part (bits 8..32 are 0) and is below 15 (`Ptr`, 14, is the largest tag), and the
+/// arguments' count nibble is their count capped at 15, which no keyed list has; so for
+/// those parameter lists the arguments' key equals the parameters' exactly when the counts
+/// agree and every check passes. Other lists get a key no arguments produce (its low nibble
+/// is 15, which is no tag), and every call compares the count and then each header
+/// ([`ArgCheck::first_mismatch`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ArgChecks {
     key: u64,
     checks: Box<[ArgCheck]>,
 }
 
+/// Why arguments do not fit a parameter list ([`ArgChecks::check`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ArgsMismatch {
+    /// Not one argument per parameter.
+    Count,
+    /// The first argument that its parameter's check rejects.
+    Arg(usize),
+}
+
 impl ArgChecks {
-    /// The most parameters whose kinds the key packs (16 nibbles in 64 bits).
-    pub const KEYED_MAX: usize = 16;
+    /// The most parameters whose kinds the key packs (nibbles 0..14; the top nibble holds
+    /// the count).
+    pub const KEYED_MAX: usize = 14;
     /// The key of parameter lists the key cannot stand for: its low nibble, 15, is no tag.
     const UNKEYED: u64 = u64::MAX;
+    /// Where the count sits in the key.
+    const COUNT_SHIFT: u32 = 60;
 
     /// The checks of parameters `params`; `None` when one is `void` (never a parameter).
     pub fn of(params: &[Type]) -> Option<ArgChecks> {
@@ -404,10 +418,11 @@ impl ArgChecks {
         let keyed =
             checks.len() <= Self::KEYED_MAX && params.iter().all(|t| !matches!(t, Type::Struct(_)));
         let key = if keyed {
-            checks
+            let kinds = checks
                 .iter()
                 .enumerate()
-                .fold(0, |key, (i, c)| key | (c.want as u64) << (4 * i))
+                .fold(0, |key, (i, c)| key | (c.want as u64) << (4 * i));
+            kinds | (checks.len() as u64) << Self::COUNT_SHIFT
         } else {
             Self::UNKEYED
         };
@@ -431,27 +446,39 @@ impl ArgChecks {
         &self.checks
     }
 
-    /// The index of the first of `args` that its parameter's check rejects, if any: the
-    /// same answer as [`ArgCheck::first_mismatch`] over [`ArgChecks::checks`] (pairs beyond
-    /// the shorter list are not looked at; callers compare the counts first), found with
-    /// one comparison of the packed kinds when the counts agree and the key applies.
+    /// Whether `args` fit the parameters: one argument per parameter, each passing its
+    /// parameter's check (the answer of comparing the counts, then
+    /// [`ArgCheck::first_mismatch`] over [`ArgChecks::checks`]), found with one comparison
+    /// of the packed key where it applies.
+    ///
+    /// # Errors
+    /// [`ArgsMismatch::Count`] when the counts differ, else [`ArgsMismatch::Arg`] with the
+    /// first argument its check rejects.
     #[inline(always)]
-    pub fn first_mismatch(&self, args: &[Arg<'_>]) -> Option<usize> {
-        if args.len() == self.checks.len() && Self::key_of(args) == self.key {
-            return None;
+    pub fn check(&self, args: &[Arg<'_>]) -> Result<(), ArgsMismatch> {
+        if Self::key_of(args) == self.key {
+            return Ok(());
         }
-        ArgCheck::first_mismatch(&self.checks, args)
+        if args.len() != self.checks.len() {
+            return Err(ArgsMismatch::Count);
+        }
+        match ArgCheck::first_mismatch(&self.checks, args) {
+            Some(i) => Err(ArgsMismatch::Arg(i)),
+            None => Ok(()),
+        }
     }
 
-    /// The arguments' packed kinds: the low nibble of each of the first
-    /// [`ArgChecks::KEYED_MAX`] headers at 4 bits per argument (a constant when the kinds
-    /// are constants at the call site).
+    /// The arguments' key: the low nibble of each of the first [`ArgChecks::KEYED_MAX`]
+    /// headers at 4 bits per argument, and the count capped at 15 in the top nibble (a
+    /// constant when the count and kinds are constants at the call site).
     #[inline(always)]
     fn key_of(args: &[Arg<'_>]) -> u64 {
-        args.iter()
+        let kinds = args
+            .iter()
             .take(Self::KEYED_MAX)
             .enumerate()
-            .fold(0, |key, (i, a)| key | (a.head & 0xf) << (4 * i))
+            .fold(0, |key, (i, a)| key | (a.head & 0xf) << (4 * i));
+        kinds | (args.len().min(15) as u64) << Self::COUNT_SHIFT
     }
 }
 

@@ -1,10 +1,11 @@
-//! Property test: the packed-kind check of a parameter list ([`ArgChecks`]) gives the same
-//! answer as the per-argument checks ([`ArgCheck::first_mismatch`]) and as
-//! [`Arg::matches`], for parameter lists with and without structs, shorter and longer than
-//! the key packs, and arguments that mostly match (so the packed comparison is the one that
-//! answers) with a few of another kind, pointer flavour or struct length.
+//! Property test: the packed check of a parameter list ([`ArgChecks::check`]) gives the same
+//! answer as comparing the counts and then the per-argument checks
+//! ([`ArgCheck::first_mismatch`], which agrees with [`Arg::matches`]), for parameter lists
+//! with and without structs, shorter and longer than the key packs, and arguments that
+//! mostly match (so the packed comparison is the one that answers) with a few of another
+//! kind, pointer flavour or struct length, or one argument too few or too many.
 
-use ffi_trait::{Arg, ArgCheck, ArgChecks, BufferArg, StructType, Type};
+use ffi_trait::{Arg, ArgCheck, ArgChecks, ArgsMismatch, BufferArg, StructType, Type};
 use proptest::prelude::*;
 
 mod strategies;
@@ -88,10 +89,15 @@ proptest! {
         prop_assert_eq!(checks.len(), params.len());
         let each: Vec<ArgCheck> = params.iter().map(|t| ArgCheck::of(t).unwrap()).collect();
         prop_assert_eq!(checks.checks(), &each[..]);
-        let want = ArgCheck::first_mismatch(&each, &args);
-        prop_assert_eq!(checks.first_mismatch(&args), want);
+        let first = ArgCheck::first_mismatch(&each, &args);
         let by_matches = args.iter().zip(&params).position(|(a, t)| !a.matches(t));
-        prop_assert_eq!(want, by_matches);
+        prop_assert_eq!(first, by_matches);
+        let want = match first {
+            _ if args.len() != params.len() => Err(ArgsMismatch::Count),
+            Some(i) => Err(ArgsMismatch::Arg(i)),
+            None => Ok(()),
+        };
+        prop_assert_eq!(checks.check(&args), want);
     }
 }
 
@@ -106,17 +112,38 @@ fn a_struct_of_another_length_is_caught_past_the_key() {
     let s = |fields: Vec<Type>| Type::Struct(StructType::new(fields).unwrap());
     let checks = ArgChecks::of(&[Type::I32, s(vec![Type::I64, Type::I64])]).unwrap();
     assert_eq!(
-        checks.first_mismatch(&[Arg::i32(1), Arg::bytes(&BYTES[..16])]),
-        None
+        checks.check(&[Arg::i32(1), Arg::bytes(&BYTES[..16])]),
+        Ok(())
     );
     assert_eq!(
-        checks.first_mismatch(&[Arg::i32(1), Arg::bytes(&BYTES[..8])]),
-        Some(1)
+        checks.check(&[Arg::i32(1), Arg::bytes(&BYTES[..8])]),
+        Err(ArgsMismatch::Arg(1))
     );
     // Seventeen parameters: past the key, checked one by one.
     let long = ArgChecks::of(&vec![Type::F64; 17]).unwrap();
     let mut args = vec![Arg::f64(1.0); 17];
-    assert_eq!(long.first_mismatch(&args), None);
+    assert_eq!(long.check(&args), Ok(()));
     args[16] = Arg::f32(1.0);
-    assert_eq!(long.first_mismatch(&args), Some(16));
+    assert_eq!(long.check(&args), Err(ArgsMismatch::Arg(16)));
+    assert_eq!(long.check(&args[..16]), Err(ArgsMismatch::Count));
+}
+
+#[test]
+fn the_key_holds_the_count() {
+    // Fourteen parameters (the most the key packs) against 14, 15 and 16 arguments of the
+    // same kind, and one parameter of kind `bool` (tag 0) against none: only the matching
+    // count passes.
+    let keyed = ArgChecks::of(&vec![Type::Bool; 14]).unwrap();
+    assert_eq!(keyed.check(&[Arg::bool(true); 14]), Ok(()));
+    assert_eq!(
+        keyed.check(&[Arg::bool(true); 15]),
+        Err(ArgsMismatch::Count)
+    );
+    assert_eq!(
+        keyed.check(&[Arg::bool(true); 16]),
+        Err(ArgsMismatch::Count)
+    );
+    let one = ArgChecks::of(&[Type::Bool]).unwrap();
+    assert_eq!(one.check(&[]), Err(ArgsMismatch::Count));
+    assert_eq!(ArgChecks::of(&[]).unwrap().check(&[]), Ok(()));
 }
