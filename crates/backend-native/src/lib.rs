@@ -220,7 +220,10 @@ unsafe fn call_images(f: &NativeFunction, n: usize, image: impl Fn(usize) -> u64
     }
     if f.route == Route::IntToFloat {
         // A floating-point return (sum, dot): the same loads, the value from the vector
-        // return register.
+        // return register. Out of line, so that the integer route falls through into the
+        // return decoding with no taken jump (the jump here is small beside the float work
+        // of these callees).
+        std::hint::cold_path();
         // SAFETY: as above.
         return unsafe {
             match n {
@@ -383,11 +386,17 @@ impl Backend for NativeBackend {
         _ret: &mut [u8],
     ) -> Result<Value> {
         // One comparison of the packed argument count and kinds (no branch per argument).
-        if let Err(m) = f.checks.check(args) {
-            return Err(match m {
-                ArgsMismatch::Count => count_error(f, args.len()),
-                ArgsMismatch::Arg(i) => type_error(f, i, &args[i]),
-            });
+        // Native parameter lists are at most 14 scalars, which the key always stands for,
+        // so a key mismatch is an error: out of line, so that the match falls through
+        // (criterion noop and add_u32 dynamic measured 0.2-0.3 ns faster so laid out).
+        if !f.checks.key_matches(args) {
+            std::hint::cold_path();
+            if let Err(m) = f.checks.check(args) {
+                return Err(match m {
+                    ArgsMismatch::Count => count_error(f, args.len()),
+                    ArgsMismatch::Arg(i) => type_error(f, i, &args[i]),
+                });
+            }
         }
         // Each register loads its argument's ready-made image straight from `args`: loads
         // only, no intermediate array (a store-then-load round trip per register measured

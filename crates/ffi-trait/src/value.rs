@@ -446,6 +446,16 @@ impl ArgChecks {
         &self.checks
     }
 
+    /// True when `args` pass by the key alone: their count and kinds equal the parameters'
+    /// and the key stands for the list's checks. Then [`ArgChecks::check`] is `Ok`; when
+    /// false, `check` gives the answer (for a list the key does not stand for, a struct or
+    /// more than [`ArgChecks::KEYED_MAX`] parameters, this is always false). A caller that
+    /// expects a match tests this first and calls `check` on the unlikely path.
+    #[inline(always)]
+    pub fn key_matches(&self, args: &[Arg<'_>]) -> bool {
+        Self::key_of(args) == self.key
+    }
+
     /// Whether `args` fit the parameters: one argument per parameter, each passing its
     /// parameter's check (the answer of comparing the counts, then
     /// [`ArgCheck::first_mismatch`] over [`ArgChecks::checks`]), found with one comparison
@@ -456,7 +466,7 @@ impl ArgChecks {
     /// first argument its check rejects.
     #[inline(always)]
     pub fn check(&self, args: &[Arg<'_>]) -> Result<(), ArgsMismatch> {
-        if Self::key_of(args) == self.key {
+        if self.key_matches(args) {
             return Ok(());
         }
         if args.len() != self.checks.len() {
