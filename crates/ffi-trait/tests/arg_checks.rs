@@ -98,6 +98,10 @@ proptest! {
             None => Ok(()),
         };
         prop_assert_eq!(checks.check(&args), want);
+        // The key alone answers for scalar lists it packs, and never passes a mismatch.
+        let keyed = params.len() <= ArgChecks::KEYED_MAX
+            && params.iter().all(|t| !matches!(t, Type::Struct(_)));
+        prop_assert_eq!(checks.key_matches(&args), keyed && want.is_ok());
     }
 }
 
