@@ -203,22 +203,8 @@ fn benches(c: &mut Criterion) {
             })
         });
         assert_eq!(r, 57);
-        type P14 = (
-            i64,
-            i64,
-            i64,
-            i64,
-            i64,
-            i64,
-            f64,
-            f64,
-            f64,
-            f64,
-            f64,
-            f64,
-            f64,
-            f64,
-        );
+        #[rustfmt::skip]
+        type P14 = (i64, i64, i64, i64, i64, i64, f64, f64, f64, f64, f64, f64, f64, f64);
         // SAFETY: the fixture's signature.
         let typed = unsafe { b.prepare_typed::<P14, i64>(&fx, "ffx_6i64_8f64") }.unwrap();
         g.bench_function("asm/6i64_8f64/typed", |bn| {

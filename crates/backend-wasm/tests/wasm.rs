@@ -338,12 +338,14 @@ const VALUE_TYPES: &str = r#"(module
     (func (export "f64_of") (param f32 i32 i64 f64) (result f64) local.get 3)
     (func (export "i8_of") (param i32 i32) (result i32) local.get 0 local.get 1 i32.add)
     (func (export "neg") (result i32) i32.const -5)
-    (func (export "i64s_of16") (param i32 i64 f32 f64 i32 i64 f32 f64 i32 i64 f32 f64 i32 i64 f32 f64) (result i64)
+    (func (export "i64s_of16")
+        (param i32 i64 f32 f64 i32 i64 f32 f64 i32 i64 f32 f64 i32 i64 f32 f64) (result i64)
         local.get 1
         local.get 5 i64.const 2 i64.mul i64.add
         local.get 9 i64.const 3 i64.mul i64.add
         local.get 13 i64.const 4 i64.mul i64.add)
-    (func (export "last_of16") (param i32 i64 f32 f64 i32 i64 f32 f64 i32 i64 f32 f64 i32 i64 f32 f64) (result f64)
+    (func (export "last_of16")
+        (param i32 i64 f32 f64 i32 i64 f32 f64 i32 i64 f32 f64 i32 i64 f32 f64) (result f64)
         local.get 15)
     (func (export "mix") (param i32 i64 f32 f64) (result f64)
         local.get 0 f64.convert_i32_s
@@ -390,24 +392,8 @@ fn typed_calls_lower_every_value_type() {
             -6.5e300
         );
         // Sixteen parameters, the most a typed function takes.
-        type P16 = (
-            i32,
-            i64,
-            f32,
-            f64,
-            i32,
-            i64,
-            f32,
-            f64,
-            i32,
-            i64,
-            f32,
-            f64,
-            i32,
-            i64,
-            f32,
-            f64,
-        );
+        #[rustfmt::skip]
+        type P16 = (i32, i64, f32, f64, i32, i64, f32, f64, i32, i64, f32, f64, i32, i64, f32, f64);
         let args: P16 = (
             -1, 10, 0.5, 1.5, -2, 20, 2.5, 3.5, -3, 30, 4.5, 5.5, -4, -40, 6.5, -7.25,
         );
