@@ -437,8 +437,7 @@ impl Backend for AsmBackend {
     ) -> Result<AsmFunction> {
         let plan = target_plan(sig)?;
         let code = lib.symbol_address(symbol)?;
-        let checks =
-            ArgChecks::of(sig.args()).ok_or_else(|| unsupported(sig, "a `void` argument"))?;
+        let checks = ArgChecks::of_signature(sig);
         let raw = sig.args().iter().map(ArgKind::of).collect();
         let ret_size = match plan.ret {
             RetPlan::Indirect { size } | RetPlan::Pieces { size, .. } => size,

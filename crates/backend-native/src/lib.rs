@@ -358,8 +358,7 @@ impl Backend for NativeBackend {
             .args()
             .iter()
             .all(|t| t.scalar_class() == Some(ScalarClass::Integer));
-        let checks =
-            ArgChecks::of(sig.args()).ok_or_else(|| unsupported(sig, "a `void` argument"))?;
+        let checks = ArgChecks::of_signature(sig);
         Ok(NativeFunction {
             code: Code(code),
             checks,

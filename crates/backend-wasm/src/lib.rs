@@ -775,11 +775,7 @@ impl Backend for WasmBackend {
         Ok(WasmFunction {
             func,
             owner: self.owner,
-            checks: ArgChecks::of(args).ok_or_else(|| Error::UnsupportedSignature {
-                backend: "wasm",
-                signature: sig.to_string(),
-                reason: "a `void` argument".into(),
-            })?,
+            checks: ArgChecks::of_signature(sig),
             masks: args.iter().map(|t| lower_of(t).mask()).collect(),
             raw: args.iter().filter_map(ArgKind::of).collect(),
             raise: Raise::of(sig.ret()),

@@ -6,6 +6,7 @@ use std::marker::PhantomData;
 use crate::buffer::BufferArg;
 #[cfg(doc)]
 use crate::buffer::OwnerId;
+use crate::signature::Signature;
 use crate::types::Type;
 
 /// The kind of an [`Arg`]: one per scalar [`Type`], plus `Buffer` (a pointer into a stable
@@ -414,7 +415,19 @@ impl ArgChecks {
 
     /// The checks of parameters `params`; `None` when one is `void` (never a parameter).
     pub fn of(params: &[Type]) -> Option<ArgChecks> {
-        let checks: Box<[ArgCheck]> = params.iter().map(ArgCheck::of).collect::<Option<_>>()?;
+        let checks = params.iter().map(ArgCheck::of).collect::<Option<_>>()?;
+        Some(Self::keyed(checks, params))
+    }
+
+    /// The checks of `sig`'s arguments. A [`Signature`] has no `void` argument
+    /// (`Signature::new` rejects one), so every argument has a check.
+    pub fn of_signature(sig: &Signature) -> ArgChecks {
+        let checks = sig.args().iter().filter_map(ArgCheck::of).collect();
+        Self::keyed(checks, sig.args())
+    }
+
+    /// `checks` (one per parameter of `params`) with their key.
+    fn keyed(checks: Box<[ArgCheck]>, params: &[Type]) -> ArgChecks {
         let keyed =
             checks.len() <= Self::KEYED_MAX && params.iter().all(|t| !matches!(t, Type::Struct(_)));
         let key = if keyed {
@@ -426,7 +439,7 @@ impl ArgChecks {
         } else {
             Self::UNKEYED
         };
-        Some(ArgChecks { key, checks })
+        ArgChecks { key, checks }
     }
 
     /// The number of parameters.

@@ -5,7 +5,7 @@
 //! mostly match (so the packed comparison is the one that answers) with a few of another
 //! kind, pointer flavour or struct length, or one argument too few or too many.
 
-use ffi_trait::{Arg, ArgCheck, ArgChecks, ArgsMismatch, BufferArg, StructType, Type};
+use ffi_trait::{Arg, ArgCheck, ArgChecks, ArgsMismatch, BufferArg, Signature, StructType, Type};
 use proptest::prelude::*;
 
 mod strategies;
@@ -86,6 +86,8 @@ proptest! {
     #[test]
     fn packed_kinds_answer_as_the_per_argument_checks((params, args) in case()) {
         let checks = ArgChecks::of(&params).unwrap();
+        let sig = Signature::new(Type::Void, params.clone()).unwrap();
+        prop_assert_eq!(&ArgChecks::of_signature(&sig), &checks);
         prop_assert_eq!(checks.len(), params.len());
         let each: Vec<ArgCheck> = params.iter().map(|t| ArgCheck::of(t).unwrap()).collect();
         prop_assert_eq!(checks.checks(), &each[..]);
