@@ -358,6 +358,18 @@ fn categories() -> Vec<String> {
         v.push(format!("{s}(i64, i64, i64, i64, i64, {s})"));
         v.push(format!("i64(i64, i64, i64, i64, i64, i64, i64, i64, f64, f64, f64, f64, f64, f64, f64, f64, {s}, i32)"));
     }
+    // Register plans whose classes take runs of consecutive arguments (the strided entries),
+    // and near misses that gather.
+    for s in [
+        "f64(f64, f64, f64, f64, f64, f64, f64, f64, i64, i64, i64, i64, i64, i64)",
+        "i32(i64, i64, i64, i64, f64, f64, f64, f64)",
+        "f32(f32, f32, f32, f32, i32, i32, i32, i32)",
+        "u16(u8, i16, u32, f32, f64, f32)",
+        "i64(ptr, ..., i64, i64, i64, i64, i64, f64, f64, f64, f64, f64, f64, f64, f64)",
+        "f64(i8, i16, i32, i64, u8, f32, f64, f32, f64, f32, f64, f32, f64)",
+    ] {
+        v.push(s.into());
+    }
     // Variadic calls: ints, doubles, promoted floats and small ints, structs.
     for s in [
         "i32(ptr, ..., i32)",

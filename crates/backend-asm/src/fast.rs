@@ -256,6 +256,17 @@ pub(crate) enum Entry {
     /// [`SMALL_REGS`] vector registers (the common small mixed shapes: `axpy(a, x, y, n)`,
     /// `pow`, `fma`, `ldexp`): only those are loaded, the others are passed as zero.
     RegsSmall,
+    /// As `Regs`, for a plan whose integer registers take consecutive arguments and whose
+    /// vector registers take consecutive arguments (the signature groups each class: `6 x
+    /// i64` then `8 x f64`, all `f64`), with enough arguments after each run that every
+    /// register's load stays inside the argument array: register `r` of a class is loaded
+    /// from the argument at the class's base plus `r` (see [`Runs`]), so a call reads two
+    /// base offsets from the plan instead of one offset per register. Registers past a
+    /// class's run read later arguments, which the callee ignores.
+    Runs,
+    /// As `Runs`, loading only the first [`SMALL_REGS`] registers of each class (the others
+    /// are passed as zero): the `RegsSmall` shapes that group their classes.
+    RunsSmall,
     /// Whole argument images in integer registers and one or two stack words, stored by the
     /// `asm!` block itself from two scratch registers; no vector register is touched
     /// ([`enter_stack2_gp`]).
@@ -301,6 +312,66 @@ pub(crate) struct InlinePlan {
     stack2: [Load; 2],
     /// The hidden return pointer goes in `x8` (AArch64).
     ret_in_x8: bool,
+    /// The base arguments of the `Runs` entries.
+    runs: Runs,
+}
+
+/// The byte offsets in the argument array (`arg * size_of::<Arg>()`) of the arguments that
+/// integer register 0 and vector register 0 take, for the [`Entry::Runs`] and
+/// [`Entry::RunsSmall`] entries: register `r` of a class takes the argument `r` places after
+/// its class's base, so a call computes every register's address from one base per class
+/// (two loads from the plan) instead of reading one offset per register.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Runs {
+    gp: u32,
+    fp: u32,
+}
+
+impl Runs {
+    /// The bases of a plan's registers (`regs`, as in [`InlinePlan`]) when each class loads
+    /// `loaded` registers — `GP_ARGS` or [`SMALL_REGS`] integer registers, `REGS - FP0` or
+    /// [`SMALL_REGS`] vector registers — from consecutive arguments that all lie inside an
+    /// array of `nargs`: the class's used registers (`Whole` loads, a prefix of the class)
+    /// take consecutive arguments, and base + `loaded` ≤ `nargs` so that the registers
+    /// past them read arguments too. A class with no used register reads from argument 0.
+    /// `None` when a class does not fit.
+    fn of(regs: &[Load; REGS], nargs: usize, loaded: [usize; 2]) -> Option<Runs> {
+        let size = size_of::<Arg<'_>>() as u32;
+        let base = |class: &[Load], loaded: usize| -> Option<u32> {
+            let used = class.iter().take_while(|l| l.op == Op::Whole).count();
+            if class[used..].iter().any(|l| l.op != Op::Zero) {
+                return None;
+            }
+            let first = if used == 0 { 0 } else { class[0].at / size };
+            let consecutive = class[..used]
+                .iter()
+                .enumerate()
+                .all(|(r, l)| l.at == (first + r as u32) * size);
+            (consecutive && first as usize + loaded <= nargs).then_some(first * size)
+        };
+        Some(Runs {
+            gp: base(&regs[..GP_ARGS], loaded[0])?,
+            fp: base(&regs[FP0..], loaded[1])?,
+        })
+    }
+
+    /// The image of register `r` (`0..REGS`, as in [`InlinePlan`]'s `regs`): the argument
+    /// `r` places after its class's base.
+    ///
+    /// # Safety
+    /// `args` passed the plan's checks and `r` is one of the registers the entry loads
+    /// (`Runs::of` made sure it lies inside the array).
+    #[inline(always)]
+    unsafe fn image(self, args: &[Arg<'_>], r: usize) -> u64 {
+        let (base, k) = if r < FP0 {
+            (self.gp, r)
+        } else {
+            (self.fp, r - FP0)
+        };
+        // SAFETY: argument `base / size_of::<Arg>() + k` is inside the checked array
+        // (forwarded contract: `Runs::of` bounded it by the signature's argument count).
+        unsafe { (*args.as_ptr().byte_add(base as usize).add(k)).bits() }
+    }
 }
 
 impl InlinePlan {
@@ -323,6 +394,7 @@ impl InlinePlan {
             stack: Box::new([]),
             stack2: [Load::ZERO; 2],
             ret_in_x8: false,
+            runs: Runs::default(),
         })
     }
 
@@ -453,9 +525,18 @@ impl InlinePlan {
             .filter(|&r| regs[r].op != Op::Zero)
             .map(|r| (r as u8, regs[r]))
             .collect();
+        // Register plans whose classes take runs of consecutive arguments load at a stride.
+        let strided = |to: Entry, loaded| Runs::of(&regs, plan.args.len(), loaded).map(|r| (to, r));
+        let (entry, runs) = match entry {
+            Entry::Regs => strided(Entry::Runs, [GP_ARGS, REGS - FP0]),
+            Entry::RegsSmall => strided(Entry::RunsSmall, [SMALL_REGS; 2]),
+            _ => None,
+        }
+        .unwrap_or((entry, Runs::default()));
         Some(InlinePlan {
             entry,
             shape: entry,
+            runs,
             regs,
             used,
             gp_only,
@@ -518,6 +599,19 @@ impl InlinePlan {
                 Entry::RegsSmall => enter_regs(
                     code,
                     |r| if r % FP0 < SMALL_REGS { whole(r) } else { 0 },
+                    extra(),
+                ),
+                Entry::Runs => enter_regs(code, |r| self.runs.image(args, r), extra()),
+                // (`r` is a constant in every operand: the unused registers cost no load.)
+                Entry::RunsSmall => enter_regs(
+                    code,
+                    |r| {
+                        if r % FP0 < SMALL_REGS {
+                            self.runs.image(args, r)
+                        } else {
+                            0
+                        }
+                    },
                     extra(),
                 ),
                 Entry::Stack2Gp => enter_stack2_gp(code, whole, stack2(), extra()),
@@ -1214,9 +1308,67 @@ mod tests {
         for all in [
             "f64(i64, i64, i64, i64, i64, f64)",
             "f64(i64, f64, f64, f64, f64, f64)",
-            "i64(i64, i64, i64, i64, i64, i64, f64, f64, f64, f64, f64, f64, f64, f64)",
+            "f64(i64, f64, i64, f64, i64, f64, i64, f64, i64, f64)",
         ] {
             assert_eq!(inline_of(all).shape, Entry::Regs, "{all}");
+        }
+    }
+
+    #[test]
+    fn grouped_register_shapes_load_at_a_stride() {
+        let i64s = |n: usize| vec!["i64"; n].join(", ");
+        let f64s = |n: usize| vec!["f64"; n].join(", ");
+        // Each class a run of consecutive arguments, every loaded register inside the array.
+        let mut strided = vec![
+            (format!("i64({}, {})", i64s(6), f64s(8)), [0, 6]),
+            (format!("f64({})", f64s(8)), [0, 0]),
+            (format!("i64(ptr, ..., {}, {})", i64s(5), f64s(8)), [0, 6]),
+        ];
+        // Floats first: x86-64 loads 6 integer registers from argument 8 on (14 arguments);
+        // AArch64 would load 8, past the array, so it gathers.
+        let floats_first = format!("f64({}, {})", f64s(8), i64s(6));
+        if cfg!(target_arch = "x86_64") {
+            strided.push((floats_first, [8, 0]));
+        } else {
+            assert_eq!(inline_of(&floats_first).shape, Entry::Regs);
+        }
+        let size = size_of::<Arg<'_>>() as u32;
+        for (sig, [gp, fp]) in strided {
+            let p = inline_of(&sig);
+            assert_eq!(p.shape, Entry::Runs, "{sig}");
+            assert_eq!([p.runs.gp, p.runs.fp], [gp * size, fp * size], "{sig}");
+        }
+        for small in [
+            "f64(f64, f64, f64, f64)",
+            "i32(i64, i64, i64, i64, f64, f64, f64, f64)",
+            "f32(f32, f32, f32, f32, i32, i32, i32, i32)",
+        ] {
+            assert_eq!(inline_of(small).shape, Entry::RunsSmall, "{small}");
+        }
+        // A run whose unused registers would read past the last argument gathers (as do the
+        // interleaved and short shapes of `small_mixed_register_shapes_load_only_the_first_
+        // registers`, e.g. `f64(f64, f64)`).
+        let seven = format!("f64({})", f64s(7));
+        assert_eq!(inline_of(&seven).shape, Entry::Regs);
+    }
+
+    /// The ABI conformance suite (`tests/abi.rs`) calls every fixture through every entry
+    /// its plan takes: the strided entries must be among them.
+    #[test]
+    fn the_abi_fixtures_cover_the_strided_entries() {
+        mod cases {
+            include!(env!("FFIKIT_ABI_CASES"));
+        }
+        let shapes: Vec<Entry> = cases::CASES
+            .iter()
+            .filter_map(|(_, sig, _)| {
+                let plan = crate::target_plan(&sig.parse().ok()?).ok()?;
+                Some(InlinePlan::of(&plan).shape)
+            })
+            .collect();
+        for entry in [Entry::Runs, Entry::RunsSmall, Entry::Regs, Entry::RegsSmall] {
+            let n = shapes.iter().filter(|&&e| e == entry).count();
+            assert!(n >= 3, "{entry:?}: {n} fixtures");
         }
     }
 }

@@ -15,7 +15,8 @@
 //! 14 arguments compare each header, without a branch per argument), then one jump on the
 //! entry chosen at prepare reaches an inline `asm!` block that loads each argument register
 //! straight from the argument array at an offset the plan holds (`fast` module: integer
-//! registers only, one block per count; registers; one or two stack words stored by the
+//! registers only, one block per count; registers; registers at a stride from one base per
+//! class, where each class takes consecutive arguments; one or two stack words stored by the
 //! block itself; more stack words; struct pieces), calls on the caller's stack, and the
 //! return becomes a value without a branch on its type. Plans the inline entry does not
 //! take (AAPCS64 by-reference copies, over 64 stack words), a stack budget, or a test's

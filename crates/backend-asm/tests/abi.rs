@@ -1,4 +1,4 @@
-//! The ABI conformance suite: every function of the generated C fixture (`build.rs`: 394
+//! The ABI conformance suite: every function of the generated C fixture (`build.rs`: 400
 //! hand-picked signatures in libffi's test categories plus 300 random ones from a fixed seed)
 //! called through the asm backend with random values. Each fixture function folds the
 //! arguments it received into a checksum and derives its return from it; this file computes
