@@ -2,15 +2,23 @@
 //! plain Rust call through a function pointer of the right type) and beside the libffi
 //! crate's middle layer (`libffi/{shape}/call`, `Cif::call`), for the shapes of the issue:
 //! `add(i32,i32)`, `dot(ptr,ptr,usize)`, `6xi64+8xf64`, `8xi64` (two on the stack on x86-64),
-//! and a 16-byte struct argument and return. Every bench checks its result after the loop.
+//! and a 16-byte struct argument and return.
+//!
+//! Every variant is a batch that makes `n` calls and checks the last result, timed by
+//! criterion (`iter_custom`). After the criterion groups, a run with `--bench` also times the
+//! native call, the asm dynamic call and libffi's call of each shape in interleaved rounds (one
+//! sample of each per round, 31 rounds) and prints the medians of the per-round ratios
+//! (`asm-paired/{shape}`): on a noisy machine a slow spell then falls on all three alike, where
+//! criterion's rows, measured one after another, can land in different spells.
 
 use std::ffi::c_void;
 use std::hint::black_box;
 use std::path::Path;
+use std::time::{Duration, Instant};
 
-use backend_asm::AsmBackend;
-use criterion::{Criterion, criterion_group, criterion_main};
-use ffi_trait::{Arg, Backend, BufferArg, Source, Value};
+use backend_asm::{AsmBackend, AsmFunction};
+use criterion::Criterion;
+use ffi_trait::{Arg, Backend, BufferArg, SharedLibrary, Source, Value};
 use ffikit_kernels::locate::kernels_library;
 use libffi::middle::{Cif, CodePtr, Type as FfiType, arg};
 
@@ -21,226 +29,307 @@ struct S16 {
     b: i64,
 }
 
-fn benches(c: &mut Criterion) {
+/// A variant of a shape: makes `n` (at least 1) calls and checks the last result.
+type Batch = Box<dyn FnMut(u64)>;
+
+/// A batch of `n` calls of `call`, whose last result must be `want`. (Each `call` is marked
+/// `#[inline(always)]`, so that the loop holds the call itself, as criterion's `iter` loop
+/// does, and not a call of a closure that makes it.)
+fn batch<T: PartialEq + std::fmt::Debug + 'static>(
+    want: T,
+    mut call: impl FnMut() -> T + 'static,
+) -> Batch {
+    Box::new(move |n| {
+        let mut r = call();
+        for _ in 1..n {
+            r = call();
+        }
+        assert_eq!(r, want);
+    })
+}
+
+/// One shape: its name and its variants, `(row name, batch)`, each row named
+/// `{caller}/{shape}/{kind}`.
+struct Shape {
+    name: &'static str,
+    variants: Vec<(String, Batch)>,
+}
+
+impl Shape {
+    fn new(name: &'static str) -> Shape {
+        Shape {
+            name,
+            variants: Vec::new(),
+        }
+    }
+
+    fn with(mut self, caller: &str, kind: &str, b: Batch) -> Shape {
+        self.variants
+            .push((format!("{caller}/{}/{kind}", self.name), b));
+        self
+    }
+
+    /// The batch of row `caller/{shape}/kind`.
+    fn variant(&mut self, caller: &str, kind: &str) -> &mut Batch {
+        let name = format!("{caller}/{}/{kind}", self.name);
+        &mut self
+            .variants
+            .iter_mut()
+            .find(|(n, _)| *n == name)
+            .unwrap_or_else(|| panic!("no {name} row"))
+            .1
+    }
+}
+
+/// A fresh backend with the ABI fixture open.
+fn fixture() -> (AsmBackend, SharedLibrary) {
     let mut b = AsmBackend::new().unwrap();
-    let fx = b
+    let lib = b
         .open(Source::Path(Path::new(env!("FFIKIT_ABI_FIXTURE"))))
         .unwrap();
-    let kl = b.open(Source::Path(Path::new(&kernels_library()))).unwrap();
-    let mut g = c.benchmark_group("asm-vs");
+    (b, lib)
+}
 
-    // --- add(i32, i32)
-    {
-        let code = fx.symbol_address("ffx_add_i32").unwrap();
-        // SAFETY: ffx_add_i32 is int32_t(int32_t, int32_t).
-        let native: extern "C" fn(i32, i32) -> i32 = unsafe { std::mem::transmute(code) };
-        let mut r = native(40, 2);
-        g.bench_function("native/add/typed", |bn| {
-            bn.iter(|| r = black_box(native)(black_box(40), black_box(2)))
-        });
-        assert_eq!(r, 42);
-        // SAFETY: the fixture's signature.
-        let typed = unsafe { b.prepare_typed::<(i32, i32), i32>(&fx, "ffx_add_i32") }.unwrap();
-        g.bench_function("asm/add/typed", |bn| {
-            bn.iter(|| {
-                // SAFETY: no pointers.
-                r = unsafe { b.call_typed(black_box(&typed), (black_box(40), black_box(2))) }
+/// `symbol` of `lib` prepared for dynamic calls with signature `sig`, in a fresh backend.
+///
+/// # Safety
+/// `sig` is the symbol's C signature.
+unsafe fn dynamic(lib: &SharedLibrary, symbol: &str, sig: &str) -> (AsmBackend, AsmFunction) {
+    let mut b = AsmBackend::new().unwrap();
+    // SAFETY: forwarded from the caller.
+    let f = unsafe { b.prepare(lib, symbol, &sig.parse().unwrap()) }.unwrap();
+    (b, f)
+}
+
+/// The code at `p` as the function pointer type `F`.
+///
+/// # Safety
+/// `F` is a function pointer type whose signature matches the code at `p`.
+unsafe fn fn_at<F: Copy>(p: *const c_void) -> F {
+    assert_eq!(size_of::<F>(), size_of::<*const c_void>());
+    // SAFETY: forwarded from the caller; the sizes match.
+    unsafe { std::mem::transmute_copy(&p) }
+}
+
+fn add() -> Shape {
+    let (mut b, fx) = fixture();
+    let code = fx.symbol_address("ffx_add_i32").unwrap();
+    // SAFETY: ffx_add_i32 is int32_t(int32_t, int32_t).
+    let native: extern "C" fn(i32, i32) -> i32 = unsafe { fn_at(code) };
+    // SAFETY: the fixture's signature.
+    let typed = unsafe { b.prepare_typed::<(i32, i32), i32>(&fx, "ffx_add_i32") }.unwrap();
+    // SAFETY: the fixture's signature.
+    let (mut d, dynf) = unsafe { dynamic(&fx, "ffx_add_i32", "i32(i32, i32)") };
+    let cif = Cif::new([FfiType::i32(), FfiType::i32()], FfiType::i32());
+    let (x, y) = (40i32, 2i32);
+    Shape::new("add")
+        .with(
+            "native",
+            "typed",
+            batch(
+                42,
+                #[inline(always)]
+                move || black_box(native)(black_box(40), black_box(2)),
+            ),
+        )
+        .with(
+            "asm",
+            "typed",
+            batch(
+                42,
+                #[inline(always)]
+                move || {
+                    // SAFETY: no pointers.
+                    unsafe { b.call_typed(black_box(&typed), (black_box(40), black_box(2))) }
+                        .unwrap()
+                },
+            ),
+        )
+        .with(
+            "asm",
+            "dynamic",
+            batch(
+                Value::I32(42),
+                #[inline(always)]
+                move || {
+                    // SAFETY: no pointers.
+                    unsafe {
+                        d.call(
+                            black_box(&dynf),
+                            &[Arg::i32(black_box(40)), Arg::i32(black_box(2))],
+                            &mut [],
+                        )
+                    }
                     .unwrap()
-            })
-        });
-        assert_eq!(r, 42);
-        // SAFETY: the fixture's signature.
-        let dynf =
-            unsafe { b.prepare(&fx, "ffx_add_i32", &"i32(i32, i32)".parse().unwrap()) }.unwrap();
-        let mut v = Value::Void;
-        g.bench_function("asm/add/dynamic", |bn| {
-            bn.iter(|| {
-                // SAFETY: no pointers.
-                v = unsafe {
-                    b.call(
-                        black_box(&dynf),
-                        &[Arg::i32(black_box(40)), Arg::i32(black_box(2))],
-                        &mut [],
-                    )
-                }
-                .unwrap()
-            })
-        });
-        // SAFETY: no pointers.
-        v = unsafe { b.call(&dynf, &[Arg::i32(40), Arg::i32(2)], &mut []) }.unwrap();
-        assert_eq!(v, Value::I32(42));
-        let cif = Cif::new([FfiType::i32(), FfiType::i32()], FfiType::i32());
-        let (x, y) = (40i32, 2i32);
-        g.bench_function("libffi/add/call", |bn| {
-            bn.iter(|| {
-                // SAFETY: the CIF matches the function.
-                r = unsafe {
-                    cif.call::<i32>(
-                        CodePtr(code as *mut c_void),
-                        &[arg(black_box(&x)), arg(black_box(&y))],
-                    )
-                }
-            })
-        });
-        assert_eq!(r, 42);
-    }
+                },
+            ),
+        )
+        .with(
+            "libffi",
+            "call",
+            batch(
+                42,
+                #[inline(always)]
+                move || {
+                    // SAFETY: the CIF matches the function.
+                    unsafe {
+                        cif.call::<i32>(
+                            CodePtr(code as *mut c_void),
+                            &[arg(black_box(&x)), arg(black_box(&y))],
+                        )
+                    }
+                },
+            ),
+        )
+}
 
-    // --- dot(ptr, ptr, usize) over 4 f64 (call-bound)
-    {
-        let n = 4usize;
-        let xb = b.alloc_stable_buffer(n * 8, 64).unwrap();
-        // SAFETY: fresh buffer, no other view.
-        unsafe { xb.as_mut_slice_of::<f64>() }
-            .iter_mut()
-            .enumerate()
-            .for_each(|(i, v)| *v = i as f64);
-        let want: f64 = (0..n).map(|i| (i * i) as f64).sum();
-        let code = kl.symbol_address("ffikit_dot_f64").unwrap();
-        // SAFETY: f64(ptr, ptr, usize).
-        let native: unsafe extern "C" fn(*const f64, *const f64, usize) -> f64 =
-            unsafe { std::mem::transmute(code) };
-        let p = xb.host_ptr() as *const f64;
-        // SAFETY: the buffer holds n f64.
-        let mut r = unsafe { native(p, p, n) };
-        g.bench_function("native/dot/typed", |bn| {
-            // SAFETY: as above.
-            bn.iter(|| r = unsafe { black_box(native)(black_box(p), p, n) })
-        });
-        assert_eq!(r, want);
-        // SAFETY: the kernel's signature.
-        let typed =
-            unsafe { b.prepare_typed::<(BufferArg, BufferArg, usize), f64>(&kl, "ffikit_dot_f64") }
-                .unwrap();
-        g.bench_function("asm/dot/typed", |bn| {
-            bn.iter(|| {
-                // SAFETY: the buffer holds n f64.
-                r = unsafe { b.call_typed(black_box(&typed), (xb.arg(), xb.arg(), n)) }.unwrap()
-            })
-        });
-        assert_eq!(r, want);
-        // SAFETY: the kernel's signature.
-        let dynf = unsafe {
-            b.prepare(
-                &kl,
-                "ffikit_dot_f64",
-                &"f64(ptr, ptr, usize)".parse().unwrap(),
-            )
-        }
-        .unwrap();
-        let mut v = Value::F64(r);
-        g.bench_function("asm/dot/dynamic", |bn| {
-            bn.iter(|| {
-                // SAFETY: the buffer holds n f64.
-                v = unsafe {
-                    b.call(
-                        black_box(&dynf),
-                        &[Arg::buffer(xb), Arg::buffer(xb), Arg::usize(n)],
-                        &mut [],
-                    )
-                }
-                .unwrap()
-            })
-        });
-        assert_eq!(v, Value::F64(want));
-        let cif = Cif::new(
-            [FfiType::pointer(), FfiType::pointer(), FfiType::usize()],
-            FfiType::f64(),
-        );
-        g.bench_function("libffi/dot/call", |bn| {
-            bn.iter(|| {
-                // SAFETY: the CIF matches the kernel; the buffer holds n f64.
-                r = unsafe {
-                    cif.call::<f64>(
-                        CodePtr(code as *mut c_void),
-                        &[arg(black_box(&p)), arg(&p), arg(&n)],
-                    )
-                }
-            })
-        });
-        assert_eq!(r, want);
+/// `dot(ptr, ptr, usize)` over 4 f64 (call-bound).
+fn dot() -> Shape {
+    let n = 4usize;
+    let mut b = AsmBackend::new().unwrap();
+    let kl = b.open(Source::Path(Path::new(&kernels_library()))).unwrap();
+    let xb = b.alloc_stable_buffer(n * 8, 64).unwrap();
+    // SAFETY: fresh buffer, no other view.
+    unsafe { xb.as_mut_slice_of::<f64>() }
+        .iter_mut()
+        .enumerate()
+        .for_each(|(i, v)| *v = i as f64);
+    let want: f64 = (0..n).map(|i| (i * i) as f64).sum();
+    let code = kl.symbol_address("ffikit_dot_f64").unwrap();
+    // SAFETY: f64(ptr, ptr, usize).
+    let native: unsafe extern "C" fn(*const f64, *const f64, usize) -> f64 = unsafe { fn_at(code) };
+    let p = xb.host_ptr() as *const f64;
+    // SAFETY: the kernel's signature.
+    let typed =
+        unsafe { b.prepare_typed::<(BufferArg, BufferArg, usize), f64>(&kl, "ffikit_dot_f64") }
+            .unwrap();
+    // SAFETY: the kernel's signature.
+    let dynf = unsafe {
+        b.prepare(
+            &kl,
+            "ffikit_dot_f64",
+            &"f64(ptr, ptr, usize)".parse().unwrap(),
+        )
     }
+    .unwrap();
+    let cif = Cif::new(
+        [FfiType::pointer(), FfiType::pointer(), FfiType::usize()],
+        FfiType::f64(),
+    );
+    // The buffer lives in `b`, which the dynamic batch owns; the other batches only read it
+    // through its address while that batch (in the same `Shape`) lives.
+    let (arg_x, p_addr) = (xb.arg(), p as usize);
+    let mut typed_b = AsmBackend::new().unwrap();
+    Shape::new("dot")
+        .with(
+            "native",
+            "typed",
+            batch(
+                want,
+                #[inline(always)]
+                move || {
+                    let p = p_addr as *const f64;
+                    // SAFETY: the buffer holds n f64.
+                    unsafe { black_box(native)(black_box(p), p, n) }
+                },
+            ),
+        )
+        .with(
+            "asm",
+            "typed",
+            batch(
+                want,
+                #[inline(always)]
+                move || {
+                    // SAFETY: the buffer holds n f64.
+                    unsafe { typed_b.call_typed(black_box(&typed), (arg_x, arg_x, n)) }.unwrap()
+                },
+            ),
+        )
+        .with(
+            "asm",
+            "dynamic",
+            batch(
+                Value::F64(want),
+                #[inline(always)]
+                move || {
+                    // SAFETY: the buffer holds n f64.
+                    unsafe {
+                        b.call(
+                            black_box(&dynf),
+                            &[Arg::buffer(xb), Arg::buffer(xb), Arg::usize(n)],
+                            &mut [],
+                        )
+                    }
+                    .unwrap()
+                },
+            ),
+        )
+        .with(
+            "libffi",
+            "call",
+            batch(
+                want,
+                #[inline(always)]
+                move || {
+                    let p = p_addr as *const f64;
+                    // SAFETY: the CIF matches the kernel; the buffer holds n f64.
+                    unsafe {
+                        cif.call::<f64>(
+                            CodePtr(code as *mut c_void),
+                            &[arg(black_box(&p)), arg(&p), arg(&n)],
+                        )
+                    }
+                },
+            ),
+        )
+}
 
-    // --- 6 x i64 + 8 x f64
-    {
-        let code = fx.symbol_address("ffx_6i64_8f64").unwrap();
-        type F14 = extern "C" fn(
-            i64,
-            i64,
-            i64,
-            i64,
-            i64,
-            i64,
-            f64,
-            f64,
-            f64,
-            f64,
-            f64,
-            f64,
-            f64,
-            f64,
-        ) -> i64;
-        // SAFETY: the fixture's signature.
-        let native: F14 = unsafe { std::mem::transmute(code) };
-        let mut r = native(1, 2, 3, 4, 5, 6, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0);
-        g.bench_function("native/6i64_8f64/typed", |bn| {
-            bn.iter(|| {
-                r = black_box(native)(
-                    black_box(1),
-                    2,
-                    3,
-                    4,
-                    5,
-                    6,
-                    black_box(1.0),
-                    2.0,
-                    3.0,
-                    4.0,
-                    5.0,
-                    6.0,
-                    7.0,
-                    8.0,
-                )
-            })
-        });
-        assert_eq!(r, 57);
-        #[rustfmt::skip]
-        type P14 = (i64, i64, i64, i64, i64, i64, f64, f64, f64, f64, f64, f64, f64, f64);
-        // SAFETY: the fixture's signature.
-        let typed = unsafe { b.prepare_typed::<P14, i64>(&fx, "ffx_6i64_8f64") }.unwrap();
-        g.bench_function("asm/6i64_8f64/typed", |bn| {
-            bn.iter(|| {
+fn six_i64_eight_f64() -> Shape {
+    let (mut b, fx) = fixture();
+    let code = fx.symbol_address("ffx_6i64_8f64").unwrap();
+    #[rustfmt::skip]
+    type F14 = extern "C" fn(i64, i64, i64, i64, i64, i64, f64, f64, f64, f64, f64, f64, f64, f64) -> i64;
+    // SAFETY: the fixture's signature.
+    let native: F14 = unsafe { fn_at(code) };
+    #[rustfmt::skip]
+    type P14 = (i64, i64, i64, i64, i64, i64, f64, f64, f64, f64, f64, f64, f64, f64);
+    // SAFETY: the fixture's signature.
+    let typed = unsafe { b.prepare_typed::<P14, i64>(&fx, "ffx_6i64_8f64") }.unwrap();
+    let text = "i64(i64, i64, i64, i64, i64, i64, f64, f64, f64, f64, f64, f64, f64, f64)";
+    // SAFETY: the fixture's signature.
+    let (mut d, dynf) = unsafe { dynamic(&fx, "ffx_6i64_8f64", text) };
+    let mut types = vec![FfiType::i64(); 6];
+    types.extend(vec![FfiType::f64(); 8]);
+    let cif = Cif::new(types, FfiType::i64());
+    let ints = [1i64, 2, 3, 4, 5, 6];
+    let floats = [1.0f64, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0];
+    Shape::new("6i64_8f64")
+        .with(
+            "native",
+            "typed",
+            batch(57, #[inline(always)] move || {
+                #[rustfmt::skip]
+                let r = black_box(native)(
+                    black_box(1), 2, 3, 4, 5, 6, black_box(1.0), 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0,
+                );
+                r
+            }),
+        )
+        .with(
+            "asm",
+            "typed",
+            batch(57, #[inline(always)] move || {
+                #[rustfmt::skip]
+                let args = (black_box(1), 2, 3, 4, 5, 6, black_box(1.0), 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0);
                 // SAFETY: no pointers.
-                r = unsafe {
-                    b.call_typed(
-                        black_box(&typed),
-                        (
-                            black_box(1),
-                            2,
-                            3,
-                            4,
-                            5,
-                            6,
-                            black_box(1.0),
-                            2.0,
-                            3.0,
-                            4.0,
-                            5.0,
-                            6.0,
-                            7.0,
-                            8.0,
-                        ),
-                    )
-                }
-                .unwrap()
-            })
-        });
-        assert_eq!(r, 57);
-        let text = "i64(i64, i64, i64, i64, i64, i64, f64, f64, f64, f64, f64, f64, f64, f64)";
-        // SAFETY: the fixture's signature.
-        let dynf = unsafe { b.prepare(&fx, "ffx_6i64_8f64", &text.parse().unwrap()) }.unwrap();
-        let mut v = Value::Void;
-        g.bench_function("asm/6i64_8f64/dynamic", |bn| {
-            bn.iter(|| {
+                unsafe { b.call_typed(black_box(&typed), args) }.unwrap()
+            }),
+        )
+        .with(
+            "asm",
+            "dynamic",
+            batch(Value::I64(57), #[inline(always)] move || {
                 let args = [
                     Arg::i64(black_box(1)),
                     Arg::i64(2),
@@ -258,26 +347,13 @@ fn benches(c: &mut Criterion) {
                     Arg::f64(8.0),
                 ];
                 // SAFETY: no pointers.
-                v = unsafe { b.call(black_box(&dynf), &args, &mut []) }.unwrap()
-            })
-        });
-        // SAFETY: no pointers.
-        let check = unsafe {
-            let args: Vec<Arg> = (1..=6)
-                .map(Arg::i64)
-                .chain((1..=8).map(|i| Arg::f64(i as f64)))
-                .collect();
-            b.call(&dynf, &args, &mut []).unwrap()
-        };
-        assert_eq!(check, Value::I64(57));
-        let _ = v;
-        let mut types = vec![FfiType::i64(); 6];
-        types.extend(vec![FfiType::f64(); 8]);
-        let cif = Cif::new(types, FfiType::i64());
-        let ints = [1i64, 2, 3, 4, 5, 6];
-        let floats = [1.0f64, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0];
-        g.bench_function("libffi/6i64_8f64/call", |bn| {
-            bn.iter(|| {
+                unsafe { d.call(black_box(&dynf), &args, &mut []) }.unwrap()
+            }),
+        )
+        .with(
+            "libffi",
+            "call",
+            batch(57, #[inline(always)] move || {
                 let a = [
                     arg(black_box(&ints[0])),
                     arg(&ints[1]),
@@ -295,148 +371,222 @@ fn benches(c: &mut Criterion) {
                     arg(&floats[7]),
                 ];
                 // SAFETY: the CIF matches the function.
-                r = unsafe { cif.call::<i64>(CodePtr(code as *mut c_void), &a) }
-            })
-        });
-        assert_eq!(r, 57);
-    }
-
-    // --- 8 x i64 (two on the stack on x86-64)
-    {
-        let code = fx.symbol_address("ffx_8i64").unwrap();
-        type F8 = extern "C" fn(i64, i64, i64, i64, i64, i64, i64, i64) -> i64;
-        // SAFETY: the fixture's signature.
-        let native: F8 = unsafe { std::mem::transmute(code) };
-        let mut r = native(1, 2, 3, 4, 5, 6, 7, 8);
-        g.bench_function("native/8i64/typed", |bn| {
-            bn.iter(|| r = black_box(native)(black_box(1), 2, 3, 4, 5, 6, 7, black_box(8)))
-        });
-        assert_eq!(r, 36);
-        // SAFETY: the fixture's signature.
-        let typed = unsafe {
-            b.prepare_typed::<(i64, i64, i64, i64, i64, i64, i64, i64), i64>(&fx, "ffx_8i64")
-        }
-        .unwrap();
-        g.bench_function("asm/8i64/typed", |bn| {
-            bn.iter(|| {
-                // SAFETY: no pointers.
-                r = unsafe {
-                    b.call_typed(
-                        black_box(&typed),
-                        (black_box(1), 2, 3, 4, 5, 6, 7, black_box(8)),
-                    )
-                }
-                .unwrap()
-            })
-        });
-        assert_eq!(r, 36);
-        // SAFETY: the fixture's signature.
-        let dynf = unsafe {
-            b.prepare(
-                &fx,
-                "ffx_8i64",
-                &"i64(i64, i64, i64, i64, i64, i64, i64, i64)"
-                    .parse()
-                    .unwrap(),
-            )
-        }
-        .unwrap();
-        let mut v = Value::Void;
-        g.bench_function("asm/8i64/dynamic", |bn| {
-            bn.iter(|| {
-                let args = [
-                    Arg::i64(black_box(1)),
-                    Arg::i64(2),
-                    Arg::i64(3),
-                    Arg::i64(4),
-                    Arg::i64(5),
-                    Arg::i64(6),
-                    Arg::i64(7),
-                    Arg::i64(black_box(8)),
-                ];
-                // SAFETY: no pointers.
-                v = unsafe { b.call(black_box(&dynf), &args, &mut []) }.unwrap()
-            })
-        });
-        // SAFETY: no pointers.
-        v = unsafe { b.call(&dynf, &(1..=8).map(Arg::i64).collect::<Vec<_>>(), &mut []) }.unwrap();
-        assert_eq!(v, Value::I64(36));
-        let cif = Cif::new(vec![FfiType::i64(); 8], FfiType::i64());
-        let xs = [1i64, 2, 3, 4, 5, 6, 7, 8];
-        g.bench_function("libffi/8i64/call", |bn| {
-            bn.iter(|| {
-                let a = [
-                    arg(black_box(&xs[0])),
-                    arg(&xs[1]),
-                    arg(&xs[2]),
-                    arg(&xs[3]),
-                    arg(&xs[4]),
-                    arg(&xs[5]),
-                    arg(&xs[6]),
-                    arg(&xs[7]),
-                ];
-                // SAFETY: the CIF matches the function.
-                r = unsafe { cif.call::<i64>(CodePtr(code as *mut c_void), &a) }
-            })
-        });
-        assert_eq!(r, 36);
-    }
-
-    // --- a 16-byte struct argument and return
-    {
-        let code = fx.symbol_address("ffx_swap16").unwrap();
-        // SAFETY: ffx_s16 ffx_swap16(ffx_s16), with S16 its #[repr(C)] twin.
-        let native: extern "C" fn(S16) -> S16 = unsafe { std::mem::transmute(code) };
-        let s = S16 { a: 1, b: 2 };
-        let want = S16 { a: 2, b: 2 };
-        let mut r = native(s);
-        g.bench_function("native/struct16/typed", |bn| {
-            bn.iter(|| r = black_box(native)(black_box(s)))
-        });
-        assert_eq!(r, want);
-        // SAFETY: the fixture's signature.
-        let dynf = unsafe {
-            b.prepare(
-                &fx,
-                "ffx_swap16",
-                &"{i64, i64}({i64, i64})".parse().unwrap(),
-            )
-        }
-        .unwrap();
-        let mut bytes = [0u8; 16];
-        bytes[..8].copy_from_slice(&1i64.to_ne_bytes());
-        bytes[8..].copy_from_slice(&2i64.to_ne_bytes());
-        let mut out = [0u8; 16];
-        g.bench_function("asm/struct16/dynamic", |bn| {
-            bn.iter(|| {
-                // SAFETY: no pointers.
-                unsafe { b.call(black_box(&dynf), &[Arg::bytes(black_box(&bytes))], &mut out) }
-                    .unwrap()
-            })
-        });
-        // SAFETY: no pointers.
-        unsafe { b.call(&dynf, &[Arg::bytes(&bytes)], &mut out) }.unwrap();
-        assert_eq!(
-            (
-                i64::from_ne_bytes(out[..8].try_into().unwrap()),
-                i64::from_ne_bytes(out[8..].try_into().unwrap())
-            ),
-            (2, 2)
-        );
-        let cif = Cif::new(
-            [FfiType::structure([FfiType::i64(), FfiType::i64()])],
-            FfiType::structure([FfiType::i64(), FfiType::i64()]),
-        );
-        g.bench_function("libffi/struct16/call", |bn| {
-            bn.iter(|| {
-                // SAFETY: the CIF matches the function; S16 has the struct's layout.
-                r = unsafe { cif.call::<S16>(CodePtr(code as *mut c_void), &[arg(black_box(&s))]) }
-            })
-        });
-        assert_eq!(r, want);
-    }
-    g.finish();
+                unsafe { cif.call::<i64>(CodePtr(code as *mut c_void), &a) }
+            }),
+        )
 }
 
-criterion_group!(asm, benches);
-criterion_main!(asm);
+/// `8 x i64` (two on the stack on x86-64).
+fn eight_i64() -> Shape {
+    let (mut b, fx) = fixture();
+    let code = fx.symbol_address("ffx_8i64").unwrap();
+    type F8 = extern "C" fn(i64, i64, i64, i64, i64, i64, i64, i64) -> i64;
+    // SAFETY: the fixture's signature.
+    let native: F8 = unsafe { fn_at(code) };
+    // SAFETY: the fixture's signature.
+    let typed = unsafe {
+        b.prepare_typed::<(i64, i64, i64, i64, i64, i64, i64, i64), i64>(&fx, "ffx_8i64")
+    }
+    .unwrap();
+    let text = "i64(i64, i64, i64, i64, i64, i64, i64, i64)";
+    // SAFETY: the fixture's signature.
+    let (mut d, dynf) = unsafe { dynamic(&fx, "ffx_8i64", text) };
+    let cif = Cif::new(vec![FfiType::i64(); 8], FfiType::i64());
+    let xs = [1i64, 2, 3, 4, 5, 6, 7, 8];
+    Shape::new("8i64")
+        .with(
+            "native",
+            "typed",
+            batch(
+                36,
+                #[inline(always)]
+                move || black_box(native)(black_box(1), 2, 3, 4, 5, 6, 7, black_box(8)),
+            ),
+        )
+        .with(
+            "asm",
+            "typed",
+            batch(
+                36,
+                #[inline(always)]
+                move || {
+                    let args = (black_box(1), 2, 3, 4, 5, 6, 7, black_box(8));
+                    // SAFETY: no pointers.
+                    unsafe { b.call_typed(black_box(&typed), args) }.unwrap()
+                },
+            ),
+        )
+        .with(
+            "asm",
+            "dynamic",
+            batch(
+                Value::I64(36),
+                #[inline(always)]
+                move || {
+                    let args = [
+                        Arg::i64(black_box(1)),
+                        Arg::i64(2),
+                        Arg::i64(3),
+                        Arg::i64(4),
+                        Arg::i64(5),
+                        Arg::i64(6),
+                        Arg::i64(7),
+                        Arg::i64(black_box(8)),
+                    ];
+                    // SAFETY: no pointers.
+                    unsafe { d.call(black_box(&dynf), &args, &mut []) }.unwrap()
+                },
+            ),
+        )
+        .with(
+            "libffi",
+            "call",
+            batch(
+                36,
+                #[inline(always)]
+                move || {
+                    let a = [
+                        arg(black_box(&xs[0])),
+                        arg(&xs[1]),
+                        arg(&xs[2]),
+                        arg(&xs[3]),
+                        arg(&xs[4]),
+                        arg(&xs[5]),
+                        arg(&xs[6]),
+                        arg(&xs[7]),
+                    ];
+                    // SAFETY: the CIF matches the function.
+                    unsafe { cif.call::<i64>(CodePtr(code as *mut c_void), &a) }
+                },
+            ),
+        )
+}
+
+/// A 16-byte struct argument and return.
+fn struct16() -> Shape {
+    let (_, fx) = fixture();
+    let code = fx.symbol_address("ffx_swap16").unwrap();
+    // SAFETY: ffx_s16 ffx_swap16(ffx_s16), with S16 its #[repr(C)] twin.
+    let native: extern "C" fn(S16) -> S16 = unsafe { fn_at(code) };
+    let s = S16 { a: 1, b: 2 };
+    let want = S16 { a: 2, b: 2 };
+    // SAFETY: the fixture's signature.
+    let (mut d, dynf) = unsafe { dynamic(&fx, "ffx_swap16", "{i64, i64}({i64, i64})") };
+    let mut bytes = [0u8; 16];
+    bytes[..8].copy_from_slice(&1i64.to_ne_bytes());
+    bytes[8..].copy_from_slice(&2i64.to_ne_bytes());
+    let mut out = [0u8; 16];
+    let cif = Cif::new(
+        [FfiType::structure([FfiType::i64(), FfiType::i64()])],
+        FfiType::structure([FfiType::i64(), FfiType::i64()]),
+    );
+    Shape::new("struct16")
+        .with(
+            "native",
+            "typed",
+            batch(
+                want,
+                #[inline(always)]
+                move || black_box(native)(black_box(s)),
+            ),
+        )
+        .with(
+            "asm",
+            "dynamic",
+            batch(
+                (2i64, 2i64),
+                #[inline(always)]
+                move || {
+                    // SAFETY: no pointers.
+                    unsafe { d.call(black_box(&dynf), &[Arg::bytes(black_box(&bytes))], &mut out) }
+                        .unwrap();
+                    (
+                        i64::from_ne_bytes(out[..8].try_into().unwrap()),
+                        i64::from_ne_bytes(out[8..].try_into().unwrap()),
+                    )
+                },
+            ),
+        )
+        .with(
+            "libffi",
+            "call",
+            batch(
+                want,
+                #[inline(always)]
+                move || {
+                    // SAFETY: the CIF matches the function; S16 has the struct's layout.
+                    unsafe { cif.call::<S16>(CodePtr(code as *mut c_void), &[arg(black_box(&s))]) }
+                },
+            ),
+        )
+}
+
+/// `batch(n)` timed.
+fn time(batch: &mut Batch, n: u64) -> Duration {
+    let t = Instant::now();
+    batch(n);
+    t.elapsed()
+}
+
+/// A batch size that takes at least 2 ms.
+fn calibrate(batch: &mut Batch) -> u64 {
+    let mut n = 1;
+    while time(batch, n) < Duration::from_millis(2) {
+        n *= 2;
+    }
+    n
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+/// The interleaved rounds of the native call, the asm dynamic call and libffi's call of
+/// `shape`: medians of ns per call and of the per-round ratios.
+fn paired(shape: &mut Shape) {
+    const ROUNDS: usize = 31;
+    let rows = [("native", "typed"), ("asm", "dynamic"), ("libffi", "call")];
+    let sizes: Vec<u64> = rows
+        .iter()
+        .map(|(c, k)| calibrate(shape.variant(c, k)))
+        .collect();
+    let mut ns = vec![Vec::with_capacity(ROUNDS); rows.len()];
+    for _ in 0..ROUNDS {
+        for (k, (caller, kind)) in rows.iter().enumerate() {
+            let t = time(shape.variant(caller, kind), sizes[k]);
+            ns[k].push(t.as_nanos() as f64 / sizes[k] as f64);
+        }
+    }
+    let ratio = |a: usize, b: usize| median((0..ROUNDS).map(|r| ns[a][r] / ns[b][r]).collect());
+    println!(
+        "asm-paired/{}: native typed {:.2} ns, asm dynamic {:.2} ns ({:.2}x the native call), \
+         libffi {:.2} ns ({:.1}x the asm dynamic call); medians of {ROUNDS} interleaved rounds",
+        shape.name,
+        median(ns[0].clone()),
+        median(ns[1].clone()),
+        ratio(1, 0),
+        median(ns[2].clone()),
+        ratio(2, 1),
+    );
+}
+
+fn main() {
+    let mut c = Criterion::default().configure_from_args();
+    let mut shapes = [add(), dot(), six_i64_eight_f64(), eight_i64(), struct16()];
+    {
+        let mut g = c.benchmark_group("asm-vs");
+        for shape in &mut shapes {
+            for (name, b) in &mut shape.variants {
+                g.bench_function(name.as_str(), |bn| bn.iter_custom(|n| time(b, n.max(1))));
+            }
+        }
+        g.finish();
+    }
+    if std::env::args().any(|a| a == "--bench") {
+        for shape in &mut shapes {
+            paired(shape);
+        }
+    }
+    c.final_summary();
+}
