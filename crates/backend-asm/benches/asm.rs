@@ -20,6 +20,7 @@ use backend_asm::{AsmBackend, AsmFunction};
 use criterion::Criterion;
 use ffi_trait::{Arg, Backend, BufferArg, SharedLibrary, Source, Value};
 use ffikit_kernels::locate::kernels_library;
+use ffikit_test_support::fn_at;
 use libffi::middle::{Cif, CodePtr, Type as FfiType, arg};
 
 #[repr(C)]
@@ -69,15 +70,16 @@ impl Shape {
         self
     }
 
-    /// The batch of row `caller/{shape}/kind`.
-    fn variant(&mut self, caller: &str, kind: &str) -> &mut Batch {
+    /// The index in `variants` of row `caller/{shape}/kind`.
+    ///
+    /// # Panics
+    /// When the shape has no such row.
+    fn row(&self, caller: &str, kind: &str) -> usize {
         let name = format!("{caller}/{}/{kind}", self.name);
-        &mut self
-            .variants
-            .iter_mut()
-            .find(|(n, _)| *n == name)
+        self.variants
+            .iter()
+            .position(|(n, _)| *n == name)
             .unwrap_or_else(|| panic!("no {name} row"))
-            .1
     }
 }
 
@@ -99,16 +101,6 @@ unsafe fn dynamic(lib: &SharedLibrary, symbol: &str, sig: &str) -> (AsmBackend, 
     // SAFETY: forwarded from the caller.
     let f = unsafe { b.prepare(lib, symbol, &sig.parse().unwrap()) }.unwrap();
     (b, f)
-}
-
-/// The code at `p` as the function pointer type `F`.
-///
-/// # Safety
-/// `F` is a function pointer type whose signature matches the code at `p`.
-unsafe fn fn_at<F: Copy>(p: *const c_void) -> F {
-    assert_eq!(size_of::<F>(), size_of::<*const c_void>());
-    // SAFETY: forwarded from the caller; the sizes match.
-    unsafe { std::mem::transmute_copy(&p) }
 }
 
 fn add() -> Shape {
@@ -354,22 +346,11 @@ fn six_i64_eight_f64() -> Shape {
             "libffi",
             "call",
             batch(57, #[inline(always)] move || {
-                let a = [
-                    arg(black_box(&ints[0])),
-                    arg(&ints[1]),
-                    arg(&ints[2]),
-                    arg(&ints[3]),
-                    arg(&ints[4]),
-                    arg(&ints[5]),
-                    arg(&floats[0]),
-                    arg(&floats[1]),
-                    arg(&floats[2]),
-                    arg(&floats[3]),
-                    arg(&floats[4]),
-                    arg(&floats[5]),
-                    arg(&floats[6]),
-                    arg(&floats[7]),
-                ];
+                let a: [_; 14] = std::array::from_fn(|k| match k {
+                    0 => arg(black_box(&ints[0])),
+                    1..6 => arg(&ints[k]),
+                    _ => arg(&floats[k - 6]),
+                });
                 // SAFETY: the CIF matches the function.
                 unsafe { cif.call::<i64>(CodePtr(code as *mut c_void), &a) }
             }),
@@ -445,16 +426,7 @@ fn eight_i64() -> Shape {
                 36,
                 #[inline(always)]
                 move || {
-                    let a = [
-                        arg(black_box(&xs[0])),
-                        arg(&xs[1]),
-                        arg(&xs[2]),
-                        arg(&xs[3]),
-                        arg(&xs[4]),
-                        arg(&xs[5]),
-                        arg(&xs[6]),
-                        arg(&xs[7]),
-                    ];
+                    let a = black_box(&xs).each_ref().map(arg);
                     // SAFETY: the CIF matches the function.
                     unsafe { cif.call::<i64>(CodePtr(code as *mut c_void), &a) }
                 },
@@ -546,15 +518,13 @@ fn median(mut v: Vec<f64>) -> f64 {
 /// `shape`: medians of ns per call and of the per-round ratios.
 fn paired(shape: &mut Shape) {
     const ROUNDS: usize = 31;
-    let rows = [("native", "typed"), ("asm", "dynamic"), ("libffi", "call")];
-    let sizes: Vec<u64> = rows
-        .iter()
-        .map(|(c, k)| calibrate(shape.variant(c, k)))
-        .collect();
+    let rows =
+        [("native", "typed"), ("asm", "dynamic"), ("libffi", "call")].map(|(c, k)| shape.row(c, k));
+    let sizes = rows.map(|r| calibrate(&mut shape.variants[r].1));
     let mut ns = vec![Vec::with_capacity(ROUNDS); rows.len()];
     for _ in 0..ROUNDS {
-        for (k, (caller, kind)) in rows.iter().enumerate() {
-            let t = time(shape.variant(caller, kind), sizes[k]);
+        for (k, &r) in rows.iter().enumerate() {
+            let t = time(&mut shape.variants[r].1, sizes[k]);
             ns[k].push(t.as_nanos() as f64 / sizes[k] as f64);
         }
     }

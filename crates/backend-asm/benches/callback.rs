@@ -19,6 +19,7 @@ use std::path::Path;
 use backend_asm::Closure;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use ffi_trait::SharedLibrary;
+use ffikit_test_support::fn_at;
 use libffi::low::ffi_cif;
 use libffi::middle::{Cif, Closure as FfiClosure, Type as FfiType};
 
@@ -30,16 +31,6 @@ const CALLS: i64 = 1000;
 struct S16 {
     a: i64,
     b: i64,
-}
-
-/// The code at `p` as the function pointer type `F`.
-///
-/// # Safety
-/// `F` is a function pointer type whose signature matches the code at `p`.
-unsafe fn fn_at<F: Copy>(p: *const c_void) -> F {
-    assert_eq!(size_of::<F>(), size_of::<*const c_void>());
-    // SAFETY: same size (checked); the signature is the caller's promise.
-    unsafe { std::mem::transmute_copy(&p) }
 }
 
 /// The fixture's C loops, which call their callback `n` times.

@@ -5,12 +5,15 @@
 //! - [`CountingAllocator`] and [`allocations_in`]: "zero heap allocations per call" as an
 //!   assertion;
 //! - [`parallel`]: runs the same work on N threads from one start line and times it, for the
-//!   pool scaling benches.
+//!   pool scaling benches;
+//! - [`fn_at`]: a resolved symbol's address as a typed function pointer, for the floors of
+//!   the call benches.
 //!
 //! Not part of the shipped library: only tests, benches and the bench-matrix rows use it.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
+use std::ffi::c_void;
 use std::sync::Barrier;
 use std::time::{Duration, Instant};
 
@@ -115,4 +118,18 @@ pub fn parallel(threads: usize, iters: u64, work: &(dyn Fn(usize, u64) + Sync)) 
         Instant::now()
     })
     .elapsed()
+}
+
+/// The code at `p` as the function pointer type `F` (a plain `extern "C" fn` of the
+/// symbol's signature: what a hand-written call of it costs).
+///
+/// # Safety
+/// `F` is a function pointer type whose signature matches the code at `p`.
+///
+/// # Panics
+/// When `F` is not pointer-sized (not a function pointer).
+pub unsafe fn fn_at<F: Copy>(p: *const c_void) -> F {
+    assert_eq!(size_of::<F>(), size_of::<*const c_void>());
+    // SAFETY: same size (checked); the signature is the caller's promise.
+    unsafe { std::mem::transmute_copy(&p) }
 }
