@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use backend_asm::{AsmBackend, AsmFunction};
 use criterion::Criterion;
-use ffi_trait::{Arg, Backend, BufferArg, SharedLibrary, Source, Value};
+use ffi_trait::{Arg, Backend, BufferArg, CStruct, SharedLibrary, Source, StructType, Type, Value};
 use ffikit_kernels::locate::kernels_library;
 use ffikit_test_support::fn_at;
 use libffi::middle::{Cif, CodePtr, Type as FfiType, arg};
@@ -28,6 +28,13 @@ use libffi::middle::{Cif, CodePtr, Type as FfiType, arg};
 struct S16 {
     a: i64,
     b: i64,
+}
+
+// SAFETY: `#[repr(C)]` with exactly these fields.
+unsafe impl CStruct for S16 {
+    fn struct_type() -> StructType {
+        StructType::new(vec![Type::I64, Type::I64]).expect("two fields")
+    }
 }
 
 /// A variant of a shape: makes `n` (at least 1) calls and checks the last result.
@@ -436,12 +443,14 @@ fn eight_i64() -> Shape {
 
 /// A 16-byte struct argument and return.
 fn struct16() -> Shape {
-    let (_, fx) = fixture();
+    let (mut b, fx) = fixture();
     let code = fx.symbol_address("ffx_swap16").unwrap();
     // SAFETY: ffx_s16 ffx_swap16(ffx_s16), with S16 its #[repr(C)] twin.
     let native: extern "C" fn(S16) -> S16 = unsafe { fn_at(code) };
     let s = S16 { a: 1, b: 2 };
     let want = S16 { a: 2, b: 2 };
+    // SAFETY: the fixture's signature, with S16 its twin.
+    let typed = unsafe { b.prepare_typed::<(S16,), S16>(&fx, "ffx_swap16") }.unwrap();
     // SAFETY: the fixture's signature.
     let (mut d, dynf) = unsafe { dynamic(&fx, "ffx_swap16", "{i64, i64}({i64, i64})") };
     let mut bytes = [0u8; 16];
@@ -460,6 +469,18 @@ fn struct16() -> Shape {
                 want,
                 #[inline(always)]
                 move || black_box(native)(black_box(s)),
+            ),
+        )
+        .with(
+            "asm",
+            "typed",
+            batch(
+                want,
+                #[inline(always)]
+                move || {
+                    // SAFETY: no pointers.
+                    unsafe { b.call_typed(black_box(&typed), (black_box(s),)) }.unwrap()
+                },
             ),
         )
         .with(

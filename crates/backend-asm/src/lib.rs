@@ -48,6 +48,7 @@ use ffi_trait::{
     Value,
     backend::{arg_type_error, call_raw_by_args},
     raw::RawReturn,
+    typed_signature,
 };
 
 #[cfg_attr(not(target_arch = "aarch64"), allow(dead_code))]
@@ -181,7 +182,8 @@ impl AsmFunction {
 /// `extern "C" fn` pointer of exactly that type (as the native backend does): no plan and
 /// no trampoline are needed, and the call costs what a plain Rust call through a function
 /// pointer costs. Prepare still classifies the signature, so the same signatures are
-/// accepted as by [`Backend::prepare`] (scalars only on this path).
+/// accepted as by [`Backend::prepare`]. Structs by value are `#[repr(C)]` Rust structs
+/// ([`ffi_trait::CStruct`]): the compiler applies the C ABI's struct rules to them.
 #[derive(Debug)]
 pub struct AsmTyped<P, R> {
     code: Code,
@@ -549,8 +551,8 @@ impl Backend for AsmBackend {
         symbol: &str,
     ) -> Result<AsmTyped<P, R>> {
         // The plan is not kept (the compiler makes a typed call), but planning rejects
-        // targets the backend does not support. Params and returns are scalars.
-        target_plan(&Signature::new(R::TYPE, P::types())?)?;
+        // targets the backend does not support.
+        target_plan(&typed_signature::<P, R>()?)?;
         Ok(AsmTyped {
             code: Code(lib.symbol_address(symbol)?),
             _lib: lib.clone(),

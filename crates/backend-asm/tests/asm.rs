@@ -334,3 +334,220 @@ proptest! {
         })?;
     }
 }
+
+mod typed_structs {
+    //! Structs by value on the typed path ([`CStruct`]): the compiler lowers the call, so
+    //! these check that the Rust twins and their declared struct types agree with the C
+    //! fixture, against the dynamic path's answer for the same call.
+    use super::*;
+    use ffi_trait::{CStruct, StructType, Type};
+
+    #[repr(C)]
+    #[derive(Clone, Copy, Debug, PartialEq)]
+    struct S16 {
+        a: i64,
+        b: i64,
+    }
+    #[repr(C)]
+    #[derive(Clone, Copy, Debug, PartialEq)]
+    struct S24 {
+        a: i32,
+        b: f64,
+        c: i64,
+    }
+    #[repr(C)]
+    #[derive(Clone, Copy, Debug, PartialEq)]
+    struct F4 {
+        x: f32,
+        y: f32,
+        z: f32,
+        w: f32,
+    }
+    #[repr(C)]
+    #[derive(Clone, Copy, Debug, PartialEq)]
+    struct Di {
+        d: f64,
+        i: i32,
+    }
+    /// A twin that declares the wrong fields (8 bytes of its 16). (The check compares size
+    /// and alignment: a wrong field list of the same layout is the `unsafe impl`'s fault.)
+    #[repr(C)]
+    #[derive(Clone, Copy, Debug, PartialEq)]
+    struct Liar {
+        a: i64,
+        b: i64,
+    }
+
+    fn st(fields: &[Type]) -> StructType {
+        StructType::new(fields.to_vec()).unwrap()
+    }
+    // SAFETY: `#[repr(C)]` with exactly these fields, in order, all plain scalars.
+    unsafe impl CStruct for S16 {
+        fn struct_type() -> StructType {
+            st(&[Type::I64, Type::I64])
+        }
+    }
+    // SAFETY: `#[repr(C)]` with exactly these fields, in order, all plain scalars.
+    unsafe impl CStruct for S24 {
+        fn struct_type() -> StructType {
+            st(&[Type::I32, Type::F64, Type::I64])
+        }
+    }
+    // SAFETY: `#[repr(C)]` with exactly these fields, in order, all plain scalars.
+    unsafe impl CStruct for F4 {
+        fn struct_type() -> StructType {
+            st(&[const { Type::F32 }; 4])
+        }
+    }
+    // SAFETY: `#[repr(C)]` with exactly these fields, in order, all plain scalars.
+    unsafe impl CStruct for Di {
+        fn struct_type() -> StructType {
+            st(&[Type::F64, Type::I32])
+        }
+    }
+    // SAFETY: not met on purpose (the declared layout is 8 bytes of the 16): the layout
+    // check must reject it at prepare, before any call.
+    unsafe impl CStruct for Liar {
+        fn struct_type() -> StructType {
+            st(&[Type::I64])
+        }
+    }
+
+    /// A twin read from its C bytes (the padding included, so that the bytes passed on the
+    /// dynamic path are all initialised).
+    fn twin<T: CStruct>(bytes: &[u8]) -> T {
+        assert_eq!(bytes.len(), size_of::<T>());
+        // SAFETY: `bytes` holds `size_of::<T>()` bytes, and every bit pattern is a valid
+        // value of these structs' scalar fields (integers and floats).
+        unsafe { bytes.as_ptr().cast::<T>().read_unaligned() }
+    }
+
+    /// The dynamic path's return bytes for `symbol` of `lib` with signature `text` and
+    /// `args`.
+    fn dynamic(
+        b: &mut AsmBackend,
+        lib: &SharedLibrary,
+        symbol: &str,
+        text: &str,
+        args: &[Arg<'_>],
+    ) -> Vec<u8> {
+        // SAFETY: each caller passes the fixture's signature.
+        let f = unsafe { b.prepare(lib, symbol, &sig(text)) }.unwrap();
+        let s = sig(text);
+        let mut ret = vec![0u8; s.ret().size()];
+        // SAFETY: the arguments are plain values and struct bytes of the right sizes.
+        unsafe { b.call(&f, args, &mut ret) }.unwrap();
+        ret
+    }
+
+    #[test]
+    fn typed_structs_follow_the_c_abi() {
+        let mut b = AsmBackend::new().unwrap();
+        let fx = open(&mut b, env!("FFIKIT_ABI_FIXTURE"));
+        // SAFETY: the fixture's C signatures (all four), with the Rust twins above.
+        let (swap, mix, scale, di) = unsafe {
+            (
+                b.prepare_typed::<(S16,), S16>(&fx, "ffx_swap16").unwrap(),
+                b.prepare_typed::<(i8, S24, f64), S24>(&fx, "ffx_mix24")
+                    .unwrap(),
+                b.prepare_typed::<(F4, f32, Di), F4>(&fx, "ffx_scale_f4")
+                    .unwrap(),
+                b.prepare_typed::<(Di, i64), Di>(&fx, "ffx_di_swap")
+                    .unwrap(),
+            )
+        };
+        // The arguments as C bytes (padding zeroed) and as their twins.
+        let s16_c = [(-7i64).to_ne_bytes(), (1i64 << 40).to_ne_bytes()].concat();
+        let s24_c = [
+            &(-3i32).to_ne_bytes()[..],
+            &[0; 4],
+            &2.5f64.to_ne_bytes(),
+            &(1i64 << 33).to_ne_bytes(),
+        ]
+        .concat();
+        let f4_c = [1.5f32, -2.0, 0.25, 9.0].map(f32::to_ne_bytes).concat();
+        let m_c = [&4.0f64.to_ne_bytes()[..], &(-6i32).to_ne_bytes(), &[0; 4]].concat();
+        let (s16, s24, f4, m): (S16, S24, F4, Di) =
+            (twin(&s16_c), twin(&s24_c), twin(&f4_c), twin(&m_c));
+        // SAFETY: plain values.
+        let got = unsafe {
+            (
+                b.call_typed(&swap, (s16,)).unwrap(),
+                b.call_typed(&mix, (-2i8, s24, 0.5)).unwrap(),
+                b.call_typed(&scale, (f4, 2.0f32, m)).unwrap(),
+                b.call_typed(&di, (m, 10i64)).unwrap(),
+            )
+        };
+        assert_eq!(got.0, S16 { a: 1 << 40, b: -6 });
+        assert_eq!(
+            got.1,
+            S24 {
+                a: 6,
+                b: 1.25,
+                c: (1 << 33) + 3
+            }
+        );
+        assert_eq!(
+            got.2,
+            F4 {
+                x: 3.0,
+                y: 0.0,
+                z: -5.5,
+                w: 9.0
+            }
+        );
+        assert_eq!(got.3, Di { d: 4.0, i: 4 });
+        // The dynamic path returns the same structs (compared field by field).
+        let ret = |symbol: &str, text: &str, args: &[Arg<'_>]| {
+            dynamic(&mut AsmBackend::new().unwrap(), &fx, symbol, text, args)
+        };
+        let d16: S16 = twin(&ret(
+            "ffx_swap16",
+            "{i64, i64}({i64, i64})",
+            &[Arg::bytes(&s16_c)],
+        ));
+        let d24: S24 = twin(&ret(
+            "ffx_mix24",
+            "{i32, f64, i64}(i8, {i32, f64, i64}, f64)",
+            &[Arg::i8(-2), Arg::bytes(&s24_c), Arg::f64(0.5)],
+        ));
+        let df4: F4 = twin(&ret(
+            "ffx_scale_f4",
+            "{f32, f32, f32, f32}({f32, f32, f32, f32}, f32, {f64, i32})",
+            &[Arg::bytes(&f4_c), Arg::f32(2.0), Arg::bytes(&m_c)],
+        ));
+        let ddi: Di = twin(&ret(
+            "ffx_di_swap",
+            "{f64, i32}({f64, i32}, i64)",
+            &[Arg::bytes(&m_c), Arg::i64(10)],
+        ));
+        assert_eq!(
+            (d16, d24, df4, ddi),
+            got,
+            "the dynamic path against the typed one"
+        );
+    }
+
+    #[test]
+    fn a_struct_twin_with_another_layout_is_rejected_at_prepare() {
+        let mut b = AsmBackend::new().unwrap();
+        let fx = open(&mut b, env!("FFIKIT_ABI_FIXTURE"));
+        // SAFETY: never called: prepare must fail.
+        let e = unsafe { b.prepare_typed::<(Liar,), S16>(&fx, "ffx_swap16") }.unwrap_err();
+        match &e {
+            Error::TypedStructLayout {
+                rust_type,
+                struct_type,
+                ..
+            } => {
+                assert!(rust_type.ends_with("Liar"), "{e}");
+                assert_eq!(struct_type, "{i64}");
+            }
+            other => panic!("expected TypedStructLayout, got {other:?}"),
+        }
+        assert!(e.to_string().contains("16 bytes aligned to 8"), "{e}");
+        // SAFETY: as above.
+        let e = unsafe { b.prepare_typed::<(S16,), Liar>(&fx, "ffx_swap16") }.unwrap_err();
+        assert!(matches!(e, Error::TypedStructLayout { .. }), "{e}");
+    }
+}

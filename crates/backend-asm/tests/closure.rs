@@ -448,6 +448,31 @@ fn typed_closures_called_from_c() {
         assert_eq!(v, Value::U64(1), "return of `{text}`");
     }
 
+    // Structs (`CStruct` twins) are the untyped closure's: a typed closure refuses them.
+    #[repr(C)]
+    #[derive(Clone, Copy)]
+    struct Pair {
+        a: i64,
+        b: f64,
+    }
+    // SAFETY: `#[repr(C)]` with exactly these fields.
+    unsafe impl ffi_trait::CStruct for Pair {
+        fn struct_type() -> ffi_trait::StructType {
+            ffi_trait::StructType::new(vec![Type::I64, Type::F64]).unwrap()
+        }
+    }
+    let e = Closure::typed(|(p,): (Pair,)| p.a).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("typed closures take and return scalars"),
+        "{e}"
+    );
+    let e = Closure::typed(|(a,): (i64,)| Pair { a, b: 0.0 }).unwrap_err();
+    assert!(
+        matches!(e, ffi_trait::Error::UnsupportedSignature { .. }),
+        "{e}"
+    );
+
     // Eight integers: two on the stack on x86-64 (all in registers on AArch64).
     let text = "i64(i64, i64, i64, i64, i64, i64, i64, i64)";
     let index = case_index(text);

@@ -31,6 +31,7 @@ use ffi_trait::{
     StableBuffer, Type, Value,
     backend::{arg_type_error, call_raw_by_args},
     raw::RawReturn,
+    typed_signature,
 };
 
 mod callers;
@@ -442,6 +443,9 @@ impl Backend for NativeBackend {
         lib: &NativeLibrary,
         symbol: &str,
     ) -> Result<NativeTyped<P, R>> {
+        // Nothing to plan (the compiler makes the call), but a typed struct must describe
+        // its Rust type.
+        typed_signature::<P, R>()?;
         Ok(NativeTyped {
             code: Code(lib.symbol_address(symbol)?),
             _lib: lib.clone(),

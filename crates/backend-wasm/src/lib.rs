@@ -58,6 +58,7 @@ use ffi_trait::{
     PointerKind, Result, ReturnDecode, ReturnType, Signature, Source, StableBuffer, Type, Value,
     backend::{arg_type_error, call_raw_by_args},
     raw::RawReturn,
+    typed_signature,
 };
 use wasmtime::{
     Config, Engine, Func, Instance, InstancePre, Linker, Memory, Module, OptLevel, Store,
@@ -861,7 +862,7 @@ impl Backend for WasmBackend {
         lib: &WasmLibrary,
         symbol: &str,
     ) -> Result<WasmTyped<P, R>> {
-        let sig = Signature::new(R::TYPE, P::types())?;
+        let sig = typed_signature::<P, R>()?;
         if P::HOST_POINTERS {
             return Err(Error::UnsupportedSignature {
                 backend: "wasm",
@@ -884,7 +885,7 @@ impl Backend for WasmBackend {
             func,
             owner: self.owner,
             masks,
-            has_result: R::TYPE != Type::Void,
+            has_result: R::KIND.is_some(),
             symbol: symbol.into(),
             _sig: PhantomData,
         })
@@ -933,8 +934,8 @@ impl Backend for WasmBackend {
         // SAFETY: slot 0 was initialised above (a parameter, or zero) and, for a function
         // with a result, the call wrote it there.
         let raw = unsafe { base.read() };
-        // (`R::TYPE` is a constant: the `Raise` folds to one read.)
-        Ok(R::from_bits(Raise::of(&R::TYPE).image(raw)))
+        // (`R::ty()` is a constant: the `Raise` folds to one read.)
+        Ok(R::from_bits(Raise::of(&R::ty()).image(raw)))
     }
 
     fn alloc_stable_buffer(&mut self, len: usize, align: usize) -> Result<StableBuffer> {

@@ -9,6 +9,21 @@ use ffikit_kernels::locate::kernels_wasm;
 use ffikit_kernels::reference;
 use proptest::prelude::*;
 
+/// A typed struct, which no wasm export takes.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+struct Pair {
+    a: i32,
+    b: i32,
+}
+
+// SAFETY: `#[repr(C)]` with exactly these fields.
+unsafe impl ffi_trait::CStruct for Pair {
+    fn struct_type() -> ffi_trait::StructType {
+        ffi_trait::StructType::new(vec![ffi_trait::Type::I32; 2]).unwrap()
+    }
+}
+
 fn sig(text: &str) -> Signature {
     text.parse().unwrap()
 }
@@ -231,6 +246,11 @@ fn bad_modules_exports_and_types_are_clear_errors() {
         assert!(matches!(e, Error::UnsupportedSignature { .. }), "{e}");
         let e = b.prepare_typed::<(*const u8,), i32>(&m, "oob").unwrap_err();
         assert!(e.to_string().contains("raw host pointers"), "{e}");
+        // A typed struct, as an argument or a return, is rejected as on the dynamic path.
+        let e = b.prepare_typed::<(Pair, i32), i32>(&m, "add").unwrap_err();
+        assert!(matches!(e, Error::UnsupportedSignature { .. }), "{e}");
+        let e = b.prepare_typed::<(i32, i32), Pair>(&m, "add").unwrap_err();
+        assert!(matches!(e, Error::UnsupportedSignature { .. }), "{e}");
         let add = b.prepare(&m, "add", &sig("i32(i32, i32)")).unwrap();
         let e = b.call(&add, &[Arg::i32(1)], &mut []).unwrap_err();
         assert!(matches!(e, Error::ArgumentCount { .. }), "{e}");

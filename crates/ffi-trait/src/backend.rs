@@ -148,7 +148,9 @@ pub trait Backend: Send {
     /// As for [`Backend::prepare`]: the symbol must have the C signature `R(P...)`.
     ///
     /// # Errors
-    /// As for [`Backend::prepare`].
+    /// As for [`Backend::prepare`], and [`Error::TypedStructLayout`] for a
+    /// [`CStruct`](crate::CStruct) whose Rust layout is not its struct type's
+    /// ([`typed_signature`](crate::typed_signature)).
     unsafe fn prepare_typed<P: Params, R: ReturnType>(
         &mut self,
         lib: &Self::Library,

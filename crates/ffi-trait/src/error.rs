@@ -43,6 +43,18 @@ pub enum Error {
         /// Why, and what to use instead.
         reason: String,
     },
+    /// A typed call's [`CStruct`](crate::typed::CStruct) does not describe its Rust type:
+    /// the Rust layout differs from the C layout of the struct type it declares, or a
+    /// struct was asked for a single register image.
+    #[error("typed struct `{rust_type}` as `{struct_type}`: {reason}")]
+    TypedStructLayout {
+        /// The Rust type's name.
+        rust_type: &'static str,
+        /// The struct type it declares, in its text form.
+        struct_type: String,
+        /// What differs.
+        reason: String,
+    },
     /// The signature given does not match what the foreign code declares (checked where the
     /// foreign code carries types, as WebAssembly exports do).
     #[error("signature `{signature}` does not match `{symbol}`, which has type {actual}")]

@@ -44,6 +44,8 @@ pub use kernel::KernelSpec;
 pub use library::SharedLibrary;
 pub use pool::{ContextPool, PoolGuard, PoolItem, PoolStats};
 pub use signature::{ParseError, Signature, SignatureError};
-pub use typed::{ArgType, MAX_TYPED_PARAMS, Params, PointerKind, ReturnType};
+pub use typed::{
+    ArgType, CStruct, MAX_TYPED_PARAMS, Params, PointerKind, ReturnType, typed_signature,
+};
 pub use types::{ScalarClass, StructType, Type};
 pub use value::{Arg, ArgCheck, ArgChecks, ArgKind, ArgsMismatch, ReturnDecode, Value};

@@ -3,20 +3,22 @@
 //! In the style of wasmtime's `TypedFunc<Params, Results>` and libloading's `Symbol<T>`: a
 //! typed function is checked once when it is prepared, and a call then only moves values into
 //! place. [`Params`] is implemented for tuples of up to [`MAX_TYPED_PARAMS`] (16)
-//! [`ArgType`]s (enough for BLAS's `cblas_dgemm`, 14), [`ReturnType`] for `()` and every
-//! scalar.
+//! [`ArgType`]s (enough for BLAS's `cblas_dgemm`, 14), [`ReturnType`] for `()`, every
+//! scalar and every [`CStruct`].
 //!
 //! | Rust type | grammar type |
 //! |---|---|
 //! | `bool`, `i8`..`u64`, `isize`, `usize`, `f32`, `f64` | the same name |
 //! | `*const T`, `*mut T` | `ptr` (host address; native and asm backends only) |
 //! | [`BufferArg`] | `ptr` (turned into each backend's own pointer kind) |
+//! | a `#[repr(C)]` struct implementing [`CStruct`] | its struct type `{T, ...}` (native and asm backends only) |
 
 use std::ffi::c_void;
 
 use crate::buffer::{BufferArg, OwnerId};
 use crate::error::Error;
-use crate::types::Type;
+use crate::signature::Signature;
+use crate::types::{StructType, Type};
 use crate::value::ArgKind;
 
 /// Which kind of address a backend's foreign code uses for pointers.
@@ -34,10 +36,20 @@ mod sealed {
 
 /// A Rust type that maps to one scalar type of the grammar and can be passed as an argument.
 ///
-/// Sealed: implemented by ffikit for the types in the module table.
+/// Sealed: implemented by ffikit for the types in the module table (structs through
+/// [`CStruct`]).
 pub trait ArgType: Copy + sealed::Sealed {
-    /// The grammar type.
-    const TYPE: Type;
+    /// The grammar type (a constant for scalars, which the compiler folds).
+    fn ty() -> Type;
+    /// Checks that the Rust type has the C layout of [`ArgType::ty`] (always `Ok` for
+    /// scalars; for a [`CStruct`], its size and alignment against the struct type's).
+    ///
+    /// # Errors
+    /// [`Error::TypedStructLayout`] when a [`CStruct`]'s Rust layout differs from the C
+    /// layout of the struct type it declares.
+    fn check_layout() -> Result<(), Error> {
+        Ok(())
+    }
     /// True for raw host pointers, which only backends that run in the host address space
     /// can pass.
     const HOST_POINTER: bool = false;
@@ -57,16 +69,26 @@ pub trait ArgType: Copy + sealed::Sealed {
 
 /// A Rust type that a typed function may return.
 pub trait ReturnType: Copy + sealed::Sealed {
-    /// The grammar type (`Type::Void` for `()`).
-    const TYPE: Type;
-    /// [`ArgKind::of`]`(&TYPE)` (`None` for `()`), for checks on hot paths that must not
-    /// build and drop a [`Type`].
+    /// The grammar type (`Type::Void` for `()`; a constant for scalars, which the compiler
+    /// folds).
+    fn ty() -> Type;
+    /// [`ArgKind::of`]`(&ty())` (`None` for `()`, [`ArgKind::Struct`] for a [`CStruct`]),
+    /// for checks on hot paths that must not build and drop a [`Type`].
     const KIND: Option<ArgKind>;
+    /// As [`ArgType::check_layout`].
+    ///
+    /// # Errors
+    /// As [`ArgType::check_layout`].
+    fn check_layout() -> Result<(), Error> {
+        Ok(())
+    }
     /// The type returned in the host's C calling convention.
     type Host: Copy;
     /// The value from its host-ABI form.
     fn from_host(host: Self::Host) -> Self;
-    /// The value from a 64-bit register image (upper bits of narrow types ignored).
+    /// The value from a 64-bit register image (upper bits of narrow types ignored; a
+    /// [`CStruct`] takes its first 8 bytes from the image, little-endian, and zeroes the
+    /// rest, which no backend does: structs are returned through [`ReturnType::from_host`]).
     fn from_bits(bits: u64) -> Self;
 }
 
@@ -74,7 +96,8 @@ macro_rules! int_types {
     ($($t:ty => $variant:ident),* $(,)?) => {$(
         impl sealed::Sealed for $t {}
         impl ArgType for $t {
-            const TYPE: Type = Type::$variant;
+            #[inline(always)]
+            fn ty() -> Type { Type::$variant }
             type Host = $t;
             #[inline(always)]
             fn to_host(self) -> $t { self }
@@ -85,7 +108,8 @@ macro_rules! int_types {
             }
         }
         impl ReturnType for $t {
-            const TYPE: Type = Type::$variant;
+            #[inline(always)]
+            fn ty() -> Type { Type::$variant }
             const KIND: Option<ArgKind> = Some(ArgKind::$variant);
             type Host = $t;
             #[inline(always)]
@@ -103,7 +127,10 @@ int_types!(
 
 impl sealed::Sealed for bool {}
 impl ArgType for bool {
-    const TYPE: Type = Type::Bool;
+    #[inline(always)]
+    fn ty() -> Type {
+        Type::Bool
+    }
     type Host = bool;
     #[inline(always)]
     fn to_host(self) -> bool {
@@ -115,7 +142,10 @@ impl ArgType for bool {
     }
 }
 impl ReturnType for bool {
-    const TYPE: Type = Type::Bool;
+    #[inline(always)]
+    fn ty() -> Type {
+        Type::Bool
+    }
     const KIND: Option<ArgKind> = Some(ArgKind::Bool);
     type Host = bool;
     #[inline(always)]
@@ -130,7 +160,10 @@ impl ReturnType for bool {
 
 impl sealed::Sealed for f32 {}
 impl ArgType for f32 {
-    const TYPE: Type = Type::F32;
+    #[inline(always)]
+    fn ty() -> Type {
+        Type::F32
+    }
     type Host = f32;
     #[inline(always)]
     fn to_host(self) -> f32 {
@@ -142,7 +175,10 @@ impl ArgType for f32 {
     }
 }
 impl ReturnType for f32 {
-    const TYPE: Type = Type::F32;
+    #[inline(always)]
+    fn ty() -> Type {
+        Type::F32
+    }
     const KIND: Option<ArgKind> = Some(ArgKind::F32);
     type Host = f32;
     #[inline(always)]
@@ -157,7 +193,10 @@ impl ReturnType for f32 {
 
 impl sealed::Sealed for f64 {}
 impl ArgType for f64 {
-    const TYPE: Type = Type::F64;
+    #[inline(always)]
+    fn ty() -> Type {
+        Type::F64
+    }
     type Host = f64;
     #[inline(always)]
     fn to_host(self) -> f64 {
@@ -169,7 +208,10 @@ impl ArgType for f64 {
     }
 }
 impl ReturnType for f64 {
-    const TYPE: Type = Type::F64;
+    #[inline(always)]
+    fn ty() -> Type {
+        Type::F64
+    }
     const KIND: Option<ArgKind> = Some(ArgKind::F64);
     type Host = f64;
     #[inline(always)]
@@ -184,7 +226,10 @@ impl ReturnType for f64 {
 
 impl sealed::Sealed for () {}
 impl ReturnType for () {
-    const TYPE: Type = Type::Void;
+    #[inline(always)]
+    fn ty() -> Type {
+        Type::Void
+    }
     const KIND: Option<ArgKind> = None;
     type Host = ();
     #[inline(always)]
@@ -197,7 +242,8 @@ macro_rules! ptr_types {
     ($($p:ty),*) => {$(
         impl<T> sealed::Sealed for $p {}
         impl<T> ArgType for $p {
-            const TYPE: Type = Type::Ptr;
+            #[inline(always)]
+            fn ty() -> Type { Type::Ptr }
             const HOST_POINTER: bool = true;
             type Host = $p;
             #[inline(always)]
@@ -208,7 +254,8 @@ macro_rules! ptr_types {
             }
         }
         impl<T> ReturnType for $p {
-            const TYPE: Type = Type::Ptr;
+            #[inline(always)]
+            fn ty() -> Type { Type::Ptr }
             const KIND: Option<ArgKind> = Some(ArgKind::Ptr);
             type Host = $p;
             #[inline(always)]
@@ -223,7 +270,10 @@ ptr_types!(*const T, *mut T);
 
 impl sealed::Sealed for BufferArg {}
 impl ArgType for BufferArg {
-    const TYPE: Type = Type::Ptr;
+    #[inline(always)]
+    fn ty() -> Type {
+        Type::Ptr
+    }
     type Host = *mut c_void;
     #[inline(always)]
     fn to_host(self) -> *mut c_void {
@@ -242,6 +292,136 @@ impl ArgType for BufferArg {
     }
 }
 
+/// A `#[repr(C)]` struct that typed calls pass and return by value, as C does: the Rust
+/// struct travels through an `extern "C"` function pointer, so the compiler applies the C
+/// ABI's struct rules (System V eightbyte classification and `sret`, AAPCS64 HFAs and
+/// indirect copies) exactly as for a C caller.
+///
+/// Implement it for a struct whose C twin the foreign code takes:
+///
+/// ```
+/// use ffi_trait::{CStruct, StructType, Type};
+///
+/// #[repr(C)]
+/// #[derive(Clone, Copy)]
+/// struct Pair {
+///     a: i64,
+///     b: f64,
+/// }
+///
+/// // SAFETY: `Pair` is `#[repr(C)]` with exactly these fields, in this order.
+/// unsafe impl CStruct for Pair {
+///     fn struct_type() -> StructType {
+///         StructType::new(vec![Type::I64, Type::F64]).expect("a valid field list")
+///     }
+/// }
+/// ```
+///
+/// A typed prepare ([`typed_signature`]) compares the Rust size and alignment with the struct
+/// type's C layout and fails with [`Error::TypedStructLayout`] when they differ. Only the
+/// backends that call host code take structs (native and asm); the wasm backend rejects
+/// them at prepare, as it does on its dynamic path.
+///
+/// # Safety
+/// The type is `#[repr(C)]` with exactly the fields [`CStruct::struct_type`] lists, in
+/// order, each of the Rust type that maps to its grammar type (the module's table; a nested
+/// struct, its own `CStruct`), so that its layout is the struct type's C layout; and the
+/// all-zero bit pattern is a valid value of it (true of every field type in the table:
+/// `0`, `0.0`, `false`, null).
+pub unsafe trait CStruct: Copy + 'static {
+    /// The struct type: its fields in declaration order.
+    fn struct_type() -> StructType;
+
+    /// [`ArgType::check_layout`] for this struct.
+    ///
+    /// # Errors
+    /// [`Error::TypedStructLayout`] when the Rust size or alignment differs from the
+    /// struct type's.
+    fn check_struct_layout() -> Result<(), Error> {
+        let st = Self::struct_type();
+        let (size, align) = (size_of::<Self>(), align_of::<Self>());
+        if st.size() == size && st.align() == align {
+            return Ok(());
+        }
+        Err(Error::TypedStructLayout {
+            rust_type: std::any::type_name::<Self>(),
+            struct_type: st.to_string(),
+            reason: format!(
+                "the Rust type is {size} bytes aligned to {align}, the struct type's C layout is \
+                 {} bytes aligned to {}",
+                st.size(),
+                st.align()
+            ),
+        })
+    }
+}
+
+impl<T: CStruct> sealed::Sealed for T {}
+
+impl<T: CStruct> ArgType for T {
+    #[inline(always)]
+    fn ty() -> Type {
+        Type::Struct(T::struct_type())
+    }
+    fn check_layout() -> Result<(), Error> {
+        T::check_struct_layout()
+    }
+    type Host = T;
+    #[inline(always)]
+    fn to_host(self) -> T {
+        self
+    }
+    /// A struct has no single register image: always [`Error::TypedStructLayout`] (the
+    /// backends that lower typed arguments to images, wasm's, reject structs at prepare).
+    fn to_bits(self, _: PointerKind, _: OwnerId) -> Result<u64, Error> {
+        Err(Error::TypedStructLayout {
+            rust_type: std::any::type_name::<T>(),
+            struct_type: T::struct_type().to_string(),
+            reason: "a struct by value has no single 64-bit register image".into(),
+        })
+    }
+}
+
+impl<T: CStruct> ReturnType for T {
+    #[inline(always)]
+    fn ty() -> Type {
+        Type::Struct(T::struct_type())
+    }
+    const KIND: Option<ArgKind> = Some(ArgKind::Struct);
+    fn check_layout() -> Result<(), Error> {
+        T::check_struct_layout()
+    }
+    type Host = T;
+    #[inline(always)]
+    fn from_host(host: T) -> T {
+        host
+    }
+    fn from_bits(bits: u64) -> T {
+        let mut v = std::mem::MaybeUninit::<T>::zeroed();
+        let n = size_of::<T>().min(8);
+        // SAFETY: `n` bytes fit both the image and `v`; the all-zero pattern is a valid `T`
+        // (`CStruct`'s contract) and the fields are plain scalars, so any bytes over it are.
+        unsafe {
+            std::ptr::copy_nonoverlapping(bits.to_le_bytes().as_ptr(), v.as_mut_ptr().cast(), n);
+            v.assume_init()
+        }
+    }
+}
+
+/// The signature of a typed function `R(P...)`, with every [`CStruct`]'s layout checked
+/// against its struct type: what each backend's [`Backend::prepare_typed`] starts from.
+///
+/// # Errors
+/// [`Error::BadSignature`] for a `void` parameter list entry (none of the impls produce
+/// one), [`Error::TypedStructLayout`] for a struct whose Rust layout is not its C layout.
+///
+/// [`Backend::prepare_typed`]: crate::Backend::prepare_typed
+pub fn typed_signature<P: Params, R: ReturnType>() -> Result<Signature, Error> {
+    P::check_layouts()?;
+    R::check_layout()?;
+    Ok(Signature::new(R::ty(), P::types())?)
+}
+
 /// The most parameters a typed function takes: [`Params`] is implemented for tuples of 0 to
 /// 16 [`ArgType`]s.
 pub const MAX_TYPED_PARAMS: usize = 16;
@@ -254,6 +434,11 @@ pub trait Params: Copy {
     const HOST_POINTERS: bool;
     /// The grammar types, in order.
     fn types() -> Vec<Type>;
+    /// [`ArgType::check_layout`] of every parameter.
+    ///
+    /// # Errors
+    /// The first parameter's [`Error::TypedStructLayout`].
+    fn check_layouts() -> Result<(), Error>;
     /// Writes each parameter's register image (see [`ArgType::to_bits`]) into `out[i]`.
     ///
     /// # Errors
@@ -277,7 +462,11 @@ macro_rules! params {
             const COUNT: usize = $count;
             const HOST_POINTERS: bool = false $(|| $name::HOST_POINTER)*;
             fn types() -> Vec<Type> {
-                vec![$($name::TYPE),*]
+                vec![$($name::ty()),*]
+            }
+            fn check_layouts() -> Result<(), Error> {
+                $($name::check_layout()?;)*
+                Ok(())
             }
             #[inline(always)]
             #[allow(unused_variables)]
@@ -339,6 +528,45 @@ mod tests {
             <(i8, f64, u16, f32)>::types(),
             vec![Type::I8, Type::F64, Type::U16, Type::F32]
         );
+    }
+
+    #[repr(C)]
+    #[derive(Clone, Copy, Debug, PartialEq)]
+    struct Pair {
+        a: i32,
+        b: f64,
+    }
+
+    // SAFETY: `#[repr(C)]` with exactly these fields.
+    unsafe impl CStruct for Pair {
+        fn struct_type() -> StructType {
+            StructType::new(vec![Type::I32, Type::F64]).unwrap()
+        }
+    }
+
+    #[test]
+    fn structs_take_their_struct_type() {
+        let sig = typed_signature::<(i8, Pair), Pair>().unwrap();
+        assert_eq!(sig.to_string(), "{i32, f64}(i8, {i32, f64})");
+        assert_eq!(<Pair as ReturnType>::KIND, Some(ArgKind::Struct));
+        let p = Pair { a: -5, b: 0.5 };
+        let e = p.to_bits(PointerKind::Host, OwnerId::fresh()).unwrap_err();
+        assert!(matches!(e, Error::TypedStructLayout { .. }), "{e}");
+        // The first 8 bytes from the image (here `a` and the padding), the rest zero.
+        assert_eq!(
+            <Pair as ReturnType>::from_bits(0xdead_beef_ffff_fffb),
+            Pair { a: -5, b: 0.0 }
+        );
+        // A C caller's view of the struct: `extern "C"` passes it by the C rules.
+        extern "C" fn take(k: i8, p: Pair) -> Pair {
+            Pair {
+                a: p.a * k as i32,
+                b: p.b + 1.0,
+            }
+        }
+        // SAFETY: `take` has exactly this signature.
+        let r: Pair = unsafe { (3i8, p).call_host(take as *const c_void) };
+        assert_eq!(r, Pair { a: -15, b: 1.5 });
     }
 
     #[test]

@@ -186,7 +186,8 @@ impl ClosureArgs<'_> {
     #[inline]
     pub fn get<T: ReturnType>(&self, i: usize) -> T {
         let kind = self.kinds[i];
-        if Some(kind) != T::KIND {
+        // (A struct is read with `bytes`: `T` would have to be checked field by field.)
+        if Some(kind) != T::KIND || kind == ArgKind::Struct {
             type_mismatch(self.signature, i);
         }
         // SAFETY: dispatch points argument `i` at its type's size in readable bytes, which
@@ -255,10 +256,11 @@ pub struct ReturnSlot<'a> {
 }
 
 impl ReturnSlot<'_> {
-    /// Writes a scalar return value.
+    /// Writes a scalar return value, or a struct as its [`ffi_trait::CStruct`].
     ///
     /// # Panics
-    /// When `T` is not the signature's return type (`()` for `void`).
+    /// When `T` is not the signature's return type (`()` for `void`; for a struct, the same
+    /// struct type and size).
     #[inline]
     pub fn set<T: ReturnType>(&mut self, value: T) {
         assert!(
@@ -267,6 +269,16 @@ impl ReturnSlot<'_> {
             self.ty,
             T::KIND.map_or("void", ArgKind::name)
         );
+        // A struct ([`ffi_trait::CStruct`]) must be the return's struct type (a constant
+        // test for scalars).
+        if T::KIND == Some(ArgKind::Struct) {
+            assert!(
+                T::ty() == *self.ty && size_of::<T>() == self.ty.size(),
+                "a closure returning {} cannot return {}",
+                self.ty,
+                T::ty()
+            );
+        }
         // SAFETY: the slot holds at least `size_of::<T>()` (= the return type's size) bytes.
         unsafe { self.ptr.cast::<T>().write_unaligned(value) };
     }
@@ -358,7 +370,17 @@ impl Closure {
         R: ReturnType,
         F: Fn(P) -> R + Send + Sync + 'static,
     {
-        let signature = Signature::new(R::TYPE, P::types())?;
+        let signature = Signature::new(R::ty(), P::types())?;
+        if signature.ret().is_struct() || signature.args().iter().any(Type::is_struct) {
+            return Err(Error::UnsupportedSignature {
+                backend: "asm",
+                signature: signature.to_string(),
+                reason: "typed closures take and return scalars; use Closure::new, whose \
+                         handler reads struct arguments with bytes(i) and writes a struct \
+                         return with bytes_mut()"
+                    .into(),
+            });
+        }
         let handler = move |places: &[Place], regs: *const u8, stack: *const u8, ret: *mut u8| {
             // SAFETY: `places` are the plan's places of `P`'s scalars (all read in place),
             // each an 8-byte register or stack word holding the value in its low bytes;

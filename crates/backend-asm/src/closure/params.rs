@@ -26,7 +26,7 @@ macro_rules! tuples {
     ($(($($t:ident $i:tt),+))*) => {$(
         impl<$($t: ReturnType),+> ClosureParams for ($($t,)+) {
             fn types() -> Vec<Type> {
-                vec![$($t::TYPE),+]
+                vec![$($t::ty()),+]
             }
 
             #[inline(always)]

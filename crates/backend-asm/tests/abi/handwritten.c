@@ -101,6 +101,22 @@ int64_t ffx_8i64(int64_t a, int64_t b, int64_t c, int64_t d, int64_t e, int64_t 
 typedef struct { int64_t a, b; } ffx_s16;
 ffx_s16 ffx_swap16(ffx_s16 s) { ffx_s16 r = { s.b, s.a + 1 }; return r; }
 
+/* Typed struct calls: a 24-byte struct (System V MEMORY: sret; AAPCS64: by reference to a
+   copy, returned through x8), a float HFA (two SSE eightbytes; AAPCS64 v0-v3) and a mixed
+   double/int struct (one SSE and one INTEGER eightbyte). */
+typedef struct { int32_t a; double b; int64_t c; } ffx_s24;
+typedef struct { float x, y, z, w; } ffx_f4;
+typedef struct { double d; int32_t i; } ffx_di;
+ffx_s24 ffx_mix24(int8_t k, ffx_s24 s, double f) {
+    ffx_s24 r = { s.a * k, s.b * f, s.c - s.a };
+    return r;
+}
+ffx_f4 ffx_scale_f4(ffx_f4 v, float k, ffx_di m) {
+    ffx_f4 r = { v.x * k, v.y * k + (float)m.d, v.z * k + (float)m.i, v.w };
+    return r;
+}
+ffx_di ffx_di_swap(ffx_di m, int64_t n) { ffx_di r = { (double)(m.i + n), (int32_t)m.d }; return r; }
+
 /* Callbacks. */
 #include <pthread.h>
 
