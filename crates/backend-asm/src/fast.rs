@@ -883,7 +883,11 @@ unsafe fn enter_gp(code: *const c_void, reg: impl Fn(usize) -> u64, extra: u64) 
 /// # Safety
 /// The registers must make a sound call of `code`, which takes no stack arguments.
 #[inline(always)]
-unsafe fn enter_regs(code: *const c_void, reg: impl Fn(usize) -> u64, extra: u64) -> [u64; 6] {
+pub(crate) unsafe fn enter_regs(
+    code: *const c_void,
+    reg: impl Fn(usize) -> u64,
+    extra: u64,
+) -> [u64; 6] {
     let (r0, r1): (u64, u64);
     let (f0, f1): (f64, f64);
     #[cfg(target_arch = "x86_64")]
@@ -1064,7 +1068,7 @@ unsafe fn enter(
 /// # Safety
 /// The registers and `stack` must make a sound call of `code`.
 #[inline(always)]
-unsafe fn enter_stack2(
+pub(crate) unsafe fn enter_stack2(
     code: *const c_void,
     reg: impl Fn(usize) -> u64,
     stack: [u64; 2],

@@ -12,7 +12,12 @@
 //! re-walks the type list (the per-call re-classification that makes libffi's cost grow with
 //! the argument count): the argument checks are one comparison of the packed argument count
 //! and kinds (a constant where they are constants at the call site; structs and lists past
-//! 14 arguments compare each header, without a branch per argument), then one jump on the
+//! 14 arguments compare each header, without a branch per argument). Where that packed word
+//! ("key") has each class's arguments consecutive, it also says which register each argument
+//! takes (the `site` module, checked against the plan at prepare): the call reads the
+//! argument array only at indices the key gives, so with kinds that are constants at the call
+//! site the compiler passes each value straight to its register and never builds the array.
+//! Otherwise one jump on the
 //! entry chosen at prepare reaches an inline `asm!` block that loads each argument register
 //! straight from the argument array at an offset the plan holds (`fast` module: integer
 //! registers only, one block per count; registers; registers at a stride from one base per
@@ -46,7 +51,7 @@ use ffi_trait::{
     Arg, ArgChecks, ArgKind, ArgsMismatch, Backend, Error, HostBuffers, OwnerId, Params,
     PointerKind, Result, ReturnDecode, ReturnType, SharedLibrary, Signature, Source, StableBuffer,
     Value,
-    backend::{arg_type_error, call_raw_by_args},
+    backend::{arg_kind_error, arg_type_error, call_raw_by_args},
     raw::RawReturn,
     typed_signature,
 };
@@ -57,6 +62,7 @@ mod closure;
 mod fast;
 mod frame;
 mod plan;
+mod site;
 mod stack;
 #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
 mod x86_64;
@@ -65,6 +71,7 @@ pub use closure::{Closure, ClosureArgs, ClosureParams, MAX_CLOSURE_ARGS, ReturnS
 use fast::InlinePlan;
 use frame::{Frame, MAX_WORDS};
 use plan::{FillError, Plan, RetPlan};
+use site::SitePlacement;
 
 /// The asm backend: one context with its own stable buffers.
 ///
@@ -142,6 +149,10 @@ pub struct AsmFunction {
     ret_decode: ReturnDecode,
     /// Tests set this to run every call through the naked trampoline.
     force_trampoline: bool,
+    /// Calls whose key places their arguments ([`SitePlacement`]) take that placement's
+    /// entry: the plan puts every argument where the key says (checked at prepare), and no
+    /// stack budget or test asks for the trampoline.
+    site: bool,
     signature: Signature,
     symbol: Box<str>,
     stack_budget: Option<usize>,
@@ -163,8 +174,11 @@ impl AsmFunction {
     }
 
     fn refresh_fast(&mut self) {
-        self.inline
-            .force_trampoline(self.stack_budget.is_some() || self.force_trampoline);
+        let trampoline = self.stack_budget.is_some() || self.force_trampoline;
+        self.inline.force_trampoline(trampoline);
+        self.site = !trampoline
+            && SitePlacement::of(self.checks.key())
+                .is_some_and(|p| p.matches(&self.plan, self.signature.is_variadic()));
     }
 
     /// Runs every call through the naked trampoline even when the inline entry could take
@@ -410,6 +424,114 @@ unsafe fn call_slow(
     Ok(unsafe { decode(f, frame.ret, ret) })
 }
 
+/// A call through the plan: the argument checks, then the plan's inline entry (one jump on
+/// it) or the trampoline out of line. Where the key places the arguments ([`SitePlacement`])
+/// [`Backend::call`] does not come here.
+///
+/// # Safety
+/// As [`Backend::call`].
+#[inline(always)]
+unsafe fn call_planned(f: &AsmFunction, args: &[Arg<'_>], ret: &mut [u8]) -> Result<Value> {
+    if let Err(m) = f.checks.check(args) {
+        return Err(match m {
+            ArgsMismatch::Count => count_error(f, args.len()),
+            ArgsMismatch::Arg(i) => fill_error(f, FillError::Type(i), args),
+        });
+    }
+    if f.inline.is_int() {
+        // The common shape, with nothing else to look at: integer arguments in their
+        // registers (and up to two stack words past them), a scalar return (the count's
+        // `asm!` block is chosen by `args.len()`, which the compiler often knows).
+        // SAFETY: the plan is `Entry::Int` and the arguments passed its checks;
+        // the callers of `prepare` and `call` asserted the signature and the arguments.
+        let regs = unsafe { fast::call_int_only(f.code.0, args) };
+        return Ok(decode_scalar(f, regs));
+    }
+    if ret.len() < f.ret_size as usize {
+        return Err(ret_slot_error(f, f.ret_size, ret.len()));
+    }
+    // One jump on the entry: an inline `asm!` call, or the trampoline out of line.
+    // SAFETY: the arguments passed the checks; `ret` holds at least the struct's size for
+    // a struct return; the callers of `prepare` and `call` asserted the signature and the
+    // arguments.
+    match unsafe {
+        f.inline
+            .call(f.code.0, args, ret.as_mut_ptr(), f.plan.extra)
+    } {
+        // SAFETY: the return slot's size was checked above.
+        Some(regs) => Ok(unsafe { decode(f, regs, ret) }),
+        // SAFETY: forwarded from this function's contract; the arguments passed the
+        // checks and the return slot's size was checked above.
+        None => unsafe { call_slow(f, args, ret) }.map_err(|e| *e),
+    }
+}
+
+/// [`call_planned`] for arguments whose key placed them where the function's plan does not
+/// take that path (a variadic call, an indirect return, a stack budget, a test's
+/// trampoline): their images are copied out at the indices the key gives (so the argument
+/// array is still never read at another), and the arguments are rebuilt from them out of line.
+///
+/// # Safety
+/// As [`Backend::call`]; `args` has the function's key (so at most
+/// [`ArgChecks::KEYED_MAX`] arguments, no struct).
+#[inline(always)]
+unsafe fn call_by_images(f: &AsmFunction, args: &[Arg<'_>], ret: &mut [u8]) -> Result<Value> {
+    let mut images = [MaybeUninit::<u64>::uninit(); ArgChecks::KEYED_MAX];
+    for (slot, a) in images.iter_mut().zip(args) {
+        slot.write(a.bits());
+    }
+    // SAFETY: the key's count is at most `KEYED_MAX`, and the first `args.len()` slots were
+    // written just above.
+    let images = unsafe { std::slice::from_raw_parts(images.as_ptr().cast::<u64>(), args.len()) };
+    // SAFETY: forwarded from this function's contract.
+    unsafe { call_rebuilt(f, images, ret) }.map_err(|e| *e)
+}
+
+/// The plan's call of arguments rebuilt from their images and the parameters' kinds (a
+/// `ptr` as a raw pointer: the asm backend passes host addresses either way).
+///
+/// The error is boxed so that the result comes back in two registers (as [`call_slow`]'s).
+///
+/// # Safety
+/// As [`call_by_images`]; `images` are the images of arguments with the function's key.
+#[inline(never)]
+unsafe fn call_rebuilt(
+    f: &AsmFunction,
+    images: &[u64],
+    ret: &mut [u8],
+) -> std::result::Result<Value, Box<Error>> {
+    let Some(kinds) = &f.raw else {
+        // (A keyed function has no struct parameter, so `raw` is always there.)
+        return Err(Box::new(count_error(f, images.len())));
+    };
+    let mut args = [MaybeUninit::<Arg<'_>>::uninit(); ArgChecks::KEYED_MAX];
+    for ((slot, kind), image) in args.iter_mut().zip(kinds.iter()).zip(images) {
+        // SAFETY: `image` is a readable 8-byte image whose low bytes hold the value (the
+        // targets are little-endian), and `kind` is a scalar kind.
+        slot.write(unsafe { kind.raw_arg((image as *const u64).cast()) });
+    }
+    // SAFETY: the function's key counts `images.len()` arguments, one per parameter, all
+    // written just above.
+    let args = unsafe { std::slice::from_raw_parts(args.as_ptr().cast::<Arg<'_>>(), images.len()) };
+    // SAFETY: forwarded from this function's contract.
+    unsafe { call_planned(f, args, ret) }.map_err(Box::new)
+}
+
+/// The error of arguments whose key differs from the function's, named from the key alone
+/// ([`ArgChecks::mismatch_of_key`]): a buffer reads as `ptr` there.
+#[cold]
+#[inline(never)]
+fn key_mismatch_error(f: &AsmFunction, key: u64) -> Error {
+    match f.checks.mismatch_of_key(key) {
+        Err(ArgsMismatch::Arg(i)) => {
+            let got = ArgKind::from_tag(((key >> (4 * i)) & 0xf) as u8).unwrap_or(ArgKind::Ptr);
+            arg_kind_error(&f.symbol, i, &f.signature.args()[i], got)
+        }
+        // (`Ok` cannot happen: equal counts and kinds have equal keys.)
+        Err(ArgsMismatch::Count) | Ok(()) => count_error(f, (key >> 60) as usize),
+    }
+}
+
 impl Backend for AsmBackend {
     const NAME: &'static str = "asm";
     const POINTERS: PointerKind = PointerKind::Host;
@@ -456,6 +578,7 @@ impl Backend for AsmBackend {
             ret_decode: ReturnDecode::of(sig.ret()),
             raw_ret: RawReturn::of(sig.ret()),
             force_trampoline: false,
+            site: false,
             plan,
             signature: sig.clone(),
             symbol: symbol.into(),
@@ -470,40 +593,36 @@ impl Backend for AsmBackend {
         &f.signature
     }
 
+    /// The arguments' key ([`ArgChecks::args_key`]) is computed first. Where it gives their
+    /// placement (`site::SitePlacement`: each class's arguments consecutive, which covers
+    /// most signatures of scalars) and the function's plan agrees with it (checked at
+    /// prepare), the call reads the arguments only at indices the key gives: with kinds
+    /// that are constants at the call site the array is never built. Otherwise the plan's
+    /// inline entry or the trampoline makes the call.
     #[inline(always)]
     unsafe fn call(&mut self, f: &AsmFunction, args: &[Arg<'_>], ret: &mut [u8]) -> Result<Value> {
-        if let Err(m) = f.checks.check(args) {
-            return Err(match m {
-                ArgsMismatch::Count => count_error(f, args.len()),
-                ArgsMismatch::Arg(i) => fill_error(f, FillError::Type(i), args),
-            });
+        let key = ArgChecks::args_key(args);
+        let Some(place) = SitePlacement::of(key) else {
+            // SAFETY: forwarded from this function's contract.
+            return unsafe { call_planned(f, args, ret) };
+        };
+        // From here on no path reads `args` at an index the key does not give.
+        if key != f.checks.key() {
+            return Err(key_mismatch_error(f, key));
         }
-        if f.inline.is_int() {
-            // The common shape, with nothing else to look at: integer arguments in their
-            // registers (and up to two stack words past them), a scalar return (the count's
-            // `asm!` block is chosen by `args.len()`, which the compiler often knows).
-            // SAFETY: the plan is `Entry::Int` and the arguments passed its checks;
-            // the callers of `prepare` and `call` asserted the signature and the arguments.
-            let regs = unsafe { fast::call_int_only(f.code.0, args) };
-            return Ok(decode_scalar(f, regs));
+        if !f.site {
+            // SAFETY: forwarded from this function's contract.
+            return unsafe { call_by_images(f, args, ret) };
         }
         if ret.len() < f.ret_size as usize {
             return Err(ret_slot_error(f, f.ret_size, ret.len()));
         }
-        // One jump on the entry: an inline `asm!` call, or the trampoline out of line.
-        // SAFETY: the arguments passed the checks; `ret` holds at least the struct's size for
-        // a struct return; the callers of `prepare` and `call` asserted the signature and the
-        // arguments.
-        match unsafe {
-            f.inline
-                .call(f.code.0, args, ret.as_mut_ptr(), f.plan.extra)
-        } {
-            // SAFETY: the return slot's size was checked above.
-            Some(regs) => Ok(unsafe { decode(f, regs, ret) }),
-            // SAFETY: forwarded from this function's contract; the arguments passed the
-            // checks and the return slot's size was checked above.
-            None => unsafe { call_slow(f, args, ret) }.map_err(|e| *e),
-        }
+        // SAFETY: the arguments have the function's key and `f.site` says its plan places
+        // them as `place` does; the callers of `prepare` and `call` asserted the signature
+        // and the arguments.
+        let regs = unsafe { place.call(f.code.0, args, f.plan.extra) };
+        // SAFETY: the return slot's size was checked above.
+        Ok(unsafe { decode(f, regs, ret) })
     }
 
     /// The libffi-style call. Integer-class scalar arguments in their registers (and up to

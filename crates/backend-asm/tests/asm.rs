@@ -34,6 +34,88 @@ fn conformance_kernels() {
     );
 }
 
+/// Calls whose kinds make one run per class are decided from the arguments' key alone (the
+/// array is never read at another index): a mismatch is named from the key, for keyed
+/// parameter lists, lists with a struct and lists over 14 parameters alike.
+#[test]
+fn mismatches_of_key_placed_calls_name_the_argument() {
+    let mut b = AsmBackend::new().unwrap();
+    let fx = open(&mut b, env!("FFIKIT_ABI_FIXTURE"));
+    let text = "i64(i64, i64, i64, i64, i64, i64, f64, f64, f64, f64, f64, f64, f64, f64)";
+    // SAFETY: the fixture's signature (never called with these arguments).
+    let f = unsafe { b.prepare(&fx, "ffx_6i64_8f64", &sig(text)) }.unwrap();
+    let args: Vec<Arg<'_>> = (0..14)
+        .map(|i| {
+            if i < 6 {
+                Arg::i64(i)
+            } else {
+                Arg::f64(i as f64)
+            }
+        })
+        .collect();
+    // SAFETY: plain values (the call must fail before calling).
+    let call = |b: &mut AsmBackend, a: &[Arg<'_>]| unsafe { b.call(&f, a, &mut []) }.unwrap_err();
+    // One run per class, the float run cut short: a count error.
+    match call(&mut b, &args[..13]) {
+        Error::ArgumentCount {
+            expected: 14,
+            got: 13,
+            ..
+        } => {}
+        e => panic!("{e:?}"),
+    }
+    // All integers: one run, the wrong kinds from argument 6 on.
+    let ints: Vec<Arg<'_>> = (0..14).map(Arg::i64).collect();
+    match call(&mut b, &ints) {
+        Error::ArgumentType {
+            index: 6,
+            expected,
+            got,
+            ..
+        } => {
+            assert_eq!((expected.as_str(), got.as_str()), ("f64", "i64"));
+        }
+        e => panic!("{e:?}"),
+    }
+    // A buffer reads as `ptr` from the key (argument 6 extends the integer run); past the
+    // float run the arguments are no longer one run per class, and the plan's check names
+    // the buffer.
+    let buf = b.alloc_stable_buffer(8, 8).unwrap();
+    for (at, name) in [(6, "ptr"), (13, "buffer")] {
+        let mut with_buf = args.clone();
+        with_buf[at] = Arg::buffer(&buf);
+        match call(&mut b, &with_buf) {
+            Error::ArgumentType {
+                index,
+                expected,
+                got,
+                ..
+            } => {
+                assert_eq!((index, expected.as_str(), got.as_str()), (at, "f64", name));
+            }
+            e => panic!("{e:?}"),
+        }
+    }
+    // A struct parameter, given a scalar.
+    // SAFETY: the fixture's signature (never called).
+    let swap = unsafe { b.prepare(&fx, "ffx_swap16", &sig("{i64, i64}({i64, i64})")) }.unwrap();
+    // SAFETY: as above.
+    match unsafe { b.call(&swap, &[Arg::i64(1)], &mut [0; 16]) }.unwrap_err() {
+        Error::ArgumentType {
+            index: 0,
+            expected,
+            got,
+            ..
+        } => {
+            assert_eq!(
+                (expected.as_str(), got.as_str()),
+                ("{i64, i64} (16 bytes)", "i64")
+            );
+        }
+        e => panic!("{e:?}"),
+    }
+}
+
 #[test]
 fn conformance_system_libraries() {
     conformance::system_libraries(&mut AsmBackend::new().unwrap());

@@ -222,6 +222,19 @@ pub fn arg_type_error(function: &str, index: usize, ty: &Type, arg: &Arg<'_>) ->
         Some(bytes) => format!("struct of {} bytes", bytes.len()),
         None => arg.kind_name().to_owned(),
     };
+    type_error(function, index, ty, got)
+}
+
+/// The [`Error::ArgumentType`] for argument `index`, known only by its kind (a backend that
+/// decided the call from [`ArgChecks::args_key`](crate::ArgChecks::args_key); a buffer reads
+/// as `ptr` there).
+#[cold]
+pub fn arg_kind_error(function: &str, index: usize, ty: &Type, got: ArgKind) -> Error {
+    type_error(function, index, ty, got.name().to_owned())
+}
+
+/// The [`Error::ArgumentType`] for argument `index` of type `ty`, given what was passed.
+fn type_error(function: &str, index: usize, ty: &Type, got: String) -> Error {
     let expected = match ty {
         Type::Struct(s) => format!("{ty} ({} bytes)", s.size()),
         _ => ty.to_string(),

@@ -71,6 +71,16 @@ impl ArgKind {
         })
     }
 
+    /// The kind whose discriminant is `tag` (the low byte of an [`Arg`]'s header, or a
+    /// nibble of an [`ArgChecks`] key); `None` past the last kind.
+    #[inline]
+    pub fn from_tag(tag: u8) -> Option<ArgKind> {
+        (tag <= ArgKind::Buffer as u8).then(|| {
+            // SAFETY: `ArgKind` is `repr(u8)` with the discriminants 0..=Buffer, in order.
+            unsafe { std::mem::transmute::<u8, ArgKind>(tag) }
+        })
+    }
+
     /// The kind's name for messages (`"i32"`, `"buffer"`, `"struct"`).
     pub fn name(self) -> &'static str {
         match self {
@@ -442,6 +452,15 @@ impl ArgChecks {
         ArgChecks { key, checks }
     }
 
+    /// The parameters' key: their kinds and count packed as [`ArgChecks::args_key`] packs
+    /// the arguments' (equal exactly when those arguments pass every check), or a value no
+    /// arguments produce for lists the key cannot stand for (a struct, more than
+    /// [`ArgChecks::KEYED_MAX`] parameters).
+    #[inline(always)]
+    pub fn key(&self) -> u64 {
+        self.key
+    }
+
     /// The number of parameters.
     #[inline(always)]
     pub fn len(&self) -> usize {
@@ -466,7 +485,7 @@ impl ArgChecks {
     /// expects a match tests this first and calls `check` on the unlikely path.
     #[inline(always)]
     pub fn key_matches(&self, args: &[Arg<'_>]) -> bool {
-        Self::key_of(args) == self.key
+        Self::args_key(args) == self.key
     }
 
     /// Whether `args` fit the parameters: one argument per parameter, each passing its
@@ -491,11 +510,38 @@ impl ArgChecks {
         }
     }
 
+    /// Why arguments whose key is `key` do not fit these parameters, from the key alone:
+    /// for a backend that decided the call from the key and must not read the arguments
+    /// again (so that, with the kinds constants at the call site, the argument array can
+    /// vanish into registers).
+    ///
+    /// `key` must be [`ArgChecks::args_key`] of arguments whose key stands for them: at
+    /// most [`ArgChecks::KEYED_MAX`], none a struct (nibble [`ArgKind::Struct`]); then a key
+    /// that differs from [`ArgChecks::key`] always has an answer. A raw pointer and a buffer
+    /// share the `Ptr` tag, so the answer cannot tell them apart (neither can a `ptr`
+    /// parameter).
+    ///
+    /// # Errors
+    /// [`ArgsMismatch::Count`] when the counts differ, else [`ArgsMismatch::Arg`] with the
+    /// first argument whose kind its parameter rejects.
+    pub fn mismatch_of_key(&self, key: u64) -> Result<(), ArgsMismatch> {
+        let n = (key >> Self::COUNT_SHIFT) as usize;
+        if n != self.checks.len() {
+            return Err(ArgsMismatch::Count);
+        }
+        match (0..n).find(|&i| self.checks[i].want != ((key >> (4 * i)) & 0xf) as u32) {
+            Some(i) => Err(ArgsMismatch::Arg(i)),
+            None => Ok(()),
+        }
+    }
+
     /// The arguments' key: the low nibble of each of the first [`ArgChecks::KEYED_MAX`]
-    /// headers at 4 bits per argument, and the count capped at 15 in the top nibble (a
-    /// constant when the count and kinds are constants at the call site).
+    /// headers at 4 bits per argument (argument `i` in bits `4i..4i + 4`), and the count
+    /// capped at 15 in the top nibble. A constant when the count and kinds are constants at
+    /// the call site (as with `[Arg::i64(x), ..]`), so that everything computed from it folds
+    /// there.
     #[inline(always)]
-    fn key_of(args: &[Arg<'_>]) -> u64 {
+    pub fn args_key(args: &[Arg<'_>]) -> u64 {
         let kinds = args
             .iter()
             .take(Self::KEYED_MAX)
