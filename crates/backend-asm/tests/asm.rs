@@ -83,7 +83,7 @@ fn mismatches_of_key_placed_calls_name_the_argument() {
     let buf = b.alloc_stable_buffer(8, 8).unwrap();
     for (at, name) in [(6, "ptr"), (13, "buffer")] {
         let mut with_buf = args.clone();
-        with_buf[at] = Arg::buffer(&buf);
+        with_buf[at] = Arg::buffer(buf);
         match call(&mut b, &with_buf) {
             Error::ArgumentType {
                 index,
