@@ -77,6 +77,12 @@ impl Shape {
         self
     }
 
+    /// True when the shape has row `caller/{shape}/kind`.
+    fn has_row(&self, caller: &str, kind: &str) -> bool {
+        let name = format!("{caller}/{}/{kind}", self.name);
+        self.variants.iter().any(|(n, _)| *n == name)
+    }
+
     /// The index in `variants` of row `caller/{shape}/kind`.
     ///
     /// # Panics
@@ -119,6 +125,8 @@ fn add() -> Shape {
     let typed = unsafe { b.prepare_typed::<(i32, i32), i32>(&fx, "ffx_add_i32") }.unwrap();
     // SAFETY: the fixture's signature.
     let (mut d, dynf) = unsafe { dynamic(&fx, "ffx_add_i32", "i32(i32, i32)") };
+    // SAFETY: as above.
+    let (mut o, opaque) = unsafe { dynamic(&fx, "ffx_add_i32", "i32(i32, i32)") };
     let cif = Cif::new([FfiType::i32(), FfiType::i32()], FfiType::i32());
     let (x, y) = (40i32, 2i32);
     Shape::new("add")
@@ -160,6 +168,19 @@ fn add() -> Shape {
                         )
                     }
                     .unwrap()
+                },
+            ),
+        )
+        .with(
+            "asm",
+            "dynamic-opaque",
+            batch(
+                Value::I32(42),
+                #[inline(always)]
+                move || {
+                    let args = [Arg::i32(black_box(40)), Arg::i32(black_box(2))];
+                    // SAFETY: no pointers.
+                    unsafe { o.call(black_box(&opaque), black_box(&args[..]), &mut []) }.unwrap()
                 },
             ),
         )
@@ -298,6 +319,8 @@ fn six_i64_eight_f64() -> Shape {
     let text = "i64(i64, i64, i64, i64, i64, i64, f64, f64, f64, f64, f64, f64, f64, f64)";
     // SAFETY: the fixture's signature.
     let (mut d, dynf) = unsafe { dynamic(&fx, "ffx_6i64_8f64", text) };
+    // SAFETY: as above.
+    let (mut o, opaque) = unsafe { dynamic(&fx, "ffx_6i64_8f64", text) };
     let mut types = vec![FfiType::i64(); 6];
     types.extend(vec![FfiType::f64(); 8]);
     let cif = Cif::new(types, FfiType::i64());
@@ -350,6 +373,17 @@ fn six_i64_eight_f64() -> Shape {
             }),
         )
         .with(
+            "asm",
+            "dynamic-opaque",
+            batch(Value::I64(57), #[inline(always)] move || {
+                let args: [Arg<'_>; 14] = std::array::from_fn(|k| {
+                    if k < 6 { Arg::i64(black_box(k as i64 + 1)) } else { Arg::f64(black_box(k as f64 - 5.0)) }
+                });
+                // SAFETY: no pointers.
+                unsafe { o.call(black_box(&opaque), black_box(&args[..]), &mut []) }.unwrap()
+            }),
+        )
+        .with(
             "libffi",
             "call",
             batch(57, #[inline(always)] move || {
@@ -379,6 +413,8 @@ fn eight_i64() -> Shape {
     let text = "i64(i64, i64, i64, i64, i64, i64, i64, i64)";
     // SAFETY: the fixture's signature.
     let (mut d, dynf) = unsafe { dynamic(&fx, "ffx_8i64", text) };
+    // SAFETY: as above.
+    let (mut o, opaque) = unsafe { dynamic(&fx, "ffx_8i64", text) };
     let cif = Cif::new(vec![FfiType::i64(); 8], FfiType::i64());
     let xs = [1i64, 2, 3, 4, 5, 6, 7, 8];
     Shape::new("8i64")
@@ -423,6 +459,20 @@ fn eight_i64() -> Shape {
                     ];
                     // SAFETY: no pointers.
                     unsafe { d.call(black_box(&dynf), &args, &mut []) }.unwrap()
+                },
+            ),
+        )
+        .with(
+            "asm",
+            "dynamic-opaque",
+            batch(
+                Value::I64(36),
+                #[inline(always)]
+                move || {
+                    let args: [Arg<'_>; 8] =
+                        std::array::from_fn(|k| Arg::i64(black_box(k as i64 + 1)));
+                    // SAFETY: no pointers.
+                    unsafe { o.call(black_box(&opaque), black_box(&args[..]), &mut []) }.unwrap()
                 },
             ),
         )
@@ -539,9 +589,17 @@ fn median(mut v: Vec<f64>) -> f64 {
 /// `shape`: medians of ns per call and of the per-round ratios.
 fn paired(shape: &mut Shape) {
     const ROUNDS: usize = 31;
-    let rows =
-        [("native", "typed"), ("asm", "dynamic"), ("libffi", "call")].map(|(c, k)| shape.row(c, k));
-    let sizes = rows.map(|r| calibrate(&mut shape.variants[r].1));
+    let mut rows = vec![("native", "typed"), ("asm", "dynamic"), ("libffi", "call")];
+    // The shapes with an opaque variant: the same call with kinds the compiler cannot see.
+    let opaque = shape.has_row("asm", "dynamic-opaque");
+    if opaque {
+        rows.push(("asm", "dynamic-opaque"));
+    }
+    let rows: Vec<usize> = rows.into_iter().map(|(c, k)| shape.row(c, k)).collect();
+    let sizes: Vec<u64> = rows
+        .iter()
+        .map(|&r| calibrate(&mut shape.variants[r].1))
+        .collect();
     let mut ns = vec![Vec::with_capacity(ROUNDS); rows.len()];
     for _ in 0..ROUNDS {
         for (k, &r) in rows.iter().enumerate() {
@@ -550,9 +608,19 @@ fn paired(shape: &mut Shape) {
         }
     }
     let ratio = |a: usize, b: usize| median((0..ROUNDS).map(|r| ns[a][r] / ns[b][r]).collect());
+    let opaque = if opaque {
+        format!(
+            ", asm dynamic with opaque kinds {:.2} ns ({:.2}x the native call)",
+            median(ns[3].clone()),
+            ratio(3, 0)
+        )
+    } else {
+        String::new()
+    };
     println!(
         "asm-paired/{}: native typed {:.2} ns, asm dynamic {:.2} ns ({:.2}x the native call), \
-         libffi {:.2} ns ({:.1}x the asm dynamic call); medians of {ROUNDS} interleaved rounds",
+         libffi {:.2} ns ({:.1}x the asm dynamic call){opaque}; medians of {ROUNDS} interleaved \
+         rounds",
         shape.name,
         median(ns[0].clone()),
         median(ns[1].clone()),

@@ -71,7 +71,7 @@ pub use closure::{Closure, ClosureArgs, ClosureParams, MAX_CLOSURE_ARGS, ReturnS
 use fast::InlinePlan;
 use frame::{Frame, MAX_WORDS};
 use plan::{FillError, Plan, RetPlan};
-use site::SitePlacement;
+use site::{SiteEntry, SitePlacement};
 
 /// The asm backend: one context with its own stable buffers.
 ///
@@ -149,10 +149,10 @@ pub struct AsmFunction {
     ret_decode: ReturnDecode,
     /// Tests set this to run every call through the naked trampoline.
     force_trampoline: bool,
-    /// Calls whose key places their arguments ([`SitePlacement`]) take that placement's
-    /// entry: the plan puts every argument where the key says (checked at prepare), and no
+    /// The entry of calls whose key places their arguments ([`SitePlacement`]): `Some`
+    /// when the plan puts every argument where the key says (checked at prepare) and no
     /// stack budget or test asks for the trampoline.
-    site: bool,
+    site: Option<SiteEntry>,
     signature: Signature,
     symbol: Box<str>,
     stack_budget: Option<usize>,
@@ -176,9 +176,9 @@ impl AsmFunction {
     fn refresh_fast(&mut self) {
         let trampoline = self.stack_budget.is_some() || self.force_trampoline;
         self.inline.force_trampoline(trampoline);
-        self.site = !trampoline
-            && SitePlacement::of(self.checks.key())
-                .is_some_and(|p| p.matches(&self.plan, self.signature.is_variadic()));
+        self.site = SitePlacement::of(self.checks.key())
+            .filter(|_| !trampoline)
+            .and_then(|p| p.entry(&self.plan, self.signature.is_variadic()));
     }
 
     /// Runs every call through the naked trampoline even when the inline entry could take
@@ -578,7 +578,7 @@ impl Backend for AsmBackend {
             ret_decode: ReturnDecode::of(sig.ret()),
             raw_ret: RawReturn::of(sig.ret()),
             force_trampoline: false,
-            site: false,
+            site: None,
             plan,
             signature: sig.clone(),
             symbol: symbol.into(),
@@ -601,28 +601,36 @@ impl Backend for AsmBackend {
     /// inline entry or the trampoline makes the call.
     #[inline(always)]
     unsafe fn call(&mut self, f: &AsmFunction, args: &[Arg<'_>], ret: &mut [u8]) -> Result<Value> {
+        let own = f.checks.key();
         let key = ArgChecks::args_key(args);
-        let Some(place) = SitePlacement::of(key) else {
-            // SAFETY: forwarded from this function's contract.
-            return unsafe { call_planned(f, args, ret) };
-        };
-        // From here on no path reads `args` at an index the key does not give.
-        if key != f.checks.key() {
-            return Err(key_mismatch_error(f, key));
+        if let Some(entry) = f.site
+            && key == own
+        {
+            if ret.len() < f.ret_size as usize {
+                return Err(ret_slot_error(f, f.ret_size, ret.len()));
+            }
+            // The placement comes from the function's key: a constant where the arguments'
+            // key is one (the comparison just made the two equal); otherwise a few bit
+            // operations on a word of the plan, which do not wait for the arguments.
+            // SAFETY: the arguments have the function's key, whose placement gave `entry`
+            // for the function's plan; the callers of `prepare` and `call` asserted the
+            // signature and the arguments.
+            let regs = unsafe { SitePlacement::call(own, entry, f.code.0, args, f.plan.extra) };
+            // SAFETY: the return slot's size was checked above.
+            return Ok(unsafe { decode(f, regs, ret) });
         }
-        if !f.site {
+        if SitePlacement::of(key).is_some() {
+            // The key places the arguments (a constant answer where the kinds are constants),
+            // but not for this function: none of these paths reads `args` at an index the
+            // key does not give.
+            if key != own {
+                return Err(key_mismatch_error(f, key));
+            }
             // SAFETY: forwarded from this function's contract.
             return unsafe { call_by_images(f, args, ret) };
         }
-        if ret.len() < f.ret_size as usize {
-            return Err(ret_slot_error(f, f.ret_size, ret.len()));
-        }
-        // SAFETY: the arguments have the function's key and `f.site` says its plan places
-        // them as `place` does; the callers of `prepare` and `call` asserted the signature
-        // and the arguments.
-        let regs = unsafe { place.call(f.code.0, args, f.plan.extra) };
-        // SAFETY: the return slot's size was checked above.
-        Ok(unsafe { decode(f, regs, ret) })
+        // SAFETY: forwarded from this function's contract.
+        unsafe { call_planned(f, args, ret) }
     }
 
     /// The libffi-style call. Integer-class scalar arguments in their registers (and up to

@@ -16,18 +16,26 @@
 //! Read from the plan instead, every offset is a run-time value and the array must be
 //! built in memory before the call.
 //!
-//! Only arrangements the key describes with four numbers take this path: each class's
+//! Only arrangements the key describes with a few numbers take this path: each class's
 //! arguments consecutive ("runs": `6 x i64` then `8 x f64`, all `f64`, `axpy(a, x, y, n)`,
 //! `ldexp(x, e)`), the vector arguments within their registers and at most two integer
-//! arguments on the stack. Where the kinds are only known at run time the same numbers cost
-//! a few bit operations on the key, in place of loading register offsets from the plan.
+//! arguments on the stack. The call works the placement out from the *function's* key once
+//! the two keys compared equal: where the arguments' key is a constant the comparison makes
+//! the function's that constant too (so everything folds), and where it is not, the bit
+//! operations run on a word of the plan and do not wait for the walk over the arguments'
+//! headers. The entry (which `asm!` block) is the plan's, chosen at prepare, so a call
+//! counts nothing.
+//!
+//! Measured (`cargo bench -p backend-asm --bench asm -- --bench`, paired rounds): `6 x i64 +
+//! 8 x f64` with constant kinds 3.8x -> 1.8x the native call; with kinds the compiler cannot
+//! see (`black_box`ed array) 11.2 -> 13.5 ns, the cost of those bit operations.
 
 use std::ffi::c_void;
 
-use ffi_trait::{Arg, ArgChecks};
+use ffi_trait::{Arg, ArgChecks, ArgKind};
 
 use crate::fast::{self, FP0, GP_ARGS, REGS, SMALL_REGS};
-use crate::plan::{ArgPlan, Loc, Plan};
+use crate::plan::{ArgPlan, Loc, Plan, RetPlan};
 
 /// The vector argument registers (`xmm0-7`, `v0-v7`).
 const FP_ARGS: usize = REGS - FP0;
@@ -49,25 +57,50 @@ fn zero_nibbles(t: u64) -> u64 {
     !(((t & LOW) + LOW) | t) & HIGH
 }
 
-/// Where a call's arguments go, from their key: the first argument and the number of
-/// arguments of each class (each class's arguments are consecutive).
+/// How a call whose arguments the key places enters the callee: chosen at prepare from the
+/// plan ([`SitePlacement::entry`]), so that a call makes one jump on it and computes no
+/// count. The `Clamped` forms bound every index by the argument count, for placements where
+/// some register no argument takes would otherwise read past the array (`pow(x, y)` loads
+/// four vector registers from two arguments); the others need no bound (prepare checked).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum SiteEntry {
+    /// Integer-class arguments only, argument `k` in register `k`, then in stack word
+    /// `k - GP_ARGS` (at most two).
+    Int,
+    /// Both classes, at most [`SMALL_REGS`] arguments each: only those registers are loaded.
+    Small,
+    /// As `Small`, indices bounded.
+    SmallClamped,
+    /// Both classes in their registers.
+    Regs,
+    /// As `Regs`, indices bounded.
+    RegsClamped,
+    /// Both classes, one or two integer arguments on the stack (indices bounded).
+    Stack2,
+}
+
+/// Where a call's arguments go, from their key: the argument count and the first argument
+/// of each class (each class's arguments are consecutive).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct SitePlacement {
     /// The argument count.
     n: usize,
-    /// The first integer-class argument and the number of them (0 when none).
+    /// The first integer-class argument (0 when none).
     gp_base: usize,
-    gp_count: usize,
-    /// The first floating-point argument and the number of them.
+    /// The first floating-point argument (0 when none).
     fp_base: usize,
-    fp_count: usize,
+    /// The top bits of the integer-class and of the floating-point arguments' nibbles (for
+    /// prepare's counts; a call does not read them).
+    gp: u64,
+    fp: u64,
 }
 
 impl SitePlacement {
     /// The placement of arguments with key `key` ([`ArgChecks::args_key`]); `None` when
     /// the key does not stand for the arguments (over [`ArgChecks::KEYED_MAX`] of them, a
     /// struct), a class's arguments are not consecutive, or more than the vector registers'
-    /// worth of floating-point or two stack words' worth of integer arguments remain.
+    /// worth of floating-point or two stack words' worth of integer arguments remain. A
+    /// few bit operations on the key, all of which fold where the key is a constant.
     #[inline(always)]
     pub(crate) fn of(key: u64) -> Option<SitePlacement> {
         let n = (key >> 60) as usize;
@@ -77,61 +110,86 @@ impl SitePlacement {
         // The top bit of each argument's nibble.
         let valid = HIGH & ((1u64 << (4 * n)) - 1);
         let kinds = key & (NIBBLES * 15);
-        let tag = |kind: ffi_trait::ArgKind| NIBBLES * kind as u64;
-        if zero_nibbles(kinds ^ tag(ffi_trait::ArgKind::Struct)) & valid != 0 {
+        let tag = |kind: ArgKind| NIBBLES * kind as u64;
+        if zero_nibbles(kinds ^ tag(ArgKind::Struct)) & valid != 0 {
             return None;
         }
-        let fp = (zero_nibbles(kinds ^ tag(ffi_trait::ArgKind::F32))
-            | zero_nibbles(kinds ^ tag(ffi_trait::ArgKind::F64)))
+        let fp = (zero_nibbles(kinds ^ tag(ArgKind::F32))
+            | zero_nibbles(kinds ^ tag(ArgKind::F64)))
             & valid;
         let gp = valid & !fp;
-        let (gp_base, gp_count) = Self::run(gp)?;
-        let (fp_base, fp_count) = Self::run(fp)?;
-        (fp_count <= FP_ARGS && gp_count <= GP_ARGS + 2).then_some(SitePlacement {
+        Some(SitePlacement {
             n,
-            gp_base,
-            gp_count,
-            fp_base,
-            fp_count,
+            gp_base: Self::run(gp, GP_ARGS + 2)?,
+            fp_base: Self::run(fp, FP_ARGS)?,
+            gp,
+            fp,
         })
     }
 
-    /// The first argument and the length of the run of nibbles whose top bits `mask` holds;
-    /// `None` when they are not consecutive. An empty mask is the empty run at 0.
+    /// The placement of `n` arguments whose key `key` is known to have one (a prepared
+    /// function's key, with a site entry): only the first argument of each class, without
+    /// the checks of [`SitePlacement::of`] (fewer bit operations on a call's path).
     #[inline(always)]
-    fn run(mask: u64) -> Option<(usize, usize)> {
-        if mask == 0 {
-            return Some((0, 0));
+    pub(crate) fn of_placed(key: u64, n: usize) -> SitePlacement {
+        let valid = HIGH & ((1u64 << (4 * n)) - 1);
+        let kinds = key & (NIBBLES * 15);
+        let tag = |kind: ArgKind| NIBBLES * kind as u64;
+        let fp = (zero_nibbles(kinds ^ tag(ArgKind::F32))
+            | zero_nibbles(kinds ^ tag(ArgKind::F64)))
+            & valid;
+        let gp = valid & !fp;
+        let base = |mask: u64| {
+            if mask == 0 {
+                0
+            } else {
+                (mask.trailing_zeros() / 4) as usize
+            }
+        };
+        SitePlacement {
+            n,
+            gp_base: base(gp),
+            fp_base: base(fp),
+            gp,
+            fp,
         }
-        let base = mask.trailing_zeros() / 4;
-        let count = mask.count_ones();
-        // Consecutive: the mask is `count` top bits from `base` on.
-        let full = HIGH & ((1u64 << (4 * count)) - 1);
-        (mask == full << (4 * base)).then_some((base as usize, count as usize))
     }
 
-    /// True when `plan` (of a call that is `variadic` or not) puts every argument where
-    /// this placement does, as a whole register image (no promotion), with nothing else in
-    /// a register or on the stack (no hidden return pointer, no `%al`): then
-    /// [`SitePlacement::call`] makes `plan`'s call. Checked once at prepare: the rule above
-    /// says it holds for every non-variadic scalar plan without an indirect return, and the
-    /// call relies on this check, not on the rule.
-    pub(crate) fn matches(&self, plan: &Plan, variadic: bool) -> bool {
-        let overflow = self.gp_count.saturating_sub(GP_ARGS);
-        !variadic
+    /// The first argument of the run of nibbles whose top bits `mask` holds (0 for an empty
+    /// mask); `None` when they are not consecutive or more than `limit` long.
+    #[inline(always)]
+    fn run(mask: u64, limit: usize) -> Option<usize> {
+        if mask == 0 {
+            return Some(0);
+        }
+        let base = mask.trailing_zeros() / 4;
+        // The run moved to nibble 0 with every bit of its nibbles set (`0xf`, `0xff`, ...):
+        // consecutive when adding one clears it all.
+        let filled = (mask >> (4 * base) >> 3).wrapping_mul(15);
+        (filled & filled.wrapping_add(1) == 0 && filled < 1u64 << (4 * limit))
+            .then_some(base as usize)
+    }
+
+    /// The entry of `plan` (of a call that is `variadic` or not) when it puts every argument
+    /// where this placement does, as a whole register image (no promotion), with nothing
+    /// else in a register or on the stack (no hidden return pointer, no `%al`); then
+    /// [`SitePlacement::call`] with that entry makes `plan`'s call. Checked once at prepare:
+    /// the rule above says it holds for every non-variadic scalar plan without an indirect
+    /// return, and the call relies on this check, not on the rule.
+    pub(crate) fn entry(&self, plan: &Plan, variadic: bool) -> Option<SiteEntry> {
+        let (gp_count, fp_count) = (self.gp.count_ones() as usize, self.fp.count_ones() as usize);
+        let overflow = gp_count.saturating_sub(GP_ARGS);
+        let placed = !variadic
             && plan.args.len() == self.n
             && matches!(
                 plan.ret,
-                crate::plan::RetPlan::Void
-                    | crate::plan::RetPlan::Int
-                    | crate::plan::RetPlan::Float
-                    | crate::plan::RetPlan::Pieces { .. }
+                RetPlan::Void | RetPlan::Int | RetPlan::Float | RetPlan::Pieces { .. }
             )
             && plan.extra == 0
             && plan.scratch_words == 0
             && plan.stack_words as usize == overflow
             && plan.args.iter().enumerate().all(|(i, ap)| {
-                let want = if (self.fp_base..self.fp_base + self.fp_count).contains(&i) {
+                let want = if (self.fp_base..self.fp_base + fp_count).contains(&i) {
                     Loc::Fp((i - self.fp_base) as u8)
                 } else {
                     match i.checked_sub(self.gp_base) {
@@ -141,55 +199,93 @@ impl SitePlacement {
                     }
                 };
                 matches!(ap, ArgPlan::Scalar { loc, promote_f32: false, .. } if *loc == want)
-            })
+            });
+        // Unbounded loads stay inside the array when each class's last loaded register does.
+        let inside = |gp_regs: usize, fp_regs: usize| {
+            self.gp_base + gp_regs <= self.n && self.fp_base + fp_regs <= self.n
+        };
+        placed.then_some(if fp_count == 0 {
+            SiteEntry::Int
+        } else if overflow > 0 {
+            SiteEntry::Stack2
+        } else if gp_count <= SMALL_REGS && fp_count <= SMALL_REGS {
+            if inside(SMALL_REGS, SMALL_REGS) {
+                SiteEntry::Small
+            } else {
+                SiteEntry::SmallClamped
+            }
+        } else if inside(GP_ARGS, FP_ARGS) {
+            SiteEntry::Regs
+        } else {
+            SiteEntry::RegsClamped
+        })
     }
 
-    /// Calls `code` with `args` placed as this placement says, `extra` in `%rax` / `x8`
-    /// (0 for the plans [`SitePlacement::matches`] accepts), and returns the return
-    /// registers in the order of `Frame::ret`. Registers past a class's arguments carry
-    /// some argument's image (or zero), which the callee ignores.
+    /// Calls `code` through `entry` with `args` placed as their key `key` says, `extra` in
+    /// `%rax` / `x8` (0 for the plans [`SitePlacement::entry`] accepts), and returns the
+    /// return registers in the order of `Frame::ret`. Registers past a class's arguments
+    /// carry some argument's image (or zero), which the callee ignores. Only the entries
+    /// with both classes work out the placement ([`SitePlacement::of_placed`]).
     ///
     /// # Safety
-    /// `args` has this placement's key, which equals the key of a function whose plan this
-    /// placement [`matches`](SitePlacement::matches), and `code` is that function; the
-    /// callers of `prepare` and `call` asserted the signature and the arguments.
+    /// `key` is the key of `args` and of a function whose plan gave `entry`
+    /// ([`SitePlacement::entry`]), and `code` is that function; the callers of `prepare` and
+    /// `call` asserted the signature and the arguments.
     #[inline(always)]
-    pub(crate) unsafe fn call(self, code: *const c_void, args: &[Arg<'_>], extra: u64) -> [u64; 6] {
-        let n = self.n;
-        // SAFETY: (all loads) `args` holds `n` arguments (its key's count); indices are
-        // clamped below `n`, and `n > 0` wherever `image` is called (a class has an argument).
-        let image = |i: usize| unsafe { args.get_unchecked(i.min(n - 1)).bits() };
-        let gp = |r: usize| image(self.gp_base + r);
-        let fp = |k: usize| image(self.fp_base + k);
-        // SAFETY: (all arms) the registers and stack words are the plan's (forwarded
-        // contract: `matches` compared every argument's place).
-        unsafe {
-            if self.fp_count == 0 {
-                // Integer arguments only: argument `k` in register `k`, then in stack word
-                // `k - GP_ARGS` (`gp_base` is 0).
-                return fast::call_int_words(code, n, gp);
-            }
-            if self.gp_count <= GP_ARGS {
-                if self.gp_count <= SMALL_REGS && self.fp_count <= SMALL_REGS {
-                    // (`r` is a constant in every operand: the unused registers cost no load.)
-                    let small = |r: usize| match r {
-                        r if r < SMALL_REGS => gp(r),
-                        r if (FP0..FP0 + SMALL_REGS).contains(&r) => fp(r - FP0),
-                        _ => 0,
-                    };
-                    return fast::enter_regs(code, small, extra);
-                }
-                let reg = |r: usize| if r < FP0 { gp(r) } else { fp(r - FP0) };
-                return fast::enter_regs(code, reg, extra);
-            }
-            // One or two integer arguments on the stack (a missing second word is padding).
-            let reg = |r: usize| if r < FP0 { gp(r) } else { fp(r - FP0) };
-            let second = if self.gp_count > GP_ARGS + 1 {
-                gp(GP_ARGS + 1)
+    pub(crate) unsafe fn call(
+        key: u64,
+        entry: SiteEntry,
+        code: *const c_void,
+        args: &[Arg<'_>],
+        extra: u64,
+    ) -> [u64; 6] {
+        let n = args.len();
+        // SAFETY: (all loads) the unbounded entries' indices stay below `n` (`entry` checked
+        // each class's last register); the clamped ones are bounded, and `n > 0` there (a
+        // floating-point argument); `Int` reads below `n`.
+        let at = |i: usize| unsafe { args.get_unchecked(i).bits() };
+        let place = || SitePlacement::of_placed(key, n);
+        let index = |p: &SitePlacement, r: usize| {
+            if r < FP0 {
+                p.gp_base + r
             } else {
-                0
-            };
-            fast::enter_stack2(code, reg, [gp(GP_ARGS), second], extra)
+                p.fp_base + r - FP0
+            }
+        };
+        let small = |r: usize, load: &dyn Fn(usize) -> u64| {
+            if r % FP0 < SMALL_REGS { load(r) } else { 0 }
+        };
+        // SAFETY: (all arms) the registers and stack words are the plan's (forwarded
+        // contract: `entry` compared every argument's place).
+        unsafe {
+            match entry {
+                // Argument `k` in register `k`, then in stack word `k - GP_ARGS`.
+                SiteEntry::Int => fast::call_int_words(code, n, at),
+                // (`r` is a constant in every operand: the unused registers cost no load.)
+                SiteEntry::Small => {
+                    let p = place();
+                    fast::enter_regs(code, |r| small(r, &|r| at(index(&p, r))), extra)
+                }
+                SiteEntry::SmallClamped => {
+                    let p = place();
+                    let bounded = |r: usize| at(index(&p, r).min(n - 1));
+                    fast::enter_regs(code, |r| small(r, &bounded), extra)
+                }
+                SiteEntry::Regs => {
+                    let p = place();
+                    fast::enter_regs(code, |r| at(index(&p, r)), extra)
+                }
+                SiteEntry::RegsClamped => {
+                    let p = place();
+                    fast::enter_regs(code, |r| at(index(&p, r).min(n - 1)), extra)
+                }
+                SiteEntry::Stack2 => {
+                    let p = place();
+                    let bounded = |r: usize| at(index(&p, r).min(n - 1));
+                    let word = |w: usize| at((p.gp_base + GP_ARGS + w).min(n - 1));
+                    fast::enter_stack2(code, bounded, [word(0), word(1)], extra)
+                }
+            }
         }
     }
 }
@@ -204,8 +300,12 @@ mod tests {
         ArgChecks::of_signature(&sig).key()
     }
 
+    /// (first integer argument, integer count, first float, float count).
     fn place(sig: &str) -> Option<(usize, usize, usize, usize)> {
-        SitePlacement::of(key(sig)).map(|p| (p.gp_base, p.gp_count, p.fp_base, p.fp_count))
+        SitePlacement::of(key(sig)).map(|p| {
+            let count = |m: u64| m.count_ones() as usize;
+            (p.gp_base, count(p.gp), p.fp_base, count(p.fp))
+        })
     }
 
     #[test]
@@ -246,7 +346,7 @@ mod tests {
         assert_eq!(place(&ints(15)), None);
         // A raw pointer and a buffer share a tag, so both fit a `ptr` parameter.
         let buf = ffi_trait::ArgKind::Ptr as u64 | 1 << 60;
-        assert_eq!(SitePlacement::of(buf).map(|p| p.gp_count), Some(1));
+        assert_eq!(SitePlacement::of(buf).map(|p| p.gp.count_ones()), Some(1));
     }
 
     #[test]
@@ -275,7 +375,7 @@ mod tests {
                                 continue;
                             };
                             let plan = crate::target_plan(&sig).unwrap();
-                            assert!(p.matches(&plan, false), "{text}: {p:?} {plan:?}");
+                            assert!(p.entry(&plan, false).is_some(), "{text}: {p:?} {plan:?}");
                             checked += 1;
                         }
                     }
@@ -287,14 +387,20 @@ mod tests {
         let sret = "{i64, i64, i64}(i64, i64)";
         let plan = crate::target_plan(&sret.parse().unwrap()).unwrap();
         assert!(
-            !SitePlacement::of(key(sret)).unwrap().matches(&plan, false),
+            SitePlacement::of(key(sret))
+                .unwrap()
+                .entry(&plan, false)
+                .is_none(),
             "{sret}"
         );
         // A variadic call (its `%al`, its promotions) is the plan path's.
         let va = "i32(ptr, ..., f64)";
         let plan = crate::target_plan(&va.parse().unwrap()).unwrap();
         assert!(
-            !SitePlacement::of(key(va)).unwrap().matches(&plan, true),
+            SitePlacement::of(key(va))
+                .unwrap()
+                .entry(&plan, true)
+                .is_none(),
             "{va}"
         );
     }
