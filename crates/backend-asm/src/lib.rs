@@ -615,7 +615,17 @@ impl Backend for AsmBackend {
             // SAFETY: the arguments have the function's key, whose placement gave `entry`
             // for the function's plan; the callers of `prepare` and `call` asserted the
             // signature and the arguments.
-            let regs = unsafe { SitePlacement::call(own, entry, f.code.0, args, f.plan.extra) };
+            let regs = unsafe {
+                SitePlacement::call(
+                    own,
+                    entry,
+                    f.code.0,
+                    args.len(),
+                    #[inline(always)]
+                    |i| args.get_unchecked(i).bits(),
+                    f.plan.extra,
+                )
+            };
             // SAFETY: the return slot's size was checked above.
             return Ok(unsafe { decode(f, regs, ret) });
         }
@@ -637,8 +647,9 @@ impl Backend for AsmBackend {
     /// two stack words past them) with a scalar return (the [`fast::Entry::Int`] route) load
     /// each register and stack word straight from its argument pointer with the load
     /// prepared for its type ([`ArgKind::raw_image`]): no [`Arg`] is built and nothing is
-    /// checked that the signature already fixes. Every other call goes through [`Arg`]s
-    /// ([`call_raw_by_args`]).
+    /// checked that the signature already fixes. So do calls of scalar arguments whose
+    /// placement the function's key gives (`site::SitePlacement`) with a scalar return.
+    /// Every other call goes through [`Arg`]s ([`call_raw_by_args`]).
     #[inline]
     unsafe fn call_raw(
         &mut self,
@@ -662,6 +673,32 @@ impl Backend for AsmBackend {
                     nargs,
                     #[inline(always)]
                     |k| raw.get_unchecked(k).raw_image(*args.add(k)),
+                )
+            };
+            // SAFETY: `ret` is null or valid for 8 bytes (the caller's contract).
+            unsafe { f.raw_ret.write(scalar_bits(f, regs), ret) };
+            return Ok(());
+        }
+        if let (Some(raw), Some(entry)) = (&f.raw, f.site)
+            && nargs == raw.len()
+            && (nargs == 0 || !args.is_null())
+            && f.ret_form as u8 <= RetForm::Float as u8
+        {
+            // Scalar arguments the function's key places, a scalar return: each register
+            // straight from its argument pointer, as above.
+            // SAFETY: `SitePlacement::call` reads `k < nargs == raw.len()` only, and the
+            // caller guarantees `args[k]` is valid for a read of parameter `k`'s type; the
+            // function's key gave `entry`; the callers of `prepare` and `call_raw` asserted
+            // the signature and the arguments.
+            let regs = unsafe {
+                SitePlacement::call(
+                    f.checks.key(),
+                    entry,
+                    f.code.0,
+                    nargs,
+                    #[inline(always)]
+                    |k| raw.get_unchecked(k).raw_image(*args.add(k)),
+                    f.plan.extra,
                 )
             };
             // SAFETY: `ret` is null or valid for 8 bytes (the caller's contract).

@@ -32,7 +32,7 @@
 
 use std::ffi::c_void;
 
-use ffi_trait::{Arg, ArgChecks, ArgKind};
+use ffi_trait::{ArgChecks, ArgKind};
 
 use crate::fast::{self, FP0, GP_ARGS, REGS, SMALL_REGS};
 use crate::plan::{ArgPlan, Loc, Plan, RetPlan};
@@ -221,29 +221,31 @@ impl SitePlacement {
         })
     }
 
-    /// Calls `code` through `entry` with `args` placed as their key `key` says, `extra` in
-    /// `%rax` / `x8` (0 for the plans [`SitePlacement::entry`] accepts), and returns the
-    /// return registers in the order of `Frame::ret`. Registers past a class's arguments
-    /// carry some argument's image (or zero), which the callee ignores. Only the entries
-    /// with both classes work out the placement ([`SitePlacement::of_placed`]).
+    /// Calls `code` through `entry` with `n` arguments, argument `i`'s image `image(i)`,
+    /// placed as their key `key` says, `extra` in `%rax` / `x8` (0 for the plans
+    /// [`SitePlacement::entry`] accepts), and returns the return registers in the order of
+    /// `Frame::ret`. Registers past a class's arguments carry some argument's image (or
+    /// zero), which the callee ignores. Only the entries with both classes work out the
+    /// placement ([`SitePlacement::of_placed`]).
     ///
     /// # Safety
-    /// `key` is the key of `args` and of a function whose plan gave `entry`
-    /// ([`SitePlacement::entry`]), and `code` is that function; the callers of `prepare` and
-    /// `call` asserted the signature and the arguments.
+    /// `key` is the key of the `n` arguments and of a function whose plan gave `entry`
+    /// ([`SitePlacement::entry`]), `code` is that function, and `image(i)` is sound to call
+    /// for every `i < n` (it is called for no other); the callers of `prepare` and `call`
+    /// asserted the signature and the arguments.
     #[inline(always)]
     pub(crate) unsafe fn call(
         key: u64,
         entry: SiteEntry,
         code: *const c_void,
-        args: &[Arg<'_>],
+        n: usize,
+        image: impl Fn(usize) -> u64 + Copy,
         extra: u64,
     ) -> [u64; 6] {
-        let n = args.len();
-        // SAFETY: (all loads) the unbounded entries' indices stay below `n` (`entry` checked
-        // each class's last register); the clamped ones are bounded, and `n > 0` there (a
-        // floating-point argument); `Int` reads below `n`.
-        let at = |i: usize| unsafe { args.get_unchecked(i).bits() };
+        // The unbounded entries' indices stay below `n` (`entry` checked each class's last
+        // register); the clamped ones are bounded, and `n > 0` there (a floating-point
+        // argument); `Int` reads below `n`.
+        let at = image;
         let place = || SitePlacement::of_placed(key, n);
         let index = |p: &SitePlacement, r: usize| {
             if r < FP0 {
