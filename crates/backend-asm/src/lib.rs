@@ -17,8 +17,8 @@
 //! takes (the `site` module, checked against the plan at prepare): the call reads the
 //! argument array only at indices the key gives, so with kinds that are constants at the call
 //! site the compiler passes each value straight to its register and never builds the array.
-//! Otherwise one jump on the
-//! entry chosen at prepare reaches an inline `asm!` block that loads each argument register
+//! Otherwise one jump on the entry chosen at prepare reaches an inline `asm!` block that
+//! loads each argument register
 //! straight from the argument array at an offset the plan holds (`fast` module: integer
 //! registers only, one block per count; registers; registers at a stride from one base per
 //! class, where each class takes consecutive arguments; one or two stack words stored by the

@@ -385,25 +385,15 @@ mod tests {
             }
         }
         assert!(checked > 500, "{checked}");
-        // An indirect return takes a register (x86-64) or `x8`: the plan path's.
-        let sret = "{i64, i64, i64}(i64, i64)";
-        let plan = crate::target_plan(&sret.parse().unwrap()).unwrap();
-        assert!(
-            SitePlacement::of(key(sret))
-                .unwrap()
-                .entry(&plan, false)
-                .is_none(),
-            "{sret}"
-        );
-        // A variadic call (its `%al`, its promotions) is the plan path's.
-        let va = "i32(ptr, ..., f64)";
-        let plan = crate::target_plan(&va.parse().unwrap()).unwrap();
-        assert!(
-            SitePlacement::of(key(va))
-                .unwrap()
-                .entry(&plan, true)
-                .is_none(),
-            "{va}"
-        );
+        // An indirect return takes a register (x86-64) or `x8`, and a variadic call has
+        // its `%al` and its promotions: both are the plan path's.
+        for (text, variadic) in [
+            ("{i64, i64, i64}(i64, i64)", false),
+            ("i32(ptr, ..., f64)", true),
+        ] {
+            let plan = crate::target_plan(&text.parse().unwrap()).unwrap();
+            let place = SitePlacement::of(key(text)).unwrap();
+            assert_eq!(place.entry(&plan, variadic), None, "{text}");
+        }
     }
 }
