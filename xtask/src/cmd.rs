@@ -3,9 +3,19 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// The workspace root (the parent of `xtask/`).
+/// The workspace root (the parent of `xtask/`): from `CARGO_MANIFEST_DIR` as `cargo run` (the
+/// `cargo xtask` alias) sets it for this run, else as it was when this binary was built.
+///
+/// The run's value comes first because cargo may reuse an xtask binary built from another
+/// checkout that shares the target directory (its fingerprint of a path package does not
+/// include the path): the built-in path then names that other checkout, and a bench-matrix run
+/// measured its code.
 pub(crate) fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    let dir = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .filter(|d| d.join("src/main.rs").exists())
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+    Path::new(&dir)
         .parent()
         .expect("xtask lives inside the workspace")
         .to_path_buf()

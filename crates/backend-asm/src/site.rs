@@ -107,17 +107,10 @@ impl SitePlacement {
         if n > ArgChecks::KEYED_MAX {
             return None;
         }
-        // The top bit of each argument's nibble.
-        let valid = HIGH & ((1u64 << (4 * n)) - 1);
-        let kinds = key & (NIBBLES * 15);
-        let tag = |kind: ArgKind| NIBBLES * kind as u64;
-        if zero_nibbles(kinds ^ tag(ArgKind::Struct)) & valid != 0 {
+        if Self::nibbles_of(key, n, ArgKind::Struct) != 0 {
             return None;
         }
-        let fp = (zero_nibbles(kinds ^ tag(ArgKind::F32))
-            | zero_nibbles(kinds ^ tag(ArgKind::F64)))
-            & valid;
-        let gp = valid & !fp;
+        let (gp, fp) = Self::classes(key, n);
         Some(SitePlacement {
             n,
             gp_base: Self::run(gp, GP_ARGS + 2)?,
@@ -132,13 +125,7 @@ impl SitePlacement {
     /// the checks of [`SitePlacement::of`] (fewer bit operations on a call's path).
     #[inline(always)]
     pub(crate) fn of_placed(key: u64, n: usize) -> SitePlacement {
-        let valid = HIGH & ((1u64 << (4 * n)) - 1);
-        let kinds = key & (NIBBLES * 15);
-        let tag = |kind: ArgKind| NIBBLES * kind as u64;
-        let fp = (zero_nibbles(kinds ^ tag(ArgKind::F32))
-            | zero_nibbles(kinds ^ tag(ArgKind::F64)))
-            & valid;
-        let gp = valid & !fp;
+        let (gp, fp) = Self::classes(key, n);
         let base = |mask: u64| {
             if mask == 0 {
                 0
@@ -153,6 +140,23 @@ impl SitePlacement {
             gp,
             fp,
         }
+    }
+
+    /// The top bit of the nibble of each of the first `n` arguments (`n` at most
+    /// [`ArgChecks::KEYED_MAX`]) whose kind in `key` is `kind`.
+    #[inline(always)]
+    fn nibbles_of(key: u64, n: usize, kind: ArgKind) -> u64 {
+        let valid = HIGH & ((1u64 << (4 * n)) - 1);
+        zero_nibbles((key & (NIBBLES * 15)) ^ (NIBBLES * kind as u64)) & valid
+    }
+
+    /// The top bits of the nibbles of the integer-class and of the floating-point arguments
+    /// among the first `n` of `key`.
+    #[inline(always)]
+    fn classes(key: u64, n: usize) -> (u64, u64) {
+        let valid = HIGH & ((1u64 << (4 * n)) - 1);
+        let fp = Self::nibbles_of(key, n, ArgKind::F32) | Self::nibbles_of(key, n, ArgKind::F64);
+        (valid & !fp, fp)
     }
 
     /// The first argument of the run of nibbles whose top bits `mask` holds (0 for an empty
