@@ -658,38 +658,22 @@ impl Backend for AsmBackend {
         nargs: usize,
         ret: *mut c_void,
     ) -> Result<()> {
-        if let Some(raw) = &f.raw
-            && f.inline.is_int()
+        // Integer words in their registers (the plan's `Int` entry, which a variadic call may
+        // take too), or scalars the function's key places; a scalar return.
+        let entry = if f.inline.is_int() {
+            Some(SiteEntry::Int)
+        } else {
+            f.site.filter(|_| f.ret_form as u8 <= RetForm::Float as u8)
+        };
+        if let (Some(raw), Some(entry)) = (&f.raw, entry)
             && nargs == raw.len()
             && (nargs == 0 || !args.is_null())
         {
-            // SAFETY: `k < nargs == raw.len()`; the caller guarantees `args[k]` is valid for a
-            // read of parameter `k`'s type; the plan is integer-register-only, so register
-            // `k` takes argument `k`; the callers of `prepare` and `call_raw` asserted the
-            // signature and the arguments.
-            let regs = unsafe {
-                fast::call_int_words(
-                    f.code.0,
-                    nargs,
-                    #[inline(always)]
-                    |k| raw.get_unchecked(k).raw_image(*args.add(k)),
-                )
-            };
-            // SAFETY: `ret` is null or valid for 8 bytes (the caller's contract).
-            unsafe { f.raw_ret.write(scalar_bits(f, regs), ret) };
-            return Ok(());
-        }
-        if let (Some(raw), Some(entry)) = (&f.raw, f.site)
-            && nargs == raw.len()
-            && (nargs == 0 || !args.is_null())
-            && f.ret_form as u8 <= RetForm::Float as u8
-        {
-            // Scalar arguments the function's key places, a scalar return: each register
-            // straight from its argument pointer, as above.
             // SAFETY: `SitePlacement::call` reads `k < nargs == raw.len()` only, and the
             // caller guarantees `args[k]` is valid for a read of parameter `k`'s type; the
-            // function's key gave `entry`; the callers of `prepare` and `call_raw` asserted
-            // the signature and the arguments.
+            // `Int` entry puts argument `k` in register `k` (then stack word `k - GP_ARGS`),
+            // as the plan does, and any other entry came from the function's key; the callers
+            // of `prepare` and `call_raw` asserted the signature and the arguments.
             let regs = unsafe {
                 SitePlacement::call(
                     f.checks.key(),

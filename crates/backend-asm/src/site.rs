@@ -234,9 +234,11 @@ impl SitePlacement {
     ///
     /// # Safety
     /// `key` is the key of the `n` arguments and of a function whose plan gave `entry`
-    /// ([`SitePlacement::entry`]), `code` is that function, and `image(i)` is sound to call
-    /// for every `i < n` (it is called for no other); the callers of `prepare` and `call`
-    /// asserted the signature and the arguments.
+    /// ([`SitePlacement::entry`]) — or, for [`SiteEntry::Int`], which does not read `key`,
+    /// the function's plan puts argument `k` in integer register `k`, then in stack word
+    /// `k - GP_ARGS`, with nothing else — `code` is that function, and `image(i)` is sound to
+    /// call for every `i < n` (it is called for no other); the callers of `prepare` and
+    /// `call` asserted the signature and the arguments.
     #[inline(always)]
     pub(crate) unsafe fn call(
         key: u64,

@@ -331,29 +331,29 @@ impl ArgType for BufferArg {
 pub unsafe trait CStruct: Copy + 'static {
     /// The struct type: its fields in declaration order.
     fn struct_type() -> StructType;
+}
 
-    /// [`ArgType::check_layout`] for this struct.
-    ///
-    /// # Errors
-    /// [`Error::TypedStructLayout`] when the Rust size or alignment differs from the
-    /// struct type's.
-    fn check_struct_layout() -> Result<(), Error> {
-        let st = Self::struct_type();
-        let (size, align) = (size_of::<Self>(), align_of::<Self>());
-        if st.size() == size && st.align() == align {
-            return Ok(());
-        }
-        Err(Error::TypedStructLayout {
-            rust_type: std::any::type_name::<Self>(),
-            struct_type: st.to_string(),
-            reason: format!(
-                "the Rust type is {size} bytes aligned to {align}, the struct type's C layout is \
-                 {} bytes aligned to {}",
-                st.size(),
-                st.align()
-            ),
-        })
+/// [`ArgType::check_layout`] of a [`CStruct`]: its Rust size and alignment against its struct
+/// type's C layout (a free function, so that no impl can override the check).
+///
+/// # Errors
+/// [`Error::TypedStructLayout`] when either differs.
+fn check_struct_layout<T: CStruct>() -> Result<(), Error> {
+    let st = T::struct_type();
+    let (size, align) = (size_of::<T>(), align_of::<T>());
+    if st.size() == size && st.align() == align {
+        return Ok(());
     }
+    Err(Error::TypedStructLayout {
+        rust_type: std::any::type_name::<T>(),
+        struct_type: st.to_string(),
+        reason: format!(
+            "the Rust type is {size} bytes aligned to {align}, the struct type's C layout is \
+             {} bytes aligned to {}",
+            st.size(),
+            st.align()
+        ),
+    })
 }
 
 impl<T: CStruct> sealed::Sealed for T {}
@@ -364,7 +364,7 @@ impl<T: CStruct> ArgType for T {
         Type::Struct(T::struct_type())
     }
     fn check_layout() -> Result<(), Error> {
-        T::check_struct_layout()
+        check_struct_layout::<T>()
     }
     type Host = T;
     #[inline(always)]
@@ -389,7 +389,7 @@ impl<T: CStruct> ReturnType for T {
     }
     const KIND: Option<ArgKind> = Some(ArgKind::Struct);
     fn check_layout() -> Result<(), Error> {
-        T::check_struct_layout()
+        check_struct_layout::<T>()
     }
     type Host = T;
     #[inline(always)]

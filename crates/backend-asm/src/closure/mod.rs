@@ -186,8 +186,9 @@ impl ClosureArgs<'_> {
     #[inline]
     pub fn get<T: ReturnType>(&self, i: usize) -> T {
         let kind = self.kinds[i];
-        // (A struct is read with `bytes`: `T` would have to be checked field by field.)
-        if Some(kind) != T::KIND || kind == ArgKind::Struct {
+        // (A struct is read with `bytes`: `T` would have to be checked field by field. The
+        // second test is a constant.)
+        if Some(kind) != T::KIND || T::KIND == Some(ArgKind::Struct) {
             type_mismatch(self.signature, i);
         }
         // SAFETY: dispatch points argument `i` at its type's size in readable bytes, which
