@@ -1,18 +1,26 @@
 package ffikit_test
 
+// The binding's benchmarks: every kernel and one dynamic call through every way Go can call
+// C, in one run, each row's result checked before it is timed and, for ffikit's rows,
+// paired with the floor of this build (a direct cgo call; purego's without cgo) in
+// interleaved rounds (metric x-cgo or x-purego). cargo xtask bench-matrix reads them.
+
 import (
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 	"unsafe"
 
+	"github.com/ebitengine/purego"
+
 	ffikit "github.com/ffikit/ffikit/bindings/go"
-	"github.com/ffikit/ffikit/bindings/go/internal/direct"
 )
 
 // Sizes of the Sum and Dot benchmarks.
@@ -110,65 +118,157 @@ func pairedRatio(floor, call func()) float64 {
 	return ratios[len(ratios)/2]
 }
 
-// reportPaired adds the metric `x-cgo` to an ffikit row: its paired ratio to the direct cgo
-// call of the same kernel and size (see pairedRatio), outside the timed loop.
+// reportPaired adds the floor metric to an ffikit row: its paired ratio to the floor's call
+// of the same function and size (see pairedRatio), outside the timed loop.
 func reportPaired(b *testing.B, impl string, floor, call func()) {
-	if !strings.HasPrefix(impl, "ffikit-") {
+	if !strings.HasPrefix(impl, "ffikit-") || floor == nil {
 		return
 	}
 	b.StopTimer()
-	b.ReportMetric(pairedRatio(floor, call), "x-cgo")
+	b.ReportMetric(pairedRatio(floor, call), floorMetric)
 }
 
-// impls runs body for every implementation name with its sum/dot functions.
+// kernelImpl is one way of calling the kernels and pow; nil where it has no such call.
 type kernelImpl struct {
 	name string
+	noop func()
+	add  func(a, b uint32) uint32
 	sum  func([]float64) float64
 	dot  func(x, y []float64) float64
-	add  func(a, b uint32) uint32
+	pow  func(x, y float64) float64
 }
 
+// puregoImpl calls the kernels and pow through purego's RegisterFunc (reflection-built
+// functions over runtime.cgocall), in either build.
+func puregoImpl(b *testing.B) kernelImpl {
+	lib, err := purego.Dlopen(kernelsLibrary(), purego.RTLD_NOW|purego.RTLD_LOCAL)
+	if err != nil {
+		b.Fatalf("purego: %v (run `cargo xtask build`)", err)
+	}
+	libm, err := purego.Dlopen("libm.so.6", purego.RTLD_NOW|purego.RTLD_LOCAL)
+	if err != nil {
+		b.Fatalf("purego: %v", err)
+	}
+	var (
+		noop func()
+		add  func(a, b uint32) uint32
+		sum  func(x unsafe.Pointer, n uintptr) float64
+		dot  func(x, y unsafe.Pointer, n uintptr) float64
+		pow  func(x, y float64) float64
+	)
+	purego.RegisterLibFunc(&noop, lib, "ffikit_noop")
+	purego.RegisterLibFunc(&add, lib, "ffikit_add_u32")
+	purego.RegisterLibFunc(&sum, lib, "ffikit_sum_f64")
+	purego.RegisterLibFunc(&dot, lib, "ffikit_dot_f64")
+	purego.RegisterLibFunc(&pow, libm, "pow")
+	return kernelImpl{
+		name: "purego",
+		noop: noop,
+		add:  add,
+		sum: func(x []float64) float64 {
+			return sum(unsafe.Pointer(unsafe.SliceData(x)), uintptr(len(x)))
+		},
+		dot: func(x, y []float64) float64 {
+			return dot(unsafe.Pointer(unsafe.SliceData(x)), unsafe.Pointer(unsafe.SliceData(y)),
+				uintptr(len(x)))
+		},
+		pow: pow,
+	}
+}
+
+// puregoSyscallImpl calls the integer kernels through purego.SyscallN (no reflection; it
+// cannot pass or return floating-point values, so it has no sum, dot or pow).
+func puregoSyscallImpl(b *testing.B) kernelImpl {
+	lib, err := purego.Dlopen(kernelsLibrary(), purego.RTLD_NOW|purego.RTLD_LOCAL)
+	if err != nil {
+		b.Fatalf("purego: %v", err)
+	}
+	noop, err1 := purego.Dlsym(lib, "ffikit_noop")
+	add, err2 := purego.Dlsym(lib, "ffikit_add_u32")
+	if err1 != nil || err2 != nil {
+		b.Fatalf("purego: %v %v", err1, err2)
+	}
+	return kernelImpl{
+		name: "purego-syscalln",
+		noop: func() { purego.SyscallN(noop) },
+		add: func(a, c uint32) uint32 {
+			r, _, _ := purego.SyscallN(add, uintptr(a), uintptr(c))
+			return uint32(r)
+		},
+	}
+}
+
+// must panics on an error inside a timed loop (the results were checked before timing).
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
+
+// contextImpl calls the kernels through a context of backend, on the fast path or not.
+func contextImpl(b *testing.B, name, backend string, fast bool) kernelImpl {
+	ctx, err := ffikit.NewContext(backend)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { ctx.Close() })
+	ctx.SetFastCalls(fast)
+	if ctx.FastCalls() != fast {
+		b.Fatalf("%s: the fast path cannot be turned on here", name)
+	}
+	return kernelImpl{
+		name: name,
+		noop: func() {
+			if err := ctx.Noop(); err != nil {
+				panic(err)
+			}
+		},
+		add: func(a, c uint32) uint32 { return must(ctx.AddU32(a, c)) },
+		sum: func(x []float64) float64 { return must(ctx.SumF64(x)) },
+		dot: func(x, y []float64) float64 { return must(ctx.DotF64(x, y)) },
+	}
+}
+
+var (
+	implsOnce sync.Once
+	impls     []kernelImpl
+	floor     kernelImpl
+)
+
+// implementations is every row's implementation, made once per test binary; floor is the
+// build's floor (one of them).
 func implementations(b *testing.B) []kernelImpl {
-	if err := direct.Open(kernelsLibrary()); err != nil {
-		b.Fatalf("direct cgo floor: %v (run `cargo xtask build`)", err)
-	}
-	impls := []kernelImpl{
-		{"go", sumGo, dotGo, func(a, c uint32) uint32 { return a + c }},
-		{"go-unrolled4", sumGo4, dotGo4, nil},
-		{"cgo", direct.Sum, direct.Dot, direct.Add},
-	}
-	for _, backend := range backends {
-		ctx, err := ffikit.NewContext(backend)
-		if err != nil {
-			b.Fatal(err)
+	implsOnce.Do(func() {
+		floor = floorImpl(b)
+		impls = []kernelImpl{
+			{name: "go", add: func(a, c uint32) uint32 { return a + c }, sum: sumGo, dot: dotGo,
+				pow: math.Pow},
+			{name: "go-unrolled4", sum: sumGo4, dot: dotGo4},
+			floor,
 		}
-		b.Cleanup(func() { ctx.Close() })
-		impls = append(impls, kernelImpl{
-			"ffikit-" + backend,
-			func(x []float64) float64 {
-				s, err := ctx.SumF64(x)
-				if err != nil {
-					panic(err)
-				}
-				return s
-			},
-			func(x, y []float64) float64 {
-				s, err := ctx.DotF64(x, y)
-				if err != nil {
-					panic(err)
-				}
-				return s
-			},
-			func(a, c uint32) uint32 {
-				s, err := ctx.AddU32(a, c)
-				if err != nil {
-					panic(err)
-				}
-				return s
-			},
-		})
-	}
+		if floor.name != "purego" {
+			impls = append(impls, puregoImpl(b))
+		}
+		impls = append(impls, puregoSyscallImpl(b))
+		for _, backend := range capiBackends {
+			impls = append(impls, contextImpl(b, capiRow(backend), backend, false))
+		}
+		if fastAvailable() {
+			impls = append(impls, contextImpl(b, fastRow, "native", true))
+		}
+	})
 	return impls
+}
+
+// fastAvailable: this architecture has the fast path's trampoline.
+func fastAvailable() bool {
+	ctx, err := ffikit.NewContext("native")
+	if err != nil {
+		return false
+	}
+	defer ctx.Close()
+	return ctx.FastCalls()
 }
 
 func BenchmarkSum(b *testing.B) {
@@ -185,7 +285,7 @@ func BenchmarkSum(b *testing.B) {
 					sink = impl.sum(x)
 				}
 				reportPaired(b, impl.name,
-					func() { sink = direct.Sum(x) }, func() { sink = impl.sum(x) })
+					func() { sink = floor.sum(x) }, func() { sink = impl.sum(x) })
 			})
 		}
 	}
@@ -205,15 +305,16 @@ func BenchmarkDot(b *testing.B) {
 					sink = impl.dot(x, y)
 				}
 				reportPaired(b, impl.name,
-					func() { sink = direct.Dot(x, y) }, func() { sink = impl.dot(x, y) })
+					func() { sink = floor.dot(x, y) }, func() { sink = impl.dot(x, y) })
 			})
 		}
 	}
 }
 
+// BenchmarkCallOverhead is the add_u32 kernel: one call's cost.
 func BenchmarkCallOverhead(b *testing.B) {
 	for _, impl := range implementations(b) {
-		if impl.add == nil {
+		if impl.add == nil || impl.name == "go" {
 			continue
 		}
 		if impl.add(40, 2) != 42 {
@@ -225,40 +326,125 @@ func BenchmarkCallOverhead(b *testing.B) {
 				sinkU = impl.add(uint32(i), 2)
 			}
 			reportPaired(b, impl.name,
-				func() { sinkU = direct.Add(40, 2) }, func() { sinkU = impl.add(40, 2) })
+				func() { sinkU = floor.add(40, 2) }, func() { sinkU = impl.add(40, 2) })
 		})
 	}
-	// The dynamic path: ffikit.Function.Call by signature text, native and asm.
+}
+
+// BenchmarkNoop is the noop kernel: nothing but the call.
+func BenchmarkNoop(b *testing.B) {
+	for _, impl := range implementations(b) {
+		if impl.noop == nil {
+			continue
+		}
+		b.Run(impl.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				impl.noop()
+			}
+			reportPaired(b, impl.name, floor.noop, impl.noop)
+		})
+	}
+}
+
+// dynamicImpls are the dynamic calls of one C function by signature text: PrepareLeaf on
+// the fast path (native, asm) and Prepare through the C API (native, asm).
+func dynamicImpls(b *testing.B, lib, symbol, signature string) map[string]*ffikit.Function {
+	fns := map[string]*ffikit.Function{}
 	for _, backend := range []string{"native", "asm"} {
-		ctx, _ := ffikit.NewContext(backend)
-		lib, err := ctx.OpenLibrary(kernelsLibrary())
+		ctx, err := ffikit.NewContext(backend)
 		if err != nil {
 			b.Fatal(err)
 		}
-		add, err := lib.Prepare("ffikit_add_u32", "u32(u32, u32)")
+		l, err := ctx.OpenLibrary(lib)
 		if err != nil {
 			b.Fatal(err)
 		}
-		x, y, r := new(uint32), new(uint32), new(uint64)
-		*y = 2
-		b.Run("ffikit-"+backend+"-call", func(b *testing.B) {
+		slow, err := l.Prepare(symbol, signature)
+		if err != nil {
+			b.Fatal(err)
+		}
+		fns[capiRow(backend)+"-call"] = slow
+		if backend == "native" && fastAvailable() {
+			leaf, err := l.PrepareLeaf(symbol, signature, 4096)
+			if err != nil || !leaf.Fast() {
+				b.Fatalf("PrepareLeaf(%s): %v, fast %v", symbol, err, leaf != nil && leaf.Fast())
+			}
+			fns[fastRow+"-call"] = leaf
+		}
+		b.Cleanup(func() { slow.Close(); l.Close(); ctx.Close() })
+		if !cgoEnabled() {
+			break
+		}
+	}
+	return fns
+}
+
+// cgoEnabled: this test binary calls the C API through cgo.
+func cgoEnabled() bool { return ffikit.CgoEnabled() }
+
+// BenchmarkPow is libm's pow called by signature ("f64(f64, f64)"), against the same call
+// through cgo, purego and Go's math.Pow.
+func BenchmarkPow(b *testing.B) {
+	const want = 1024.0
+	for _, impl := range implementations(b) {
+		if impl.pow == nil {
+			continue
+		}
+		if got := impl.pow(2, 10); got != want {
+			b.Fatalf("%s: pow(2, 10) = %v", impl.name, got)
+		}
+		b.Run(impl.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				sink = impl.pow(2, 10)
+			}
+		})
+	}
+	x, y, r := new(float64), new(float64), new(float64)
+	*x, *y = 2, 10
+	for name, fn := range dynamicImpls(b, "libm.so.6", "pow", "f64(f64, f64)") {
+		call := func() {
+			if err := fn.Call(unsafe.Pointer(r), unsafe.Pointer(x), unsafe.Pointer(y)); err != nil {
+				panic(err)
+			}
+		}
+		call() // the first call of a leaf function takes the C API
+		if call(); *r != want {
+			b.Fatalf("%s: pow(2, 10) = %v", name, *r)
+		}
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				call()
+			}
+			reportPaired(b, name, func() { sink = floor.pow(2, 10) }, call)
+		})
+	}
+}
+
+// BenchmarkDynamicAdd is the add_u32 kernel called by signature ("u32(u32, u32)").
+func BenchmarkDynamicAdd(b *testing.B) {
+	x, y, r := new(uint32), new(uint32), new(uint64)
+	*y = 2
+	for name, fn := range dynamicImpls(b, kernelsLibrary(), "ffikit_add_u32", "u32(u32, u32)") {
+		call := func() {
+			if err := fn.Call(unsafe.Pointer(r), unsafe.Pointer(x), unsafe.Pointer(y)); err != nil {
+				panic(err)
+			}
+		}
+		*x = 40
+		call()
+		if call(); *r != 42 {
+			b.Fatalf("%s: add_u32(40, 2) = %d", name, *r)
+		}
+		b.Run(name, func(b *testing.B) {
 			b.ReportAllocs()
 			for i := 0; i < b.N; i++ {
 				*x = uint32(i)
-				if err := add.Call(unsafe.Pointer(r), unsafe.Pointer(x), unsafe.Pointer(y)); err != nil {
-					b.Fatal(err)
-				}
+				call()
 			}
-			reportPaired(b, "ffikit-"+backend+"-call",
-				func() { sinkU = direct.Add(40, 2) },
-				func() {
-					if err := add.Call(unsafe.Pointer(r), unsafe.Pointer(x), unsafe.Pointer(y)); err != nil {
-						panic(err)
-					}
-				})
+			reportPaired(b, name, func() { sinkU = floor.add(40, 2) }, call)
 		})
-		add.Close()
-		lib.Close()
-		ctx.Close()
 	}
 }

@@ -1,17 +1,7 @@
 package ffikit
 
-/*
-#cgo noescape ffikit_sum_f64
-#cgo nocallback ffikit_sum_f64
-#cgo noescape ffikit_dot_f64
-#cgo nocallback ffikit_dot_f64
-#cgo noescape ffikit_axpy_f64
-#cgo nocallback ffikit_axpy_f64
-#include <ffikit.h>
-*/
-import "C"
-
 import (
+	"math"
 	"runtime"
 	"unsafe"
 )
@@ -20,8 +10,11 @@ import (
 // at least 64-byte aligned, which the kernels read in place (no copy on any backend). Fill
 // it through Float64s, Uint32s or Bytes.
 type Buffer struct {
-	b   *C.ffikit_buffer
+	b   unsafe.Pointer
 	ctx *Context
+	// The buffer's host memory and length, fixed for its life.
+	data unsafe.Pointer
+	n    int
 }
 
 // NewBuffer allocates a zeroed buffer of lenBytes bytes in the context (host memory, or the
@@ -30,13 +23,12 @@ func (ctx *Context) NewBuffer(lenBytes int) (*Buffer, error) {
 	if ctx.c == nil {
 		return nil, closedError("NewBuffer")
 	}
-	var b *C.ffikit_buffer
-	st := C.ffikit_buffer_new(ctx.c, C.size_t(lenBytes), &b)
+	b, st := capiBufferNew(ctx.c, lenBytes)
 	runtime.KeepAlive(ctx)
 	if err := check("NewBuffer", st, ctx.c); err != nil {
 		return nil, err
 	}
-	buf := &Buffer{b: b, ctx: ctx}
+	buf := &Buffer{b: b, ctx: ctx, data: capiBufferData(b), n: capiBufferLen(b)}
 	runtime.SetFinalizer(buf, (*Buffer).Close)
 	return buf, nil
 }
@@ -44,20 +36,15 @@ func (ctx *Context) NewBuffer(lenBytes int) (*Buffer, error) {
 // Close frees the buffer (idempotent). Slices obtained from it must not be used afterwards.
 func (b *Buffer) Close() error {
 	if b.b != nil {
-		C.ffikit_buffer_free(b.b)
-		b.b = nil
+		capiBufferFree(b.b)
+		b.b, b.data, b.n = nil, nil, 0
 		runtime.SetFinalizer(b, nil)
 	}
 	return nil
 }
 
 // Len is the buffer's length in bytes (0 after Close).
-func (b *Buffer) Len() int {
-	if b.b == nil {
-		return 0
-	}
-	return int(C.ffikit_buffer_len(b.b))
-}
+func (b *Buffer) Len() int { return b.n }
 
 // Bytes is the buffer's memory as a byte slice (nil after Close). The slice is valid until
 // Close; it is C memory, so it may be kept and passed around freely until then.
@@ -65,7 +52,7 @@ func (b *Buffer) Bytes() []byte {
 	if b.b == nil {
 		return nil
 	}
-	return unsafe.Slice((*byte)(C.ffikit_buffer_data(b.b)), b.Len())
+	return unsafe.Slice((*byte)(b.data), b.n)
 }
 
 // Float64s is the buffer's memory as len/8 float64 values (valid until Close).
@@ -73,7 +60,7 @@ func (b *Buffer) Float64s() []float64 {
 	if b.b == nil {
 		return nil
 	}
-	return unsafe.Slice((*float64)(C.ffikit_buffer_data(b.b)), b.Len()/8)
+	return unsafe.Slice((*float64)(b.data), b.n/8)
 }
 
 // Uint32s is the buffer's memory as len/4 uint32 values (valid until Close).
@@ -81,14 +68,29 @@ func (b *Buffer) Uint32s() []uint32 {
 	if b.b == nil {
 		return nil
 	}
-	return unsafe.Slice((*uint32)(C.ffikit_buffer_data(b.b)), b.Len()/4)
+	return unsafe.Slice((*uint32)(b.data), b.n/4)
 }
 
-func (b *Buffer) handle(op string) (*C.ffikit_buffer, error) {
+func (b *Buffer) handle(op string) (unsafe.Pointer, error) {
 	if b == nil || b.b == nil {
 		return nil, closedError(op)
 	}
 	return b.b, nil
+}
+
+// fastBuffers: the fast path may read n elements of size bytes from each buffer: the fast
+// path is on, the call is short enough, and every buffer is this context's and holds n
+// elements. Anything else takes the C API, which reports what is wrong.
+func (ctx *Context) fastBuffers(n, size int, bufs ...*Buffer) bool {
+	if !ctx.fast || n < 0 || n > fastMaxBytes/(size*len(bufs)) {
+		return false
+	}
+	for _, b := range bufs {
+		if b.ctx != ctx || n*size > b.n {
+			return false
+		}
+	}
+	return true
 }
 
 // SumF64Buffer returns the sum of the first n float64 of x, in place.
@@ -97,11 +99,16 @@ func (ctx *Context) SumF64Buffer(x *Buffer, n int) (float64, error) {
 	if err != nil || ctx.c == nil {
 		return 0, closedError("SumF64Buffer")
 	}
-	var out C.double
-	st := C.ffikit_sum_f64(ctx.c, xb, C.size_t(n), &out)
+	if ctx.fastBuffers(n, 8, x) {
+		var f fastFrame
+		f.Ints[0], f.Ints[1] = uint64(uintptr(x.data)), uint64(n)
+		callFast(ctx.kernels[kernelSumF64], &f, "the sum_f64 kernel")
+		return f64(&f), nil
+	}
+	out, st := capiSumF64Buffer(ctx.c, xb, n)
 	runtime.KeepAlive(x)
 	runtime.KeepAlive(ctx)
-	return float64(out), check("SumF64Buffer", st, ctx.c)
+	return out, check("SumF64Buffer", st, ctx.c)
 }
 
 // DotF64Buffer returns Σ x[i]·y[i] over the first n float64 of two buffers, in place.
@@ -111,12 +118,17 @@ func (ctx *Context) DotF64Buffer(x, y *Buffer, n int) (float64, error) {
 	if err1 != nil || err2 != nil || ctx.c == nil {
 		return 0, closedError("DotF64Buffer")
 	}
-	var out C.double
-	st := C.ffikit_dot_f64(ctx.c, xb, yb, C.size_t(n), &out)
+	if ctx.fastBuffers(n, 8, x, y) {
+		var f fastFrame
+		f.Ints[0], f.Ints[1], f.Ints[2] = uint64(uintptr(x.data)), uint64(uintptr(y.data)), uint64(n)
+		callFast(ctx.kernels[kernelDotF64], &f, "the dot_f64 kernel")
+		return f64(&f), nil
+	}
+	out, st := capiDotF64Buffer(ctx.c, xb, yb, n)
 	runtime.KeepAlive(x)
 	runtime.KeepAlive(y)
 	runtime.KeepAlive(ctx)
-	return float64(out), check("DotF64Buffer", st, ctx.c)
+	return out, check("DotF64Buffer", st, ctx.c)
 }
 
 // AxpyF64Buffer computes y = a·x + y over the first n float64 of two buffers, in place.
@@ -126,9 +138,40 @@ func (ctx *Context) AxpyF64Buffer(a float64, x, y *Buffer, n int) error {
 	if err1 != nil || err2 != nil || ctx.c == nil {
 		return closedError("AxpyF64Buffer")
 	}
-	st := C.ffikit_axpy_f64(ctx.c, C.double(a), xb, yb, C.size_t(n))
+	if ctx.fastBuffers(n, 8, x, y) {
+		var f fastFrame
+		f.Floats[0] = math.Float64bits(a)
+		f.Ints[0], f.Ints[1], f.Ints[2] = uint64(uintptr(x.data)), uint64(uintptr(y.data)), uint64(n)
+		callFast(ctx.kernels[kernelAxpyF64], &f, "the axpy_f64 kernel")
+		return nil
+	}
+	st := capiAxpyF64Buffer(ctx.c, a, xb, yb, n)
 	runtime.KeepAlive(x)
 	runtime.KeepAlive(y)
 	runtime.KeepAlive(ctx)
 	return check("AxpyF64Buffer", st, ctx.c)
+}
+
+// AddU32BatchBuffer computes out[i] = a[i] + b[i] (wrapping) over the first n uint32 of
+// three buffers, in place.
+func (ctx *Context) AddU32BatchBuffer(a, b, out *Buffer, n int) error {
+	ab, err1 := a.handle("AddU32BatchBuffer")
+	bb, err2 := b.handle("AddU32BatchBuffer")
+	ob, err3 := out.handle("AddU32BatchBuffer")
+	if err1 != nil || err2 != nil || err3 != nil || ctx.c == nil {
+		return closedError("AddU32BatchBuffer")
+	}
+	if ctx.fastBuffers(n, 4, a, b, out) {
+		var f fastFrame
+		f.Ints[0], f.Ints[1] = uint64(uintptr(a.data)), uint64(uintptr(b.data))
+		f.Ints[2], f.Ints[3] = uint64(uintptr(out.data)), uint64(n)
+		callFast(ctx.kernels[kernelAddU32Batch], &f, "the add_u32_batch kernel")
+		return nil
+	}
+	st := capiAddU32BatchBuffer(ctx.c, ab, bb, ob, n)
+	runtime.KeepAlive(a)
+	runtime.KeepAlive(b)
+	runtime.KeepAlive(out)
+	runtime.KeepAlive(ctx)
+	return check("AddU32BatchBuffer", st, ctx.c)
 }

@@ -1,23 +1,10 @@
 package ffikit
 
-/*
-#include <ffikit.h>
-#include <stdint.h>
-#include <stdlib.h>
-
-// Defined in Go (closure_export.go).
-extern void ffikitGoClosure(void *userdata, void **args, void *ret);
-
-static enum ffikit_status ffikit_go_closure_new(ffikit_context *ctx, const char *sig, uintptr_t handle,
-                                                ffikit_closure **out) {
-    return ffikit_closure_new(ctx, sig, (ffikit_closure_fn)ffikitGoClosure, (void *)handle, out);
-}
-*/
-import "C"
-
 import (
+	"fmt"
 	"runtime"
-	"runtime/cgo"
+	"sync"
+	"sync/atomic"
 	"unsafe"
 )
 
@@ -37,8 +24,8 @@ type ClosureFunc func(args []unsafe.Pointer, ret unsafe.Pointer)
 // a Go panic cannot unwind through C frames, so it crashes the program with the panic's
 // message and traceback.
 type Closure struct {
-	c      *C.ffikit_closure
-	handle cgo.Handle
+	c      unsafe.Pointer
+	handle uintptr
 }
 
 // closureState is what the C userdata handle refers to.
@@ -56,18 +43,15 @@ func (ctx *Context) NewClosure(signature string, fn ClosureFunc) (*Closure, erro
 	if fn == nil {
 		return nil, &Error{Op: "NewClosure", Status: StatusNullArgument, Message: "fn is nil"}
 	}
-	csig := C.CString(signature)
-	defer C.free(unsafe.Pointer(csig))
 	state := &closureState{fn: fn}
-	h := cgo.NewHandle(state)
-	var c *C.ffikit_closure
-	st := C.ffikit_go_closure_new(ctx.c, csig, C.uintptr_t(h), &c)
+	h := closureHandles.add(state)
+	c, st := capiClosureNew(ctx.c, signature, h)
 	runtime.KeepAlive(ctx)
 	if err := check("NewClosure", st, ctx.c); err != nil {
-		h.Delete()
+		closureHandles.remove(h)
 		return nil, err
 	}
-	state.nargs = int(C.ffikit_closure_nargs(c))
+	state.nargs = capiClosureNargs(c)
 	cl := &Closure{c: c, handle: h}
 	runtime.SetFinalizer(cl, (*Closure).Close)
 	return cl, nil
@@ -79,7 +63,7 @@ func (cl *Closure) Code() unsafe.Pointer {
 	if cl.c == nil {
 		return nil
 	}
-	p := C.ffikit_closure_code(cl.c)
+	p := capiClosureCode(cl.c)
 	runtime.KeepAlive(cl)
 	return p
 }
@@ -88,10 +72,52 @@ func (cl *Closure) Code() unsafe.Pointer {
 // the process with a message instead of running freed memory.
 func (cl *Closure) Close() error {
 	if cl.c != nil {
-		C.ffikit_closure_free(cl.c)
+		capiClosureFree(cl.c)
 		cl.c = nil
-		cl.handle.Delete()
+		closureHandles.remove(cl.handle)
 		runtime.SetFinalizer(cl, nil)
 	}
 	return nil
 }
+
+// runClosure is the Go side of every closure's C callback (closure_cgo.go's export, or the
+// one purego callback of capi_purego.go): ffikit's trampoline calls it with the closure's
+// handle as userdata, the argument pointers and the return storage.
+func runClosure(userdata unsafe.Pointer, args *unsafe.Pointer, ret unsafe.Pointer) {
+	state := closureHandles.get(uintptr(userdata))
+	var slice []unsafe.Pointer
+	if state.nargs > 0 {
+		slice = unsafe.Slice(args, state.nargs)
+	}
+	state.fn(slice, ret)
+}
+
+// closureTable maps the userdata handles given to C to closures' states: runtime/cgo's
+// Handle does this in cgo builds, but a CGO_ENABLED=0 build cannot link runtime/cgo beside
+// purego's replacement for it. Lookups (one per callback) are lock-free reads.
+type closureTable struct {
+	states sync.Map // uintptr -> *closureState
+	next   atomic.Uintptr
+}
+
+var closureHandles closureTable
+
+// add stores state under a new non-zero handle.
+func (t *closureTable) add(state *closureState) uintptr {
+	h := t.next.Add(1)
+	t.states.Store(h, state)
+	return h
+}
+
+// get returns the state of a live handle; a handle that was never given out or was removed
+// is a bug in the caller (C called a freed closure), reported as a panic with the handle.
+func (t *closureTable) get(h uintptr) *closureState {
+	s, ok := t.states.Load(h)
+	if !ok {
+		panic(fmt.Sprintf("ffikit: closure handle %d is not live", h))
+	}
+	return s.(*closureState)
+}
+
+// remove forgets a handle.
+func (t *closureTable) remove(h uintptr) { t.states.Delete(h) }

@@ -1,36 +1,27 @@
 package ffikit
 
-/*
-#cgo noescape ffikit_go_call
-#include <ffikit.h>
-#include <stdint.h>
-#include <stdlib.h>
-
-// ffikit_call with the argument array and the return slot as addresses: both live in C
-// memory the context owns (see Function.Call), so cgo has no Go pointer to check.
-static inline enum ffikit_status ffikit_go_call(ffikit_context *ctx, const ffikit_function *fn,
-                                                uintptr_t args, size_t nargs, uintptr_t ret) {
-    return ffikit_call(ctx, fn, (void *const *)args, nargs, (void *)ret);
-}
-*/
-import "C"
-
 import (
+	"fmt"
 	"runtime"
 	"unsafe"
 )
 
 // Library is a shared library (native, asm) or wasm module opened in a context.
 type Library struct {
-	l   *C.ffikit_library
+	l   unsafe.Pointer
 	ctx *Context
 }
 
 // Function is a function prepared for dynamic calls by signature text.
 type Function struct {
-	f     *C.ffikit_function
+	f     unsafe.Pointer
 	ctx   *Context
 	nargs int
+	// The register-only placement of a function prepared with PrepareLeaf (nil otherwise,
+	// or when its signature is not register-only), and whether its first call, through the
+	// C API, has been made.
+	leaf *registerCall
+	warm bool
 	// The size of each argument's C type, the offset of its copy in the value area, the
 	// area's size (8-byte slots) and the size of the return value ffikit_call writes.
 	argSizes   []uintptr
@@ -48,10 +39,7 @@ func (ctx *Context) OpenLibrary(path string) (*Library, error) {
 	if ctx.c == nil {
 		return nil, closedError("OpenLibrary")
 	}
-	cs := C.CString(path)
-	defer C.free(unsafe.Pointer(cs))
-	var l *C.ffikit_library
-	st := C.ffikit_library_open(ctx.c, cs, &l)
+	l, st := capiLibraryOpen(ctx.c, path)
 	runtime.KeepAlive(ctx)
 	if err := check("OpenLibrary", st, ctx.c); err != nil {
 		return nil, err
@@ -64,7 +52,7 @@ func (ctx *Context) OpenLibrary(path string) (*Library, error) {
 // Close releases the library handle (idempotent); functions prepared from it stay valid.
 func (l *Library) Close() error {
 	if l.l != nil {
-		C.ffikit_library_free(l.l)
+		capiLibraryFree(l.l)
 		l.l = nil
 		runtime.SetFinalizer(l, nil)
 	}
@@ -79,19 +67,15 @@ func (l *Library) Prepare(symbol, signature string) (*Function, error) {
 	if l.l == nil || l.ctx.c == nil {
 		return nil, closedError("Prepare")
 	}
-	cs, csig := C.CString(symbol), C.CString(signature)
-	defer C.free(unsafe.Pointer(cs))
-	defer C.free(unsafe.Pointer(csig))
-	var f *C.ffikit_function
-	st := C.ffikit_prepare(l.ctx.c, l.l, cs, csig, &f)
+	f, st := capiPrepare(l.ctx.c, l.l, symbol, signature)
 	runtime.KeepAlive(l)
 	if err := check("Prepare", st, l.ctx.c); err != nil {
 		return nil, err
 	}
-	fn := &Function{f: f, ctx: l.ctx, nargs: int(C.ffikit_function_nargs(f))}
-	fn.retSize = uintptr(C.ffikit_function_ret_size(f))
+	fn := &Function{f: f, ctx: l.ctx, nargs: capiFunctionNargs(f)}
+	fn.retSize = capiFunctionRetSize(f)
 	for i := 0; i < fn.nargs; i++ {
-		size := uintptr(C.ffikit_function_arg_size(f, C.size_t(i)))
+		size := capiFunctionArgSize(f, i)
 		fn.argSizes = append(fn.argSizes, size)
 		fn.argOffsets = append(fn.argOffsets, fn.valueBytes)
 		fn.valueBytes += round8(size)
@@ -100,10 +84,69 @@ func (l *Library) Prepare(symbol, signature string) (*Function, error) {
 	return fn, nil
 }
 
+// PrepareLeaf prepares symbol like Prepare and declares it a leaf function, so that its
+// calls may take the fast path: C on the goroutine's own stack, no cgo transition (see
+// fast.go). By declaring it a leaf the caller promises that the function
+//
+//   - never calls back into Go (no Closure reaches it), blocks, sleeps, takes locks or makes
+//     system calls;
+//   - uses at most stackBytes of stack, including everything it calls;
+//   - returns quickly: a running leaf call holds up the collector's stop-the-world phases,
+//     so keep each call well under ~50 µs.
+//
+// A stackBytes over FastStackBytes is refused (StatusStackBudgetExceeded); so is one under 1
+// (StatusInvalidArgument). A function that breaks its budget is caught by the frame's canary
+// after the call and stops the process with a message.
+//
+// The fast path takes signatures whose arguments are all scalars in argument registers and
+// whose return is void or a scalar, on native and asm contexts on amd64 and arm64 (Fast
+// reports it); other functions, and a function's first call on its context, go through the C
+// API, with the same results.
+func (l *Library) PrepareLeaf(symbol, signature string, stackBytes int) (*Function, error) {
+	if stackBytes > FastStackBytes {
+		return nil, &Error{Op: "PrepareLeaf", Status: StatusStackBudgetExceeded, Message: fmt.Sprintf(
+			"%s declares %d bytes of stack; a fast call may use at most %d (FastStackBytes): "+
+				"use Prepare", symbol, stackBytes, FastStackBytes)}
+	}
+	if stackBytes < 1 {
+		return nil, &Error{Op: "PrepareLeaf", Status: StatusInvalidArgument, Message: fmt.Sprintf(
+			"%s declares %d bytes of stack; a leaf function's budget is at least 1 byte",
+			symbol, stackBytes)}
+	}
+	fn, err := l.Prepare(symbol, signature)
+	if err != nil {
+		return nil, err
+	}
+	if !fastAvailable {
+		return fn, nil
+	}
+	var rc registerCall
+	if capiFunctionRegisterCall(l.ctx.c, fn.f, &rc) == StatusOK {
+		fn.leaf = &rc
+	}
+	runtime.KeepAlive(l)
+	return fn, nil
+}
+
+// Fast reports whether calls of f take the fast path (after its first call): it was
+// prepared with PrepareLeaf, its signature is register-only, and its context's fast path is
+// on.
+func (f *Function) Fast() bool { return f.leaf != nil && f.ctx.fast }
+
+// noNil reports whether no argument pointer is nil (the C API path reports a nil one).
+func noNil(args []unsafe.Pointer) bool {
+	for _, a := range args {
+		if a == nil {
+			return false
+		}
+	}
+	return true
+}
+
 // Close frees the function (idempotent).
 func (f *Function) Close() error {
 	if f.f != nil {
-		C.ffikit_function_free(f.f)
+		capiFunctionFree(f.f)
 		f.f = nil
 		runtime.SetFinalizer(f, nil)
 	}
@@ -132,9 +175,16 @@ func (f *Function) Call(ret unsafe.Pointer, args ...unsafe.Pointer) error {
 	n := len(args)
 	if n != f.nargs {
 		// ffikit_call reports the count (with the function's name) before reading anything.
-		st := C.ffikit_call(ctx.c, f.f, nil, C.size_t(n), nil)
+		st := capiCall(ctx.c, f.f, nil, n, nil)
 		runtime.KeepAlive(f)
 		return check("Call", st, ctx.c)
+	}
+	if f.warm && ctx.fast && (ret != nil || f.leaf.ret == 0) && noNil(args) {
+		var fr fastFrame
+		f.leaf.fill(&fr, args)
+		callFast(f.leaf.code, &fr, "a leaf function")
+		f.leaf.store(&fr, ret)
+		return nil
 	}
 	slotBytes := round8(uintptr(n) * unsafe.Sizeof(uintptr(0)))
 	retBytes := round8(max(f.retSize, 8))
@@ -155,10 +205,15 @@ func (f *Function) Call(ret unsafe.Pointer, args ...unsafe.Pointer) error {
 	if ret == nil {
 		cret = nil // ffikit_call reports a missing slot for a non-void return
 	}
-	st := C.ffikit_go_call(ctx.c, f.f, C.uintptr_t(uintptr(area)), C.size_t(n), C.uintptr_t(uintptr(cret)))
+	st := capiCall(ctx.c, f.f, area, n, cret)
 	runtime.KeepAlive(f)
-	if st == C.FFIKIT_STATUS_OK && ret != nil && f.retSize > 0 {
+	if st == StatusOK && ret != nil && f.retSize > 0 {
 		copyValue(ret, retArea, f.retSize)
+	}
+	if st == StatusOK && f.leaf != nil {
+		// The first call ran on the system stack: whatever the function does once has been
+		// done, so the next calls may take the fast path.
+		f.warm = true
 	}
 	return check("Call", st, ctx.c)
 }

@@ -1,13 +1,21 @@
 // Package ffikit drives ffikit's backends, kernels, stable buffers, dynamic calls and
-// context pools from Go, through libffikit.so and cgo.
+// context pools from Go, through libffikit.so.
 //
 // Build the library first, from the repository root:
 //
 //	cargo xtask build
 //
-// The package links ../../target/release/libffikit.so (relative to this directory) with an
-// rpath, so tests and programs run without LD_LIBRARY_PATH. From another module, require
-// this one and point a replace directive at this directory (see README.md).
+// With cgo (the default) the package links ../../target/release/libffikit.so (relative to
+// this directory) with an rpath, so tests and programs run without LD_LIBRARY_PATH. Built
+// with CGO_ENABLED=0 it opens the library at run time through purego (FFIKIT_LIBRARY, else
+// the same build-tree path, else dlopen's search path) and needs no C toolchain. From another
+// module, require this one and point a replace directive at this directory (see README.md).
+//
+// Calls take one of two paths. The fast path runs the C function on the goroutine's own
+// stack through an assembly trampoline (amd64, arm64), with no cgo transition: the kernels of
+// native and asm contexts up to a size bound, and functions prepared with PrepareLeaf (see
+// fast.go for the rules C code called that way must keep). Everything else goes through the
+// C API: cgo, or purego in a CGO_ENABLED=0 build.
 //
 // Threading: a Context is used by one goroutine at a time; goroutines that work
 // concurrently each take their own, from a Pool. Every call returns an error carrying the
@@ -15,55 +23,19 @@
 // *ffikit.Error work. No call allocates on the Go heap.
 package ffikit
 
-/*
-#cgo CFLAGS: -I${SRCDIR}/../../crates/capi/include
-#cgo LDFLAGS: -L${SRCDIR}/../../target/release -Wl,-rpath,${SRCDIR}/../../target/release -lffikit
-// The hot calls neither keep Go pointers nor call back into Go (Go 1.22+): pointers to
-// locals stay on the stack and the call skips the callback bookkeeping.
-#cgo noescape ffikit_noop
-#cgo nocallback ffikit_noop
-#cgo noescape ffikit_go_add_u32
-#cgo nocallback ffikit_go_add_u32
-#cgo noescape ffikit_go_add_u32_direct
-#cgo nocallback ffikit_go_add_u32_direct
-#cgo noescape ffikit_sum_f64_ptr
-#cgo nocallback ffikit_sum_f64_ptr
-#cgo noescape ffikit_dot_f64_ptr
-#cgo nocallback ffikit_dot_f64_ptr
-#cgo noescape ffikit_axpy_f64_ptr
-#cgo nocallback ffikit_axpy_f64_ptr
-#cgo noescape ffikit_add_u32_batch_ptr
-#cgo nocallback ffikit_add_u32_batch_ptr
-#cgo noescape ffikit_context_error
-#cgo nocallback ffikit_context_error
-#include <ffikit.h>
-#include <stdlib.h>
-
-// ffikit_add_u32 through a wrapper that returns the status and the value by value: the
-// out-pointer lives on the C stack, so cgo has no Go pointer to check on this hot call.
-typedef struct { ffikit_status status; uint32_t value; } ffikit_go_u32;
-static inline ffikit_go_u32 ffikit_go_add_u32(ffikit_context *ctx, uint32_t a, uint32_t b) {
-    ffikit_go_u32 r = {FFIKIT_STATUS_OK, 0};
-    r.status = ffikit_add_u32(ctx, a, b, &r.value);
-    return r;
-}
-
-// The kernel's own C function (ffikit_context_kernel), for native and asm contexts: a
-// plain C call, as a direct cgo call of the kernel would make.
-static inline uint32_t ffikit_go_add_u32_direct(uintptr_t fn, uint32_t a, uint32_t b) {
-    return ((uint32_t (*)(uint32_t, uint32_t))fn)(a, b);
-}
-*/
-import "C"
-
 import (
 	"fmt"
+	"math"
 	"runtime"
 	"unsafe"
 )
 
-// Version is the version of the linked libffikit.so.
-func Version() string { return C.GoString(C.ffikit_version()) }
+// Version is the version of the loaded libffikit.so ("" when it cannot be loaded).
+func Version() string { return capiVersion() }
+
+// CgoEnabled reports whether this build calls the C API through cgo (true) or through
+// purego (a CGO_ENABLED=0 build).
+func CgoEnabled() bool { return cgoEnabled }
 
 // Status is a C API status code; every value but StatusOK is also an error.
 type Status int32
@@ -110,7 +82,7 @@ func (s Status) Error() string {
 	if s == StatusClosed {
 		return "FFIKIT_STATUS_CLOSED"
 	}
-	return C.GoString(C.ffikit_status_name(C.int32_t(s)))
+	return capiStatusName(s)
 }
 
 // Error is a failed call: the operation, its status and the message the context kept.
@@ -130,56 +102,103 @@ func (e *Error) Error() string {
 // Unwrap returns the Status, so errors.Is(err, ffikit.StatusTrap) works.
 func (e *Error) Unwrap() error { return e.Status }
 
-// check turns a C status into an error, taking the message from ctx when there is one.
-func check(op string, st C.enum_ffikit_status, ctx *C.ffikit_context) error {
-	if st == C.FFIKIT_STATUS_OK {
+// check turns a status into an error, taking the message from ctx when there is one.
+func check(op string, st Status, ctx unsafe.Pointer) error {
+	if st == StatusOK {
 		return nil
 	}
-	e := &Error{Op: op, Status: Status(st)}
+	e := &Error{Op: op, Status: st}
 	if ctx != nil {
-		e.Message = C.GoString(C.ffikit_context_error(ctx))
+		e.Message = capiContextError(ctx)
 	}
 	return e
 }
 
 func closedError(op string) error { return &Error{Op: op, Status: StatusClosed} }
 
+// The kernels, in the order of Context.kernels.
+const (
+	kernelNoop = iota
+	kernelAddU32
+	kernelAddU32Batch
+	kernelSumF64
+	kernelDotF64
+	kernelAxpyF64
+	numKernels
+)
+
+// kernelNames are the kernels' names in ffikit_context_kernel.
+var kernelNames = [numKernels]string{"noop", "add_u32", "add_u32_batch", "sum_f64", "dot_f64",
+	"axpy_f64"}
+
 // Context is one backend instance with the kernels prepared, its buffers and its prepared
 // functions. Use it from one goroutine at a time. Close it when done (a finalizer closes a
 // forgotten one).
 type Context struct {
-	c      *C.ffikit_context
+	c      unsafe.Pointer
 	pooled bool
-	// The add_u32 kernel's C function for native and asm contexts (0 for wasm).
-	addU32 C.uintptr_t
-	// C memory for Function.Call: the argument pointer array, the argument values and the
-	// return slot (see Function.Call), grown as needed.
+	// fast: kernels and leaf functions take the goroutine-stack path (native and asm
+	// contexts on amd64 and arm64, unless SetFastCalls(false)).
+	fast bool
+	// The kernels' C functions for native and asm contexts (0 for wasm).
+	kernels [numKernels]uintptr
+	// C memory for Function.Call's C API path: the argument pointer array, the argument
+	// values and the return slot (see Function.Call), grown as needed.
 	area      unsafe.Pointer
 	areaBytes uintptr
 }
 
 // NewContext opens a context of the backend named "native", "asm" or "wasm".
 func NewContext(backend string) (*Context, error) {
-	cs := C.CString(backend)
-	defer C.free(unsafe.Pointer(cs))
-	var msg [512]C.char
-	var c *C.ffikit_context
-	st := C.ffikit_context_new_msg(cs, &c, &msg[0], C.size_t(len(msg)))
-	if st != C.FFIKIT_STATUS_OK {
-		return nil, &Error{Op: "NewContext", Status: Status(st), Message: C.GoString(&msg[0])}
+	c, st, msg := capiContextNew(backend)
+	if st != StatusOK {
+		return nil, &Error{Op: "NewContext", Status: st, Message: msg}
 	}
 	ctx := wrapContext(c, false)
 	runtime.SetFinalizer(ctx, (*Context).Close)
 	return ctx, nil
 }
 
-// wrapContext makes the Go handle of a C context.
-func wrapContext(c *C.ffikit_context, pooled bool) *Context {
-	name := C.CString("add_u32")
-	defer C.free(unsafe.Pointer(name))
-	add := C.ffikit_context_kernel(c, name)
-	return &Context{c: c, pooled: pooled, addU32: C.uintptr_t(uintptr(add))}
+// wrapContext makes the Go handle of a C context, with the kernels' addresses for the fast
+// path, each kernel warmed up once through the C API (see fast.go).
+func wrapContext(c unsafe.Pointer, pooled bool) *Context {
+	ctx := &Context{c: c, pooled: pooled}
+	for k, name := range kernelNames {
+		ctx.kernels[k] = capiContextKernel(c, name)
+	}
+	if fastAvailable && ctx.kernels[kernelSumF64] != 0 {
+		ctx.warmKernels()
+		ctx.fast = true
+	}
+	return ctx
 }
+
+// warmKernels calls every kernel once through the C API, on the system stack: anything a
+// kernel does once (symbol binding, CPU-feature dispatch) is done before its first fast call.
+func (ctx *Context) warmKernels() {
+	var x, y [64]float64
+	var a, b, out [64]uint32
+	for i := range x {
+		x[i], y[i], a[i], b[i] = float64(i), 1, uint32(i), 1
+	}
+	capiNoop(ctx.c)
+	capiAddU32(ctx.c, 1, 2)
+	capiSumF64Ptr(ctx.c, unsafe.Pointer(&x[0]), len(x))
+	capiDotF64Ptr(ctx.c, unsafe.Pointer(&x[0]), unsafe.Pointer(&y[0]), len(x))
+	capiAxpyF64Ptr(ctx.c, 2, unsafe.Pointer(&x[0]), unsafe.Pointer(&y[0]), len(x))
+	capiAddU32BatchPtr(ctx.c, unsafe.Pointer(&a[0]), unsafe.Pointer(&b[0]),
+		unsafe.Pointer(&out[0]), len(a))
+}
+
+// SetFastCalls turns the goroutine-stack fast path on or off for this context's kernels
+// and leaf functions (on by default for native and asm contexts on amd64 and arm64; it
+// cannot be turned on elsewhere). Off, every call goes through the C API (cgo or purego).
+func (ctx *Context) SetFastCalls(on bool) {
+	ctx.fast = on && fastAvailable && ctx.kernels[kernelSumF64] != 0
+}
+
+// FastCalls reports whether the fast path is on (see SetFastCalls).
+func (ctx *Context) FastCalls() bool { return ctx.fast }
 
 // Close frees the context (idempotent). Buffers, libraries and functions made from it must
 // be closed first. A pooled context is returned with Pool.Release instead.
@@ -187,7 +206,7 @@ func (ctx *Context) Close() error {
 	if ctx.c == nil || ctx.pooled {
 		return nil
 	}
-	C.ffikit_context_free(ctx.c)
+	capiContextFree(ctx.c)
 	ctx.c = nil
 	ctx.freeArgs()
 	runtime.SetFinalizer(ctx, nil)
@@ -196,7 +215,7 @@ func (ctx *Context) Close() error {
 
 func (ctx *Context) freeArgs() {
 	if ctx.area != nil {
-		C.free(ctx.area)
+		cFree(ctx.area)
 		ctx.area, ctx.areaBytes = nil, 0
 	}
 }
@@ -205,7 +224,7 @@ func (ctx *Context) freeArgs() {
 func (ctx *Context) callArea(n uintptr) unsafe.Pointer {
 	if n > ctx.areaBytes {
 		ctx.freeArgs()
-		ctx.area = C.malloc(C.size_t(n))
+		ctx.area = cMalloc(n)
 		if ctx.area == nil {
 			panic("ffikit: out of C memory for call arguments")
 		}
@@ -219,7 +238,7 @@ func (ctx *Context) Backend() string {
 	if ctx.c == nil {
 		return ""
 	}
-	return C.GoString(C.ffikit_context_backend(ctx.c))
+	return capiContextBackend(ctx.c)
 }
 
 // Noop calls the no-op kernel: the bare cost of one call through the backend.
@@ -227,7 +246,12 @@ func (ctx *Context) Noop() error {
 	if ctx.c == nil {
 		return closedError("Noop")
 	}
-	st := C.ffikit_noop(ctx.c)
+	if ctx.fast {
+		var f fastFrame
+		callFast(ctx.kernels[kernelNoop], &f, "the noop kernel")
+		return nil
+	}
+	st := capiNoop(ctx.c)
 	runtime.KeepAlive(ctx)
 	return check("Noop", st, ctx.c)
 }
@@ -237,48 +261,52 @@ func (ctx *Context) AddU32(a, b uint32) (uint32, error) {
 	if ctx.c == nil {
 		return 0, closedError("AddU32")
 	}
-	if ctx.addU32 != 0 {
-		// Native code: the kernel cannot fail, so no status to carry back.
-		return uint32(C.ffikit_go_add_u32_direct(ctx.addU32, C.uint32_t(a), C.uint32_t(b))), nil
+	if ctx.fast {
+		var f fastFrame
+		f.Ints[0], f.Ints[1] = uint64(a), uint64(b)
+		callFast(ctx.kernels[kernelAddU32], &f, "the add_u32 kernel")
+		return uint32(f.Ret), nil
 	}
-	r := C.ffikit_go_add_u32(ctx.c, C.uint32_t(a), C.uint32_t(b))
+	v, st := capiAddU32(ctx.c, a, b)
 	runtime.KeepAlive(ctx)
-	if r.status != C.FFIKIT_STATUS_OK {
-		return 0, check("AddU32", C.enum_ffikit_status(r.status), ctx.c)
+	if st != StatusOK {
+		return 0, check("AddU32", st, ctx.c)
 	}
-	return uint32(r.value), nil
+	return v, nil
 }
 
-// f64s returns a C pointer to x's first element (nil for an empty slice).
+// f64s returns x's first element's address (nil for an empty slice).
 //
-// No copy and no runtime.Pinner are needed: cgo lets a call pass a pointer to Go memory
-// that holds no Go pointers for the duration of the call, and Go's collector does not move
-// heap objects. The native and asm backends read the slice in place; wasm copies it into
-// the context's scratch buffer (one memcpy, in C).
-func f64s(x []float64) *C.double {
-	if len(x) == 0 {
-		return nil
-	}
-	return (*C.double)(unsafe.Pointer(&x[0]))
-}
+// No copy and no runtime.Pinner are needed: C reads the slice during the call only, and Go's
+// collector does not move heap objects (cgo's rules; the fast path keeps it typed in the
+// frame, so a stack copy updates it). The native and asm backends read the slice in place;
+// wasm copies it into the context's scratch buffer (one memcpy, in C).
+func f64s(x []float64) unsafe.Pointer { return unsafe.Pointer(unsafe.SliceData(x)) }
 
-func u32s(x []uint32) *C.uint32_t {
-	if len(x) == 0 {
-		return nil
-	}
-	return (*C.uint32_t)(unsafe.Pointer(&x[0]))
-}
+func u32s(x []uint32) unsafe.Pointer { return unsafe.Pointer(unsafe.SliceData(x)) }
+
+// fastFits: the fast path is on and a call touching n bytes is short enough for it.
+func (ctx *Context) fastFits(n int) bool { return ctx.fast && n <= fastMaxBytes }
 
 // SumF64 returns the sum of x, computed by the sum_f64 kernel.
 func (ctx *Context) SumF64(x []float64) (float64, error) {
 	if ctx.c == nil {
 		return 0, closedError("SumF64")
 	}
-	var out C.double
-	st := C.ffikit_sum_f64_ptr(ctx.c, f64s(x), C.size_t(len(x)), &out)
+	if ctx.fastFits(8 * len(x)) {
+		var f fastFrame
+		f.Ptrs[0], f.Ints[1] = f64s(x), uint64(len(x))
+		callFast(ctx.kernels[kernelSumF64], &f, "the sum_f64 kernel")
+		return f64(&f), nil
+	}
+	out, st := capiSumF64Ptr(ctx.c, f64s(x), len(x))
 	runtime.KeepAlive(x)
 	runtime.KeepAlive(ctx)
-	return float64(out), check("SumF64", st, ctx.c)
+	return out, check("SumF64", st, ctx.c)
+}
+
+func lengthError(op string, lens ...int) error {
+	return &Error{Op: op, Status: StatusLengthMismatch, Message: fmt.Sprintf("lengths %v", lens)}
 }
 
 // DotF64 returns Σ x[i]·y[i]; the slices must have equal lengths.
@@ -287,15 +315,19 @@ func (ctx *Context) DotF64(x, y []float64) (float64, error) {
 		return 0, closedError("DotF64")
 	}
 	if len(x) != len(y) {
-		return 0, &Error{Op: "DotF64", Status: StatusLengthMismatch,
-			Message: fmt.Sprintf("len(x) = %d, len(y) = %d", len(x), len(y))}
+		return 0, lengthError("DotF64", len(x), len(y))
 	}
-	var out C.double
-	st := C.ffikit_dot_f64_ptr(ctx.c, f64s(x), f64s(y), C.size_t(len(x)), &out)
+	if ctx.fastFits(16 * len(x)) {
+		var f fastFrame
+		f.Ptrs[0], f.Ptrs[1], f.Ints[2] = f64s(x), f64s(y), uint64(len(x))
+		callFast(ctx.kernels[kernelDotF64], &f, "the dot_f64 kernel")
+		return f64(&f), nil
+	}
+	out, st := capiDotF64Ptr(ctx.c, f64s(x), f64s(y), len(x))
 	runtime.KeepAlive(x)
 	runtime.KeepAlive(y)
 	runtime.KeepAlive(ctx)
-	return float64(out), check("DotF64", st, ctx.c)
+	return out, check("DotF64", st, ctx.c)
 }
 
 // AxpyF64 computes y = a·x + y in place; the slices must have equal lengths.
@@ -304,10 +336,16 @@ func (ctx *Context) AxpyF64(a float64, x, y []float64) error {
 		return closedError("AxpyF64")
 	}
 	if len(x) != len(y) {
-		return &Error{Op: "AxpyF64", Status: StatusLengthMismatch,
-			Message: fmt.Sprintf("len(x) = %d, len(y) = %d", len(x), len(y))}
+		return lengthError("AxpyF64", len(x), len(y))
 	}
-	st := C.ffikit_axpy_f64_ptr(ctx.c, C.double(a), f64s(x), f64s(y), C.size_t(len(x)))
+	if ctx.fastFits(24 * len(x)) {
+		var f fastFrame
+		f.Floats[0] = math.Float64bits(a)
+		f.Ptrs[0], f.Ptrs[1], f.Ints[2] = f64s(x), f64s(y), uint64(len(x))
+		callFast(ctx.kernels[kernelAxpyF64], &f, "the axpy_f64 kernel")
+		return nil
+	}
+	st := capiAxpyF64Ptr(ctx.c, a, f64s(x), f64s(y), len(x))
 	runtime.KeepAlive(x)
 	runtime.KeepAlive(y)
 	runtime.KeepAlive(ctx)
@@ -320,10 +358,15 @@ func (ctx *Context) AddU32Batch(a, b, out []uint32) error {
 		return closedError("AddU32Batch")
 	}
 	if len(a) != len(b) || len(a) != len(out) {
-		return &Error{Op: "AddU32Batch", Status: StatusLengthMismatch,
-			Message: fmt.Sprintf("lengths %d, %d, %d", len(a), len(b), len(out))}
+		return lengthError("AddU32Batch", len(a), len(b), len(out))
 	}
-	st := C.ffikit_add_u32_batch_ptr(ctx.c, u32s(a), u32s(b), u32s(out), C.size_t(len(a)))
+	if ctx.fastFits(12 * len(a)) {
+		var f fastFrame
+		f.Ptrs[0], f.Ptrs[1], f.Ptrs[2], f.Ints[3] = u32s(a), u32s(b), u32s(out), uint64(len(a))
+		callFast(ctx.kernels[kernelAddU32Batch], &f, "the add_u32_batch kernel")
+		return nil
+	}
+	st := capiAddU32BatchPtr(ctx.c, u32s(a), u32s(b), u32s(out), len(a))
 	runtime.KeepAlive(a)
 	runtime.KeepAlive(b)
 	runtime.KeepAlive(out)

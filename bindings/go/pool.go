@@ -1,17 +1,5 @@
 package ffikit
 
-/*
-#cgo noescape ffikit_pool_acquire
-#cgo noescape ffikit_pool_acquire_timeout
-#cgo nocallback ffikit_pool_acquire_timeout
-#cgo nocallback ffikit_pool_acquire
-#cgo noescape ffikit_pool_release
-#cgo nocallback ffikit_pool_release
-#include <ffikit.h>
-#include <stdlib.h>
-*/
-import "C"
-
 import (
 	"runtime"
 	"sync"
@@ -23,7 +11,7 @@ import (
 // wraps the C pool: bounded, lock-free when warm (the OS thread gets back the context it
 // released last). A Pool is safe for concurrent use.
 type Pool struct {
-	p *C.ffikit_pool
+	p unsafe.Pointer
 	// One Go wrapper per C context, made on its first checkout; a warm Acquire only looks
 	// it up (sync.Map's read path: no lock, no allocation).
 	wrappers sync.Map
@@ -32,13 +20,9 @@ type Pool struct {
 
 // NewPool makes a pool of at most maxContexts contexts of backend, created on demand.
 func NewPool(backend string, maxContexts int) (*Pool, error) {
-	cs := C.CString(backend)
-	defer C.free(unsafe.Pointer(cs))
-	var msg [512]C.char
-	var p *C.ffikit_pool
-	st := C.ffikit_pool_new_msg(cs, C.size_t(maxContexts), &p, &msg[0], C.size_t(len(msg)))
-	if st != C.FFIKIT_STATUS_OK {
-		return nil, &Error{Op: "NewPool", Status: Status(st), Message: C.GoString(&msg[0])}
+	p, st, msg := capiPoolNew(backend, maxContexts)
+	if st != StatusOK {
+		return nil, &Error{Op: "NewPool", Status: st, Message: msg}
 	}
 	pool := &Pool{p: p}
 	runtime.SetFinalizer(pool, (*Pool).Close)
@@ -61,19 +45,19 @@ func (p *Pool) acquire(timeout time.Duration) (*Context, error) {
 	if p.p == nil {
 		return nil, closedError("Acquire")
 	}
-	var c *C.ffikit_context
-	var st C.enum_ffikit_status
+	var c unsafe.Pointer
+	var st Status
 	if timeout < 0 {
-		st = C.ffikit_pool_acquire(p.p, &c)
+		c, st = capiPoolAcquire(p.p)
 	} else {
-		st = C.ffikit_pool_acquire_timeout(p.p, C.uint64_t(timeout.Milliseconds()), &c)
+		c, st = capiPoolAcquireTimeout(p.p, uint64(timeout.Milliseconds()))
 	}
 	runtime.KeepAlive(p)
 	if err := check("Acquire", st, nil); err != nil {
 		return nil, err
 	}
 	// A pointer-shaped key: boxing it into the map's interface allocates nothing.
-	key := unsafe.Pointer(c)
+	key := c
 	if w, ok := p.wrappers.Load(key); ok {
 		return w.(*Context), nil
 	}
@@ -90,7 +74,7 @@ func (p *Pool) Release(ctx *Context) {
 	if p.p == nil || ctx == nil || ctx.c == nil {
 		return
 	}
-	C.ffikit_pool_release(p.p, ctx.c)
+	capiPoolRelease(p.p, ctx.c)
 	runtime.KeepAlive(p)
 }
 
@@ -102,7 +86,7 @@ func (p *Pool) Close() error {
 			w.(*Context).c = nil
 			return true
 		})
-		C.ffikit_pool_free(p.p)
+		capiPoolFree(p.p)
 		p.p = nil
 		runtime.SetFinalizer(p, nil)
 	}

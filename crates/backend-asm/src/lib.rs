@@ -62,6 +62,7 @@ mod closure;
 mod fast;
 mod frame;
 mod plan;
+mod registers;
 mod site;
 mod stack;
 #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
@@ -71,6 +72,7 @@ pub use closure::{Closure, ClosureArgs, ClosureParams, MAX_CLOSURE_ARGS, ReturnS
 use fast::InlinePlan;
 use frame::{Frame, MAX_WORDS};
 use plan::{FillError, Plan, RetPlan};
+pub use registers::{RegisterArg, RegisterPlacement, register_placement};
 use site::{SiteEntry, SitePlacement};
 
 /// The asm backend: one context with its own stable buffers.
@@ -717,6 +719,10 @@ impl Backend for AsmBackend {
         // SAFETY: the caller of `prepare_typed` asserted that the symbol has the C signature
         // `R(P...)`; the caller of `call_typed` that the values are sound for it.
         Ok(unsafe { args.call_host::<R>(f.code.0) })
+    }
+
+    fn function_address(f: &Self::Function) -> Option<*const c_void> {
+        Some(f.code())
     }
 
     fn typed_address<P: Params, R: ReturnType>(f: &AsmTyped<P, R>) -> Option<*const c_void> {

@@ -463,6 +463,10 @@ impl Backend for NativeBackend {
         Ok(unsafe { f.call(args) })
     }
 
+    fn function_address(f: &Self::Function) -> Option<*const c_void> {
+        Some(f.code())
+    }
+
     fn typed_address<P: Params, R: ReturnType>(f: &NativeTyped<P, R>) -> Option<*const c_void> {
         Some(f.code())
     }

@@ -12,6 +12,27 @@
 #include <stdint.h>
 #include <stdbool.h>
 
+// The most arguments a register-only call can have: 6 integer and 8 floating-point argument
+// registers on x86-64 System V, 8 and 8 on AArch64 AAPCS64.
+#define FFIKIT_REGISTER_ARGS 16
+
+// Value code flag: a signed integer (sign-extended to 64 bits when widened).
+#define FFIKIT_VALUE_SIGNED 16
+
+// Value code flag: a floating-point value (`float` or `double`).
+#define FFIKIT_VALUE_FLOAT 32
+
+// Value code flag: a pointer (`ptr`): an address, which a caller with a moving collector
+// keeps typed as one until the call.
+#define FFIKIT_VALUE_POINTER 64
+
+// Value code mask: the value's size in bytes (1, 2, 4 or 8); a size of 0 is `void`.
+#define FFIKIT_VALUE_SIZE_MASK 15
+
+// Register code flag: a floating-point / SIMD register (`xmm0-7`, `v0-7`); without it, a
+// general-purpose one (`rdi rsi rdx rcx r8 r9`, `x0-x7`). The low 4 bits are the index.
+#define FFIKIT_REGISTER_FP 128
+
 // The result of a C API call. `FFIKIT_STATUS_OK` (0) is success; every other value names one
 // kind of failure, and the context's `ffikit_context_error` holds the message. The numbers
 // are fixed: a value is never renumbered or reused for another meaning.
@@ -109,6 +130,35 @@ typedef struct ffikit_pool ffikit_pool;
 // bytes for a scalar return, so writing a libffi-style widened `ffi_arg` is also fine; the
 // struct's size for a struct return; unused for `void`).
 typedef void (*ffikit_closure_fn)(void *userdata, void *const *args, void *ret);
+
+// A prepared function's register-only call: its address and, for each argument, the
+// register it takes and how its value widens to 64 bits.
+//
+// Value codes (`args[i]`, `ret`): the size in bytes (`& FFIKIT_VALUE_SIZE_MASK`: 1, 2, 4, 8;
+// 0 for a `void` return), `| FFIKIT_VALUE_SIGNED` for a signed integer, `|
+// FFIKIT_VALUE_FLOAT` for `float` (4) and `double` (8), `| FFIKIT_VALUE_POINTER` for a
+// pointer. A caller widens an integer argument
+// to the full register (sign- or zero-extended) and places a `float` in the low 32 bits of
+// its register; it reads an integer return from the first integer return register (`rax`,
+// `x0`) and extends it from the return's size itself (the callee need not), a
+// floating-point return from `xmm0` / `v0`.
+typedef struct ffikit_register_call {
+  // The function's address.
+  const void *code;
+  // The number of arguments (at most `FFIKIT_REGISTER_ARGS`).
+  uint32_t nargs;
+  // The number of vector registers a variadic call uses: what x86-64 passes in `%al`
+  // (System V AMD64 §3.5.7); 0 for other calls and on AArch64. Setting it for a
+  // non-variadic call is harmless.
+  uint32_t vector_regs;
+  // The return's value code (0: `void`).
+  uint8_t ret;
+  // Each argument's value code (`nargs` used).
+  uint8_t args[FFIKIT_REGISTER_ARGS];
+  // Each argument's register code: the index, `| FFIKIT_REGISTER_FP` for a floating-point
+  // register (`nargs` used).
+  uint8_t regs[FFIKIT_REGISTER_ARGS];
+} ffikit_register_call;
 
 #ifdef __cplusplus
 extern "C" {
@@ -552,6 +602,25 @@ void ffikit_pool_release(struct ffikit_pool *pool, struct ffikit_context *ctx);
 // # Safety
 // `pool` NULL or a live pool used by no other thread, not used after this call.
 void ffikit_pool_free(struct ffikit_pool *pool);
+
+// `ffikit_status ffikit_function_register_call(ffikit_context *ctx, const ffikit_function
+// *fn, ffikit_register_call *out)`: the address of `fn` and the register each argument
+// takes, when every argument is a scalar in an argument register and the return is `void`
+// or a scalar (the platform ABI's placement, from the asm backend's call plan: System V
+// AMD64 §3.2.3, AAPCS64 §6.8.2).
+//
+// Errors: `NULL_ARGUMENT`; `FOREIGN_HANDLE` (a function of another context);
+// `UNSUPPORTED_SIGNATURE` when the call is not register-only (an argument on the stack, a
+// struct, a variadic `f32`; the message names the argument) or the function is not host code
+// (wasm).
+//
+// # Safety
+// `ctx` NULL or a live context used by no other thread; `fn` NULL or live; `out` NULL or
+// writable. Calling `out->code` yourself is as unsafe as `ffikit_call`, and more: nothing
+// checks the arguments, and the caller keeps its own stack and signal rules.
+enum ffikit_status ffikit_function_register_call(struct ffikit_context *ctx,
+                                                 const struct ffikit_function *function,
+                                                 struct ffikit_register_call *out);
 
 // `const char *ffikit_status_name(int status)`: the status's name as a static
 // NUL-terminated string (`"FFIKIT_STATUS_TRAP"`), or `"FFIKIT_STATUS_UNKNOWN"` for a number

@@ -29,6 +29,18 @@ pub struct ffikit_function {
     _library: Arc<DynLibrary>,
 }
 
+impl ffikit_function {
+    /// The prepared function.
+    pub(crate) fn dynamic(&self) -> &DynFunction {
+        &self.function
+    }
+
+    /// The context that prepared it.
+    pub(crate) fn owner(&self) -> OwnerId {
+        self.owner
+    }
+}
+
 fn foreign(what: &str) -> Failure {
     Error::ForeignHandle {
         what: what.into(),

@@ -20,6 +20,7 @@ pub mod closure;
 pub mod context;
 pub mod dynamic;
 pub mod pool;
+pub mod registers;
 pub mod status;
 
 use std::ffi::c_char;
@@ -28,6 +29,7 @@ pub use closure::ffikit_closure;
 pub use context::{ffikit_buffer, ffikit_context};
 pub use dynamic::{ffikit_function, ffikit_library};
 pub use pool::ffikit_pool;
+pub use registers::ffikit_register_call;
 pub use status::ffikit_status;
 
 /// `const char *ffikit_version(void)`: the library's version (`"0.1.0"`), a static

@@ -180,6 +180,15 @@ pub trait Backend: Send {
         None
     }
 
+    /// The host address of a dynamically prepared function, for backends whose foreign code
+    /// is native code in this process (native, asm); `None` otherwise (the default; wasm).
+    /// Lets a caller in another language that classifies registers by the same plan (the Go
+    /// binding's goroutine-stack trampoline) make the call itself.
+    fn function_address(f: &Self::Function) -> Option<*const c_void> {
+        let _ = f;
+        None
+    }
+
     /// Allocates a stable buffer of `len` bytes aligned to `max(align, 64)`, zeroed.
     ///
     /// # Errors
@@ -383,6 +392,8 @@ pub struct DynFunction {
     type_id: TypeId,
     signature: Signature,
     symbol: String,
+    /// [`Backend::function_address`] as an integer (0: none), so the handle stays `Send`.
+    address: usize,
 }
 
 impl DynFunction {
@@ -416,6 +427,12 @@ impl DynFunction {
     /// The symbol it was resolved from.
     pub fn symbol(&self) -> &str {
         &self.symbol
+    }
+
+    /// The function's host address ([`Backend::function_address`]): `Some` for the native
+    /// and asm backends, `None` for wasm.
+    pub fn address(&self) -> Option<*const c_void> {
+        (self.address != 0).then_some(self.address as *const c_void)
     }
 }
 
@@ -515,7 +532,9 @@ impl<B: Backend> DynBackend for B {
         let lib = downcast::<B::Library>(&*lib.0, "library")?;
         // SAFETY: forwarded from the caller's contract.
         let f = unsafe { Backend::prepare(self, lib, symbol, sig)? };
+        let address = B::function_address(&f).map_or(0, |p| p as usize);
         Ok(DynFunction {
+            address,
             inner: Box::new(f),
             type_id: TypeId::of::<B::Function>(),
             signature: sig.clone(),

@@ -16,7 +16,14 @@ pub struct SharedLibrary {
 }
 
 impl SharedLibrary {
-    /// Opens `path` with `dlopen(path, RTLD_NOW | RTLD_LOCAL)` (libloading's default).
+    /// Opens `path` with `dlopen(path, RTLD_NOW | RTLD_LOCAL)` on Unix (libloading's
+    /// `Library::new` would bind lazily).
+    ///
+    /// Binding every symbol at load time means no call ever runs the dynamic linker's lazy
+    /// resolver: the first call costs what later ones do, and a caller that runs foreign code
+    /// on a small stack (the Go binding's goroutine-stack trampoline) never pays the
+    /// resolver's ~3 KiB of stack. A library with a symbol that cannot be bound fails here
+    /// instead of at its first call.
     ///
     /// # Errors
     /// [`Error::LibraryNotFound`] with the loader's message.
@@ -25,12 +32,19 @@ impl SharedLibrary {
     /// Loading a library runs its initialisers, which can do anything (libloading's
     /// `Library::new` has the same contract).
     pub unsafe fn open(path: &Path) -> Result<SharedLibrary> {
+        #[cfg(unix)]
         // SAFETY: the caller accepts running the library's initialisers.
-        let lib =
-            unsafe { libloading::Library::new(path) }.map_err(|e| Error::LibraryNotFound {
-                library: path.display().to_string(),
-                reason: e.to_string(),
-            })?;
+        let lib = unsafe {
+            use libloading::os::unix::{Library, RTLD_LOCAL, RTLD_NOW};
+            Library::open(Some(path), RTLD_NOW | RTLD_LOCAL).map(libloading::Library::from)
+        };
+        #[cfg(not(unix))]
+        // SAFETY: the caller accepts running the library's initialisers.
+        let lib = unsafe { libloading::Library::new(path) };
+        let lib = lib.map_err(|e| Error::LibraryNotFound {
+            library: path.display().to_string(),
+            reason: e.to_string(),
+        })?;
         Ok(SharedLibrary {
             lib: Arc::new(lib),
             name: path.display().to_string().into(),

@@ -25,7 +25,8 @@ pub use ffi_trait::*;
 
 #[cfg(feature = "asm")]
 pub use backend_asm::{
-    AsmBackend, AsmFunction, AsmTyped, Closure, ClosureArgs, MAX_CLOSURE_ARGS, ReturnSlot,
+    AsmBackend, AsmFunction, AsmTyped, Closure, ClosureArgs, MAX_CLOSURE_ARGS, RegisterArg,
+    RegisterPlacement, ReturnSlot, register_placement,
 };
 #[cfg(feature = "native")]
 pub use backend_native::{NativeBackend, NativeFunction, NativeLibrary, NativeTyped};

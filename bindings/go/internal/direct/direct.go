@@ -1,5 +1,7 @@
-// Package direct calls the kernels of libffikit_kernels.so straight from cgo, without
-// ffikit: the floor the binding's benchmarks compare with. The library is opened with
+//go:build cgo
+
+// Package direct calls the kernels of libffikit_kernels.so and libm's pow straight from cgo,
+// without ffikit: the floor the binding's benchmarks compare with. The library is opened with
 // dlopen(RTLD_LOCAL) and called through dlsym'd pointers, so its symbols never clash with
 // libffikit.so's C API functions of the same names.
 package direct
@@ -11,6 +13,10 @@ package direct
 #cgo noescape direct_dot
 #cgo nocallback direct_dot
 #cgo nocallback direct_add
+#cgo nocallback direct_noop
+#cgo nocallback direct_pow
+#cgo LDFLAGS: -lm
+#include <math.h>
 #include <dlfcn.h>
 #include <stdlib.h>
 #include <stddef.h>
@@ -19,6 +25,7 @@ package direct
 static double (*sum_fn)(const double *, size_t);
 static double (*dot_fn)(const double *, const double *, size_t);
 static uint32_t (*add_fn)(uint32_t, uint32_t);
+static void (*noop_fn)(void);
 
 static const char *direct_open(const char *path) {
     void *lib = dlopen(path, RTLD_NOW | RTLD_LOCAL);
@@ -26,12 +33,15 @@ static const char *direct_open(const char *path) {
     *(void **)&sum_fn = dlsym(lib, "ffikit_sum_f64");
     *(void **)&dot_fn = dlsym(lib, "ffikit_dot_f64");
     *(void **)&add_fn = dlsym(lib, "ffikit_add_u32");
-    if (!sum_fn || !dot_fn || !add_fn) return "kernel symbols missing";
+    *(void **)&noop_fn = dlsym(lib, "ffikit_noop");
+    if (!sum_fn || !dot_fn || !add_fn || !noop_fn) return "kernel symbols missing";
     return NULL;
 }
 static double direct_sum(const double *x, size_t n) { return sum_fn(x, n); }
 static double direct_dot(const double *x, const double *y, size_t n) { return dot_fn(x, y, n); }
 static uint32_t direct_add(uint32_t a, uint32_t b) { return add_fn(a, b); }
+static void direct_noop(void) { noop_fn(); }
+static double direct_pow(double x, double y) { return pow(x, y); }
 */
 import "C"
 
@@ -69,3 +79,9 @@ func Dot(x, y []float64) float64 {
 
 // Add is the add_u32 kernel called directly through cgo.
 func Add(a, b uint32) uint32 { return uint32(C.direct_add(C.uint32_t(a), C.uint32_t(b))) }
+
+// Noop is the noop kernel called directly through cgo.
+func Noop() { C.direct_noop() }
+
+// Pow is libm's pow called directly through cgo.
+func Pow(x, y float64) float64 { return float64(C.direct_pow(C.double(x), C.double(y))) }
