@@ -1,8 +1,9 @@
-//! The Go side of `cargo xtask test` (`go vet`, `go test -race`, and again with `GOGC=1
-//! GODEBUG=cgocheck=1`, for the binding, the purego benchmark module and the example), and
-//! `cargo xtask bench-go` (`go test -bench . -benchmem` for both modules).
+//! The Go side of `cargo xtask test` and `cargo xtask bench-go`: the binding built with cgo
+//! (`go vet`, `go test -race`, and again with `GOGC=1 GODEBUG=cgocheck=1`) and without it
+//! (`CGO_ENABLED=0`: purego for the C API, the same fast path), the goffi peer module, and
+//! the example.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::cmd::{root, run};
@@ -10,10 +11,40 @@ use crate::ctest::tool_present;
 
 /// `go` in `dir`, without cargo's `LD_LIBRARY_PATH` (which would load a stale debug
 /// `libffikit.so` ahead of the rpath the package links with).
-fn go(dir: &Path, args: &[&str]) -> Command {
+pub(crate) fn go(dir: &Path, args: &[&str]) -> Command {
     let mut c = Command::new("go");
     c.args(args).current_dir(dir).env_remove("LD_LIBRARY_PATH");
     c
+}
+
+/// `go` in `dir` for a `CGO_ENABLED=0` build.
+pub(crate) fn go_nocgo(dir: &Path, args: &[&str]) -> Command {
+    let mut c = go(dir, args);
+    c.env("CGO_ENABLED", "0");
+    c
+}
+
+/// `go test` flags for the goffi module: goffi v0.6.3's assembly stubs cannot be linked
+/// externally (go-webgpu/goffi#72), and the module's cgo floor makes Go link externally by
+/// default.
+pub(crate) const GOFFI_LDFLAGS: &str = "-ldflags=-linkmode=internal";
+
+/// The goffi peer module's directory, with goffi's source unpacked into `target/peers`; `None`
+/// (said loudly, and an error under CI) when the tarball is absent.
+///
+/// # Errors
+/// Unpacking fails, or the tarball is missing under `CI`.
+pub(crate) fn goffi_module() -> Result<Option<PathBuf>, String> {
+    if crate::peers::goffi_source()?.is_some() {
+        return Ok(Some(root().join("bindings/go/goffi-bench")));
+    }
+    let msg = "goffi rows NOT RUN: ../shared/peers/goffi-0.6.3-src.tar.gz is missing";
+    eprintln!("xtask: ********** {msg} **********");
+    if std::env::var_os("CI").is_some() {
+        Err(msg.into())
+    } else {
+        Ok(None)
+    }
 }
 
 /// True when Go is present; otherwise says so loudly, and fails under CI.
@@ -21,7 +52,7 @@ fn go_present() -> Result<bool, String> {
     if tool_present("go") {
         return Ok(true);
     }
-    let msg = "Go tests NOT RUN: `go` is missing (Go 1.22+ is needed for the binding)";
+    let msg = "Go tests NOT RUN: `go` is missing (Go 1.25+ is needed for the binding)";
     eprintln!("xtask: ********** {msg} **********");
     if std::env::var_os("CI").is_some() {
         Err(msg.into())
@@ -39,23 +70,33 @@ pub(crate) fn run_go_tests() -> Result<(), String> {
         return Ok(());
     }
     let binding = root().join("bindings/go");
-    let purego = binding.join("purego-bench");
     let example = root().join("examples/go");
-    for dir in [&binding, &purego, &example] {
+    for dir in [&binding, &example] {
         run(&mut go(dir, &["vet", "./..."]))?;
     }
-    for dir in [&binding, &purego] {
-        run(&mut go(dir, &["test", "-race", "-count=1", "./..."]))?;
-        run(go(dir, &["test", "-race", "-count=1", "./..."])
-            .env("GOGC", "1")
-            .env("GODEBUG", "cgocheck=1"))?;
+    run(&mut go_nocgo(&binding, &["vet", "./..."]))?;
+    run(&mut go(&binding, &["test", "-race", "-count=1", "./..."]))?;
+    run(go(&binding, &["test", "-race", "-count=1", "./..."])
+        .env("GOGC", "1")
+        .env("GODEBUG", "cgocheck=1"))?;
+    run(&mut go_nocgo(&binding, &["test", "-count=1", "./..."]))?;
+    run(go_nocgo(&binding, &["test", "-count=1", "./..."]).env("GOGC", "1"))?;
+    if let Some(goffi) = goffi_module()? {
+        run(&mut go(&goffi, &["vet", "./..."]))?;
+        run(&mut go(
+            &goffi,
+            &["test", GOFFI_LDFLAGS, "-count=1", "./..."],
+        ))?;
     }
     run(&mut go(&example, &["run", "."]))?;
-    eprintln!("xtask: Go tests passed (vet, -race, GOGC=1 cgocheck=1), example ran");
+    eprintln!(
+        "xtask: Go tests passed (vet, -race, GOGC=1 cgocheck=1, CGO_ENABLED=0, goffi), example ran"
+    );
     Ok(())
 }
 
-/// `cargo xtask bench-go`: the binding's and purego's benchmarks, one run.
+/// `cargo xtask bench-go`: the binding's benchmarks with and without cgo, and goffi's, one
+/// run each.
 ///
 /// # Errors
 /// When the build or a benchmark fails.
@@ -65,11 +106,13 @@ pub(crate) fn bench_go() -> Result<(), String> {
         return Err("Go is needed for bench-go".into());
     }
     let binding = root().join("bindings/go");
-    for dir in [binding.clone(), binding.join("purego-bench")] {
-        run(&mut go(
-            &dir,
-            &["test", "-run", "^$", "-bench", ".", "-benchmem"],
-        ))?;
+    let bench = ["test", "-run", "^$", "-bench", ".", "-benchmem"];
+    run(&mut go(&binding, &bench))?;
+    run(&mut go_nocgo(&binding, &bench))?;
+    if let Some(goffi) = goffi_module()? {
+        let mut args = bench.to_vec();
+        args.push(GOFFI_LDFLAGS);
+        run(&mut go(&goffi, &args))?;
     }
     Ok(())
 }

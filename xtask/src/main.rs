@@ -17,6 +17,7 @@ mod ctest;
 mod gotest;
 mod header;
 mod matrix;
+mod peers;
 mod test;
 
 use clap::{Parser, Subcommand};

@@ -283,18 +283,32 @@ pub(crate) fn parse_go_bench(text: &str) -> Vec<Record> {
                 ["Sum", imp, n] => ("sum_f64", *imp, n.parse().ok()?),
                 ["Dot", imp, n] => ("dot_f64", *imp, n.parse().ok()?),
                 ["CallOverhead", imp] => ("add_u32", *imp, 0),
+                ["Noop", imp] => ("noop", *imp, 0),
+                // libm's pow and the add_u32 kernel called by signature text.
+                ["Pow", imp] => ("pow", *imp, 0),
+                ["DynamicAdd", imp] => ("add_u32", *imp, 0),
                 _ => return None,
             };
+            let dynamic = parts[0] == "DynamicAdd";
             let (implementation, backend) = match imp {
                 "go" if kernel == "add_u32" => return None,
-                "go" => ("pure-go", "-"),
-                "go-unrolled4" => ("pure-go-unrolled4", "-"),
-                "cgo" => ("cgo", "-"),
-                "purego" => ("purego", "-"),
+                "go" => ("pure-go".to_owned(), "-"),
+                "go-unrolled4" => ("pure-go-unrolled4".to_owned(), "-"),
+                // goffi's add by signature is its only dynamic form; so is pow's.
+                peer @ ("cgo" | "purego" | "purego-syscalln" | "goffi") => {
+                    let suffix = if dynamic { "-call" } else { "" };
+                    (format!("{peer}{suffix}"), "-")
+                }
+                // The fast path (ffikit-fast with cgo, ffikit-nocgo without) runs on a native
+                // context; ffikit-nocgo-api is the C API through purego.
+                "ffikit-fast" | "ffikit-nocgo" | "ffikit-nocgo-api" => (imp.to_owned(), "native"),
+                "ffikit-fast-call" | "ffikit-nocgo-call" | "ffikit-nocgo-api-call" => {
+                    (imp.to_owned(), "native")
+                }
                 other => match other.strip_prefix("ffikit-") {
                     Some(b) => match b.strip_suffix("-call") {
-                        Some(b) => ("ffikit-call", b),
-                        None => ("ffikit", b),
+                        Some(b) => ("ffikit-call".to_owned(), b),
+                        None => ("ffikit".to_owned(), b),
                     },
                     None => return None,
                 },
@@ -304,7 +318,7 @@ pub(crate) fn parse_go_bench(text: &str) -> Vec<Record> {
                 arch: String::new(),
                 emulated: false,
                 caller: "go".into(),
-                implementation: implementation.into(),
+                implementation,
                 backend: backend.into(),
                 kernel: kernel.into(),
                 size,
@@ -318,7 +332,7 @@ pub(crate) fn parse_go_bench(text: &str) -> Vec<Record> {
         .collect()
 }
 
-/// The Go rows: the binding's benchmarks and purego's.
+/// The Go rows: the binding's benchmarks with and without cgo (purego among them), and goffi's.
 fn go_rows(args: &MatrixArgs) -> Result<Vec<Record>, String> {
     if !crate::ctest::tool_present("go") {
         eprintln!("xtask: ********** Go rows NOT RUN: `go` is missing **********");
@@ -326,29 +340,42 @@ fn go_rows(args: &MatrixArgs) -> Result<Vec<Record>, String> {
     }
     let count = if args.quick { "3" } else { "7" };
     let benchtime = if args.quick { "50ms" } else { "300ms" };
+    let binding = root().join("bindings/go");
+    let bench = [
+        "test",
+        "-run",
+        "^$",
+        "-bench",
+        "Sum|Dot|CallOverhead|Noop|Pow|DynamicAdd",
+        "-benchmem",
+        "-count",
+        count,
+        "-benchtime",
+        benchtime,
+    ];
+    // The binding with cgo, the binding without (CGO_ENABLED=0: its fast rows are
+    // ffikit-nocgo), and goffi's module.
+    let mut runs = vec![
+        ("bindings/go", crate::gotest::go(&binding, &bench)),
+        (
+            "bindings/go (CGO_ENABLED=0)",
+            crate::gotest::go_nocgo(&binding, &bench),
+        ),
+    ];
+    if let Some(goffi) = crate::gotest::goffi_module()? {
+        let mut args = bench.to_vec();
+        args.push(crate::gotest::GOFFI_LDFLAGS);
+        runs.push(("bindings/go/goffi-bench", crate::gotest::go(&goffi, &args)));
+    }
     let mut text = String::new();
-    for dir in ["bindings/go", "bindings/go/purego-bench"] {
-        let out = Command::new("go")
-            .args([
-                "test",
-                "-run",
-                "^$",
-                "-bench",
-                "Sum|Dot|CallOverhead",
-                "-benchmem",
-                "-count",
-                count,
-                "-benchtime",
-                benchtime,
-            ])
-            .current_dir(root().join(dir))
-            .env_remove("LD_LIBRARY_PATH")
+    for (what, mut cmd) in runs {
+        let out = cmd
             .stderr(Stdio::inherit())
             .output()
-            .map_err(|e| format!("go test -bench in {dir}: {e}"))?;
+            .map_err(|e| format!("go test -bench in {what}: {e}"))?;
         if !out.status.success() {
             return Err(format!(
-                "go test -bench in {dir} failed:\n{}",
+                "go test -bench in {what} failed:\n{}",
                 String::from_utf8_lossy(&out.stdout)
             ));
         }

@@ -51,11 +51,20 @@ fn row_key(r: &Record) -> (usize, usize, usize) {
         "pure-go",
         "pure-go-unrolled4",
         "ffikit",
+        "ffikit-fast",
+        "ffikit-nocgo",
+        "ffikit-nocgo-api",
+        "ffikit-call",
+        "ffikit-fast-call",
+        "ffikit-nocgo-call",
         "libffi",
         "libffi-c",
         "wasmtime-typedfunc",
         "mutex",
         "purego",
+        "purego-syscalln",
+        "goffi",
+        "goffi-call",
     ]
     .iter()
     .position(|c| *c == r.implementation)

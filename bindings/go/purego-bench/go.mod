@@ -1,5 +1,0 @@
-module github.com/ffikit/ffikit/bindings/go/purego-bench
-
-go 1.25.0
-
-require github.com/ebitengine/purego v0.11.3
