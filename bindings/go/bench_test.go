@@ -206,13 +206,14 @@ func must[T any](v T, err error) T {
 	return v
 }
 
-// contextImpl calls the kernels through a context of backend, on the fast path or not.
+// contextImpl calls the kernels through a context of backend, on the fast path or not. The
+// context lives as long as the test binary: implementations are made once and shared by
+// every benchmark.
 func contextImpl(b *testing.B, name, backend string, fast bool) kernelImpl {
 	ctx, err := ffikit.NewContext(backend)
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.Cleanup(func() { ctx.Close() })
 	ctx.SetFastCalls(fast)
 	if ctx.FastCalls() != fast {
 		b.Fatalf("%s: the fast path cannot be turned on here", name)

@@ -1,9 +1,10 @@
 package ffikit
 
 import (
-	"math"
 	"runtime"
 	"unsafe"
+
+	"github.com/ffikit/ffikit/bindings/go/internal/fastcall"
 )
 
 // Buffer is a stable buffer of a context: memory whose address never changes until Close,
@@ -100,10 +101,9 @@ func (ctx *Context) SumF64Buffer(x *Buffer, n int) (float64, error) {
 		return 0, closedError("SumF64Buffer")
 	}
 	if ctx.fastBuffers(n, 8, x) {
-		var f fastFrame
-		f.Ints[0], f.Ints[1] = uint64(uintptr(x.data)), uint64(n)
-		callFast(ctx.kernels[kernelSumF64], &f, "the sum_f64 kernel")
-		return f64(&f), nil
+		r, ok := fastcall.CallP1N(ctx.kernels[kernelSumF64], x.data, uint64(n))
+		fastChecked(ok, "the sum_f64 kernel")
+		return r, nil
 	}
 	out, st := capiSumF64Buffer(ctx.c, xb, n)
 	runtime.KeepAlive(x)
@@ -119,10 +119,9 @@ func (ctx *Context) DotF64Buffer(x, y *Buffer, n int) (float64, error) {
 		return 0, closedError("DotF64Buffer")
 	}
 	if ctx.fastBuffers(n, 8, x, y) {
-		var f fastFrame
-		f.Ints[0], f.Ints[1], f.Ints[2] = uint64(uintptr(x.data)), uint64(uintptr(y.data)), uint64(n)
-		callFast(ctx.kernels[kernelDotF64], &f, "the dot_f64 kernel")
-		return f64(&f), nil
+		r, ok := fastcall.CallP2N(ctx.kernels[kernelDotF64], x.data, y.data, uint64(n), 0)
+		fastChecked(ok, "the dot_f64 kernel")
+		return r, nil
 	}
 	out, st := capiDotF64Buffer(ctx.c, xb, yb, n)
 	runtime.KeepAlive(x)
@@ -139,10 +138,8 @@ func (ctx *Context) AxpyF64Buffer(a float64, x, y *Buffer, n int) error {
 		return closedError("AxpyF64Buffer")
 	}
 	if ctx.fastBuffers(n, 8, x, y) {
-		var f fastFrame
-		f.Floats[0] = math.Float64bits(a)
-		f.Ints[0], f.Ints[1], f.Ints[2] = uint64(uintptr(x.data)), uint64(uintptr(y.data)), uint64(n)
-		callFast(ctx.kernels[kernelAxpyF64], &f, "the axpy_f64 kernel")
+		_, ok := fastcall.CallP2N(ctx.kernels[kernelAxpyF64], x.data, y.data, uint64(n), a)
+		fastChecked(ok, "the axpy_f64 kernel")
 		return nil
 	}
 	st := capiAxpyF64Buffer(ctx.c, a, xb, yb, n)
@@ -162,10 +159,8 @@ func (ctx *Context) AddU32BatchBuffer(a, b, out *Buffer, n int) error {
 		return closedError("AddU32BatchBuffer")
 	}
 	if ctx.fastBuffers(n, 4, a, b, out) {
-		var f fastFrame
-		f.Ints[0], f.Ints[1] = uint64(uintptr(a.data)), uint64(uintptr(b.data))
-		f.Ints[2], f.Ints[3] = uint64(uintptr(out.data)), uint64(n)
-		callFast(ctx.kernels[kernelAddU32Batch], &f, "the add_u32_batch kernel")
+		ok := fastcall.CallP3N(ctx.kernels[kernelAddU32Batch], a.data, b.data, out.data, uint64(n))
+		fastChecked(ok, "the add_u32_batch kernel")
 		return nil
 	}
 	st := capiAddU32BatchBuffer(ctx.c, ab, bb, ob, n)

@@ -17,11 +17,10 @@ type Function struct {
 	f     unsafe.Pointer
 	ctx   *Context
 	nargs int
-	// The register-only placement of a function prepared with PrepareLeaf (nil otherwise,
-	// or when its signature is not register-only), and whether its first call, through the
-	// C API, has been made.
-	leaf *registerCall
-	warm bool
+	// The fast-path plan of a function prepared with PrepareLeaf (nil otherwise, or when its
+	// signature is not register-only), and the same plan once its first call, through the C
+	// API, has been made (nil before it and after Close).
+	leaf, warm *leafCall
 	// The size of each argument's C type, the offset of its copy in the value area, the
 	// area's size (8-byte slots) and the size of the return value ffikit_call writes.
 	argSizes   []uintptr
@@ -122,7 +121,7 @@ func (l *Library) PrepareLeaf(symbol, signature string, stackBytes int) (*Functi
 	}
 	var rc registerCall
 	if capiFunctionRegisterCall(l.ctx.c, fn.f, &rc) == StatusOK {
-		fn.leaf = &rc
+		fn.leaf = newLeafCall(rc)
 	}
 	runtime.KeepAlive(l)
 	return fn, nil
@@ -133,21 +132,11 @@ func (l *Library) PrepareLeaf(symbol, signature string, stackBytes int) (*Functi
 // on.
 func (f *Function) Fast() bool { return f.leaf != nil && f.ctx.fast }
 
-// noNil reports whether no argument pointer is nil (the C API path reports a nil one).
-func noNil(args []unsafe.Pointer) bool {
-	for _, a := range args {
-		if a == nil {
-			return false
-		}
-	}
-	return true
-}
-
 // Close frees the function (idempotent).
 func (f *Function) Close() error {
 	if f.f != nil {
 		capiFunctionFree(f.f)
-		f.f = nil
+		f.f, f.leaf, f.warm = nil, nil, nil
 		runtime.SetFinalizer(f, nil)
 	}
 	return nil
@@ -169,6 +158,17 @@ func (f *Function) NumArgs() int { return f.nargs }
 // the call.
 func (f *Function) Call(ret unsafe.Pointer, args ...unsafe.Pointer) error {
 	ctx := f.ctx
+	if lc := f.warm; lc != nil && ctx.fast && len(args) == int(lc.nargs) &&
+		(ret != nil || lc.ret == 0) && lc.call(ret, args) {
+		return nil
+	}
+	return f.callAPI(ret, args)
+}
+
+// callAPI is Call through the C API: every check, every error, a function's first call, and
+// every call that does not take the fast path.
+func (f *Function) callAPI(ret unsafe.Pointer, args []unsafe.Pointer) error {
+	ctx := f.ctx
 	if f.f == nil || ctx.c == nil {
 		return closedError("Call")
 	}
@@ -178,13 +178,6 @@ func (f *Function) Call(ret unsafe.Pointer, args ...unsafe.Pointer) error {
 		st := capiCall(ctx.c, f.f, nil, n, nil)
 		runtime.KeepAlive(f)
 		return check("Call", st, ctx.c)
-	}
-	if f.warm && ctx.fast && (ret != nil || f.leaf.ret == 0) && noNil(args) {
-		var fr fastFrame
-		f.leaf.fill(&fr, args)
-		callFast(f.leaf.code, &fr, "a leaf function")
-		f.leaf.store(&fr, ret)
-		return nil
 	}
 	slotBytes := round8(uintptr(n) * unsafe.Sizeof(uintptr(0)))
 	retBytes := round8(max(f.retSize, 8))
@@ -213,7 +206,7 @@ func (f *Function) Call(ret unsafe.Pointer, args ...unsafe.Pointer) error {
 	if st == StatusOK && f.leaf != nil {
 		// The first call ran on the system stack: whatever the function does once has been
 		// done, so the next calls may take the fast path.
-		f.warm = true
+		f.warm = f.leaf
 	}
 	return check("Call", st, ctx.c)
 }

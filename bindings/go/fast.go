@@ -33,7 +33,6 @@ package ffikit
 
 import (
 	"fmt"
-	"math"
 	"os"
 	"unsafe"
 
@@ -55,9 +54,9 @@ const fastAvailable = fastcall.Available
 // fastFrame is the trampoline's register frame.
 type fastFrame = fastcall.Frame
 
-// callFast runs fn through the trampoline and stops the process if it overran the frame.
-func callFast(fn uintptr, f *fastFrame, what string) {
-	if !fastcall.Call(fn, f) {
+// fastChecked stops the process when a trampoline reports its canary overwritten (ok false).
+func fastChecked(ok bool, what string) {
+	if !ok {
 		fastStackOverrun(what)
 	}
 }
@@ -133,41 +132,107 @@ func extend(v uint64, code uint8) uint64 {
 	}
 }
 
-// fill places args in f by the register call's plan. A pointer argument goes to ptrs, typed,
-// so that if the trampoline's prologue copies the stack, a pointer into it is updated.
-func (rc *registerCall) fill(f *fastFrame, args []unsafe.Pointer) {
-	for i, a := range args {
-		code, reg := rc.args[i], rc.regs[i]
-		if code&valuePointer != 0 {
-			f.Ptrs[reg&7] = *(*unsafe.Pointer)(a)
-			continue
-		}
-		if reg&registerFP != 0 {
-			if code&valueSizeMask == 4 {
-				f.Floats[reg&7] = uint64(*(*uint32)(a))
-			} else {
-				f.Floats[reg&7] = *(*uint64)(a)
-			}
-			continue
-		}
-		f.Ints[reg&7] = widen(a, code)
-	}
-	f.Vecs = uint64(rc.vectorRegs)
+// leafCall is a leaf function's fast-path plan, made once at PrepareLeaf: its register
+// call, how each argument is loaded into the frame, and how many integer and floating-point
+// argument registers the trampoline loads.
+type leafCall struct {
+	registerCall
+	ops [16]leafOp
+	// fastcall.Shape of the call: the argument registers loaded, the vector-register count.
+	shape uint64
 }
 
-// store writes the return registers of f to ret as ffikit_call does (integers widened to 8
-// bytes, float as 4, double as 8).
-func (rc *registerCall) store(f *fastFrame, ret unsafe.Pointer) {
+// leafOp loads one argument: kind says how its value is read, word is the frame word it goes
+// to (frameWords' index: Ints 0-7, Ptrs 8-15, Floats 16-23).
+type leafOp struct{ kind, word uint8 }
+
+// The kinds of leafOp.
+const (
+	opWord    = iota // 8 bytes as they are: i64, u64, usize, isize, f64
+	opPointer        // a pointer, written typed into Ptrs
+	opU32            // 4 bytes zero-extended: u32, f32 (upper bits unread by the callee)
+	opI32            // 4 bytes sign-extended
+	opNarrow         // 1 or 2 bytes, extended by the value code in code
+)
+
+// frameWords is the frame as words, for leafOp.word.
+type frameWords = [unsafe.Sizeof(fastFrame{}) / 8]uint64
+
+// newLeafCall makes the plan of rc: each argument's load, and the registers counted per
+// class (each class is assigned in order, so the highest register used plus one).
+func newLeafCall(rc registerCall) *leafCall {
+	lc := &leafCall{registerCall: rc}
+	var intRegs, floatRegs uint8
+	for i := uint32(0); i < rc.nargs; i++ {
+		code, reg := rc.args[i], rc.regs[i]&7
+		op := &lc.ops[i]
+		switch {
+		case rc.regs[i]&registerFP != 0:
+			op.kind, op.word = opWord, 16+reg
+			if code&valueSizeMask == 4 {
+				op.kind = opU32
+			}
+			floatRegs = max(floatRegs, reg+1)
+			continue
+		case code&valuePointer != 0:
+			op.kind, op.word = opPointer, reg
+		case code&valueSizeMask == 8:
+			op.kind, op.word = opWord, reg
+		case code&(valueSizeMask|valueSigned) == 4:
+			op.kind, op.word = opU32, reg
+		case code&(valueSizeMask|valueSigned) == 4|valueSigned:
+			op.kind, op.word = opI32, reg
+		default:
+			op.kind, op.word = opNarrow, reg
+		}
+		intRegs = max(intRegs, reg+1)
+	}
+	lc.shape = fastcall.Shape(intRegs, floatRegs, uint8(rc.vectorRegs))
+	return lc
+}
+
+// call runs the leaf function with args through the trampoline and stores its return value
+// in ret; it stops the process if the function overran the frame. False, with nothing
+// called, when an argument is nil (the C API reports it).
+func (lc *leafCall) call(ret unsafe.Pointer, args []unsafe.Pointer) bool {
+	var f fastFrame
+	words := (*frameWords)(unsafe.Pointer(&f))
+	for i, a := range args {
+		if a == nil {
+			return false
+		}
+		op := lc.ops[i&15]
+		switch op.kind {
+		case opWord:
+			words[op.word] = *(*uint64)(a)
+		case opPointer:
+			// Typed, so that if the trampoline's prologue copies the stack, a pointer into
+			// it is updated.
+			f.Ptrs[op.word&7] = *(*unsafe.Pointer)(a)
+		case opU32:
+			words[op.word] = uint64(*(*uint32)(a))
+		case opI32:
+			words[op.word] = uint64(int64(*(*int32)(a)))
+		default:
+			words[op.word] = widen(a, lc.args[i&15])
+		}
+	}
+	r, fr, ok := fastcall.Call(lc.code, &f, lc.shape)
+	fastChecked(ok, "a leaf function")
+	lc.store(ret, r, fr)
+	return true
+}
+
+// store writes the return registers (r integer, fr floating-point, raw bits) to ret as
+// ffikit_call does (integers widened to 8 bytes, float as 4, double as 8).
+func (rc *registerCall) store(ret unsafe.Pointer, r, fr uint64) {
 	switch {
 	case rc.ret == 0 || ret == nil:
 	case rc.ret&valueFloat != 0 && rc.ret&valueSizeMask == 4:
-		*(*uint32)(ret) = uint32(f.FRet)
+		*(*uint32)(ret) = uint32(fr)
 	case rc.ret&valueFloat != 0:
-		*(*uint64)(ret) = f.FRet
+		*(*uint64)(ret) = fr
 	default:
-		*(*uint64)(ret) = extend(f.Ret, rc.ret)
+		*(*uint64)(ret) = extend(r, rc.ret)
 	}
 }
-
-// f64 is the floating-point return register of f as a float64.
-func f64(f *fastFrame) float64 { return math.Float64frombits(f.FRet) }

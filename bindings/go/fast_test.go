@@ -158,36 +158,22 @@ func TestFastPathUnderGCPreemptionAndProfiling(t *testing.T) {
 		calls.Load(), gcs.Load())
 }
 
-// stackHogSource is a C function that writes every byte of kib KiB of stack.
-const stackHogSource = `
-int ffikit_stack_hog(int kib) {
-    volatile char buf[kib * 1024];
-    int s = 0;
-    for (int i = 0; i < kib * 1024; i++) buf[i] = (char)(i | 1);
-    for (int i = 0; i < kib * 1024; i += 64) s += buf[i];
-    return s;
-}
-`
-
-// stackHogLibrary builds the fixture (FFIKIT_GO_FIXTURE_DIR holds a prebuilt one, for a
-// cross-compiled test binary), failing the test without a C compiler.
-func stackHogLibrary(t *testing.T) string {
+// fixtureLibrary builds testdata/fixture.c into a shared library (FFIKIT_GO_FIXTURE_DIR
+// holds a prebuilt libffikit_go_fixture.so, for a cross-compiled test binary), failing the
+// test without a C compiler.
+func fixtureLibrary(t *testing.T) string {
 	t.Helper()
 	if dir := os.Getenv("FFIKIT_GO_FIXTURE_DIR"); dir != "" {
-		return filepath.Join(dir, "libffikit_stack_hog.so")
+		return filepath.Join(dir, "libffikit_go_fixture.so")
 	}
 	cc := os.Getenv("CC")
 	if cc == "" {
 		cc = "cc"
 	}
-	dir := t.TempDir()
-	src, lib := filepath.Join(dir, "hog.c"), filepath.Join(dir, "libffikit_stack_hog.so")
-	if err := os.WriteFile(src, []byte(stackHogSource), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	out, err := exec.Command(cc, "-O1", "-shared", "-fPIC", "-o", lib, src).CombinedOutput()
+	lib := filepath.Join(t.TempDir(), "libffikit_go_fixture.so")
+	out, err := exec.Command(cc, "-O1", "-shared", "-fPIC", "-o", lib, "testdata/fixture.c").CombinedOutput()
 	if err != nil {
-		t.Fatalf("building the stack fixture with %s (a C compiler is required): %v\n%s", cc, err, out)
+		t.Fatalf("building testdata/fixture.c with %s (a C compiler is required): %v\n%s", cc, err, out)
 	}
 	return lib
 }
@@ -197,7 +183,7 @@ func stackHogLibrary(t *testing.T) string {
 func TestLeafStackBudget(t *testing.T) {
 	lib := os.Getenv("FFIKIT_STACK_HOG")
 	if lib == "" {
-		lib = stackHogLibrary(t)
+		lib = fixtureLibrary(t)
 	}
 	ctx := newContext(t, "native")
 	requireFast(t, ctx)
@@ -238,3 +224,77 @@ func TestLeafStackBudget(t *testing.T) {
 	}
 	t.Logf("the child stopped: %s", strings.TrimSpace(strings.SplitN(string(out), "\n", 2)[0]))
 }
+
+// Leaf calls load every value kind into the right register with the right extension, and
+// widen narrow returns by their sign, exactly as the C API path does: each fixture function
+// is called fast (after its first call) and through Prepare, and both match Go's result.
+func TestLeafCallsEveryValueKind(t *testing.T) {
+	ctx := newContext(t, "native")
+	requireFast(t, ctx)
+	l, err := ctx.OpenLibrary(fixtureLibrary(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	local := 0.375 // its address is a pointer into this goroutine's stack
+	cases := []struct {
+		symbol, signature string
+		args              []unsafe.Pointer
+		want              uint64 // the return slot's 8 bytes
+	}{
+		{"ffikit_mix_ints", "i64(i8, u8, i16, u16, i32, u32)",
+			[]unsafe.Pointer{arg((int8(-3))), arg((uint8(250))), arg((int16(-2))),
+				arg((uint16(65535))), arg((int32(-100000))), arg((uint32(4000000000)))},
+			bits(-3 + 250*1000 + -2*1000000 + 65535*100000000000 + -100000*7 + 4000000000*3)},
+		{"ffikit_mix_classes", "f64(f32, i64, f64, ptr, u32, f32, i8)",
+			[]unsafe.Pointer{arg((float32(1.5))), arg((int64(-7))), arg((0.25)),
+				arg(unsafe.Pointer(&local)), arg((uint32(3))), arg((float32(-0.5))), arg((int8(-1)))},
+			math.Float64bits(1.5 + -7*2 + 0.25*4 + 0.375*8 + 3*16 + -0.5*32 + -1*64)},
+		{"ffikit_sum8", "f64(f64, f64, f64, f64, f64, f64, f64, f64)",
+			[]unsafe.Pointer{arg((1.0)), arg((2.0)), arg((3.0)), arg((4.0)),
+				arg((5.0)), arg((6.0)), arg((7.0)), arg((8.0))},
+			math.Float64bits(1 + 4 + 9 + 16 + 25 + 36 + 49 + 64)},
+		{"ffikit_neg8", "i8(i8)", []unsafe.Pointer{arg((int8(5)))}, bits(-5)},
+		{"ffikit_not16", "u16(u16)", []unsafe.Pointer{arg((uint16(1)))}, 0xfffe},
+		{"ffikit_neg32", "i32(i32)", []unsafe.Pointer{arg((int32(9)))}, bits(-9)},
+	}
+	for _, c := range cases {
+		leaf, err := l.PrepareLeaf(c.symbol, c.signature, 1024)
+		if err != nil || !leaf.Fast() {
+			t.Fatalf("PrepareLeaf(%s): %v, fast %v", c.symbol, err, leaf != nil && leaf.Fast())
+		}
+		slow, err := l.Prepare(c.symbol, c.signature)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, fn := range []*ffikit.Function{leaf, leaf, leaf, slow} {
+			var ret uint64 = 0xdeadbeefdeadbeef
+			if err := fn.Call(unsafe.Pointer(&ret), c.args...); err != nil {
+				t.Fatalf("%s call %d: %v", c.symbol, i, err)
+			}
+			if ret != c.want {
+				t.Errorf("%s call %d (fast %v): %#x, want %#x", c.symbol, i, i > 0 && i < 3, ret, c.want)
+			}
+		}
+		leaf.Close()
+		slow.Close()
+	}
+	// An f32 return writes its 4 bytes and no more.
+	half, err := l.PrepareLeaf("ffikit_half", "f32(f32)", 256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer half.Close()
+	for i := 0; i < 3; i++ {
+		x, r := float32(5), [2]float32{-1, -1}
+		if err := half.Call(unsafe.Pointer(&r[0]), unsafe.Pointer(&x)); err != nil || r != [2]float32{2.5, -1} {
+			t.Fatalf("ffikit_half call %d: %v, %v", i, r, err)
+		}
+	}
+}
+
+// arg returns a pointer to a copy of v, as Function.Call takes an argument.
+func arg[T any](v T) unsafe.Pointer { return unsafe.Pointer(&v) }
+
+// bits is v's two's-complement bits, as a return slot holds a sign-extended integer.
+func bits(v int64) uint64 { return uint64(v) }

@@ -25,9 +25,10 @@ package ffikit
 
 import (
 	"fmt"
-	"math"
 	"runtime"
 	"unsafe"
+
+	"github.com/ffikit/ffikit/bindings/go/internal/fastcall"
 )
 
 // Version is the version of the loaded libffikit.so ("" when it cannot be loaded).
@@ -207,7 +208,7 @@ func (ctx *Context) Close() error {
 		return nil
 	}
 	capiContextFree(ctx.c)
-	ctx.c = nil
+	ctx.c, ctx.fast = nil, false
 	ctx.freeArgs()
 	runtime.SetFinalizer(ctx, nil)
 	return nil
@@ -247,8 +248,8 @@ func (ctx *Context) Noop() error {
 		return closedError("Noop")
 	}
 	if ctx.fast {
-		var f fastFrame
-		callFast(ctx.kernels[kernelNoop], &f, "the noop kernel")
+		_, ok := fastcall.CallI2(ctx.kernels[kernelNoop], 0, 0)
+		fastChecked(ok, "the noop kernel")
 		return nil
 	}
 	st := capiNoop(ctx.c)
@@ -262,10 +263,9 @@ func (ctx *Context) AddU32(a, b uint32) (uint32, error) {
 		return 0, closedError("AddU32")
 	}
 	if ctx.fast {
-		var f fastFrame
-		f.Ints[0], f.Ints[1] = uint64(a), uint64(b)
-		callFast(ctx.kernels[kernelAddU32], &f, "the add_u32 kernel")
-		return uint32(f.Ret), nil
+		r, ok := fastcall.CallI2(ctx.kernels[kernelAddU32], uint64(a), uint64(b))
+		fastChecked(ok, "the add_u32 kernel")
+		return uint32(r), nil
 	}
 	v, st := capiAddU32(ctx.c, a, b)
 	runtime.KeepAlive(ctx)
@@ -294,10 +294,9 @@ func (ctx *Context) SumF64(x []float64) (float64, error) {
 		return 0, closedError("SumF64")
 	}
 	if ctx.fastFits(8 * len(x)) {
-		var f fastFrame
-		f.Ptrs[0], f.Ints[1] = f64s(x), uint64(len(x))
-		callFast(ctx.kernels[kernelSumF64], &f, "the sum_f64 kernel")
-		return f64(&f), nil
+		r, ok := fastcall.CallP1N(ctx.kernels[kernelSumF64], f64s(x), uint64(len(x)))
+		fastChecked(ok, "the sum_f64 kernel")
+		return r, nil
 	}
 	out, st := capiSumF64Ptr(ctx.c, f64s(x), len(x))
 	runtime.KeepAlive(x)
@@ -318,10 +317,9 @@ func (ctx *Context) DotF64(x, y []float64) (float64, error) {
 		return 0, lengthError("DotF64", len(x), len(y))
 	}
 	if ctx.fastFits(16 * len(x)) {
-		var f fastFrame
-		f.Ptrs[0], f.Ptrs[1], f.Ints[2] = f64s(x), f64s(y), uint64(len(x))
-		callFast(ctx.kernels[kernelDotF64], &f, "the dot_f64 kernel")
-		return f64(&f), nil
+		r, ok := fastcall.CallP2N(ctx.kernels[kernelDotF64], f64s(x), f64s(y), uint64(len(x)), 0)
+		fastChecked(ok, "the dot_f64 kernel")
+		return r, nil
 	}
 	out, st := capiDotF64Ptr(ctx.c, f64s(x), f64s(y), len(x))
 	runtime.KeepAlive(x)
@@ -339,10 +337,8 @@ func (ctx *Context) AxpyF64(a float64, x, y []float64) error {
 		return lengthError("AxpyF64", len(x), len(y))
 	}
 	if ctx.fastFits(24 * len(x)) {
-		var f fastFrame
-		f.Floats[0] = math.Float64bits(a)
-		f.Ptrs[0], f.Ptrs[1], f.Ints[2] = f64s(x), f64s(y), uint64(len(x))
-		callFast(ctx.kernels[kernelAxpyF64], &f, "the axpy_f64 kernel")
+		_, ok := fastcall.CallP2N(ctx.kernels[kernelAxpyF64], f64s(x), f64s(y), uint64(len(x)), a)
+		fastChecked(ok, "the axpy_f64 kernel")
 		return nil
 	}
 	st := capiAxpyF64Ptr(ctx.c, a, f64s(x), f64s(y), len(x))
@@ -361,9 +357,8 @@ func (ctx *Context) AddU32Batch(a, b, out []uint32) error {
 		return lengthError("AddU32Batch", len(a), len(b), len(out))
 	}
 	if ctx.fastFits(12 * len(a)) {
-		var f fastFrame
-		f.Ptrs[0], f.Ptrs[1], f.Ptrs[2], f.Ints[3] = u32s(a), u32s(b), u32s(out), uint64(len(a))
-		callFast(ctx.kernels[kernelAddU32Batch], &f, "the add_u32_batch kernel")
+		ok := fastcall.CallP3N(ctx.kernels[kernelAddU32Batch], u32s(a), u32s(b), u32s(out), uint64(len(a)))
+		fastChecked(ok, "the add_u32_batch kernel")
 		return nil
 	}
 	st := capiAddU32BatchPtr(ctx.c, u32s(a), u32s(b), u32s(out), len(a))

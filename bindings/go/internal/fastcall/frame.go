@@ -10,9 +10,8 @@ import "unsafe"
 // call_arm64.s): the stack C runs in, with the canary at its bottom.
 const FrameBytes = 32768
 
-// Frame is what Call loads into the argument registers and stores the return registers
-// into. Offsets are fixed by the assembly: Ints 0, Ptrs 64, Floats 128, Vecs 192, Ret 200,
-// FRet 208.
+// Frame is what Call loads into the argument registers. Offsets are fixed by the assembly:
+// Ints 0, Ptrs 64, Floats 128.
 type Frame struct {
 	// Integer argument registers (rdi rsi rdx rcx r8 r9; x0-x7), OR-ed with Ptrs.
 	Ints [8]uint64
@@ -22,9 +21,11 @@ type Frame struct {
 	Ptrs [8]unsafe.Pointer
 	// Floating-point argument registers (xmm0-7; d0-7), raw bits.
 	Floats [8]uint64
-	// Vector registers used by a variadic call (%al on x86-64; unused on AArch64).
-	Vecs uint64
-	// The integer and floating-point return registers (rax/x0, xmm0/d0), raw bits.
-	Ret  uint64
-	FRet uint64
+}
+
+// Shape is Call's shape argument: how many integer and floating-point argument registers
+// it loads from the frame (each class is assigned in order, so a count suffices) and, for
+// a variadic call on x86-64, the number of vector registers it uses (%al).
+func Shape(intRegs, floatRegs, vectorRegs uint8) uint64 {
+	return uint64(intRegs) | uint64(floatRegs)<<8 | uint64(vectorRegs)<<16
 }
