@@ -138,6 +138,9 @@ func extend(v uint64, code uint8) uint64 {
 type leafCall struct {
 	registerCall
 	ops [16]leafOp
+	// How the return registers are stored: opWord (f64, from the floating-point register),
+	// opU32 (f32, 4 bytes), opInt (an integer or pointer, widened to 8 bytes) or opVoid.
+	retOp uint8
 	// fastcall.Shape of the call: the argument registers loaded, the vector-register count.
 	shape uint64
 }
@@ -153,6 +156,8 @@ const (
 	opU32            // 4 bytes zero-extended: u32, f32 (upper bits unread by the callee)
 	opI32            // 4 bytes sign-extended
 	opNarrow         // 1 or 2 bytes, extended by the value code in code
+	opInt            // an integer or pointer return, extended by its value code
+	opVoid           // no return value
 )
 
 // frameWords is the frame as words, for leafOp.word.
@@ -188,6 +193,16 @@ func newLeafCall(rc registerCall) *leafCall {
 		intRegs = max(intRegs, reg+1)
 	}
 	lc.shape = fastcall.Shape(intRegs, floatRegs, uint8(rc.vectorRegs))
+	switch {
+	case rc.ret == 0:
+		lc.retOp = opVoid
+	case rc.ret&valueFloat != 0 && rc.ret&valueSizeMask == 4:
+		lc.retOp = opU32
+	case rc.ret&valueFloat != 0:
+		lc.retOp = opWord
+	default:
+		lc.retOp = opInt
+	}
 	return lc
 }
 
@@ -218,21 +233,17 @@ func (lc *leafCall) call(ret unsafe.Pointer, args []unsafe.Pointer) bool {
 		}
 	}
 	r, fr, ok := fastcall.Call(lc.code, &f, lc.shape)
-	fastChecked(ok, "a leaf function")
-	lc.store(ret, r, fr)
+	if !ok {
+		fastStackOverrun("a leaf function")
+	}
+	switch lc.retOp {
+	case opWord:
+		*(*uint64)(ret) = fr
+	case opU32:
+		*(*uint32)(ret) = uint32(fr)
+	case opInt:
+		*(*uint64)(ret) = extend(r, lc.ret)
+	}
 	return true
 }
 
-// store writes the return registers (r integer, fr floating-point, raw bits) to ret as
-// ffikit_call does (integers widened to 8 bytes, float as 4, double as 8).
-func (rc *registerCall) store(ret unsafe.Pointer, r, fr uint64) {
-	switch {
-	case rc.ret == 0 || ret == nil:
-	case rc.ret&valueFloat != 0 && rc.ret&valueSizeMask == 4:
-		*(*uint32)(ret) = uint32(fr)
-	case rc.ret&valueFloat != 0:
-		*(*uint64)(ret) = fr
-	default:
-		*(*uint64)(ret) = extend(r, rc.ret)
-	}
-}
