@@ -215,6 +215,10 @@ func TestLeafStackBudget(t *testing.T) {
 		t.Fatal("the canary did not stop the process")
 	}
 	cmd := exec.Command(os.Args[0], "-test.run=^TestLeafStackBudget$", "-test.count=1")
+	if emulator := os.Getenv("FFIKIT_GO_EMULATOR"); emulator != "" {
+		// A cross-compiled test binary re-runs itself through its emulator (qemu-user).
+		cmd = exec.Command(emulator, append([]string{os.Args[0]}, cmd.Args[1:]...)...)
+	}
 	cmd.Env = append(os.Environ(), "FFIKIT_CANARY_CHILD=1", "FFIKIT_STACK_HOG="+lib)
 	out, err := cmd.CombinedOutput()
 	var exit *exec.ExitError
