@@ -116,3 +116,54 @@ pub(crate) fn bench_go() -> Result<(), String> {
     }
     Ok(())
 }
+
+/// The Go binding's tests cross-compiled for arm64 (`CGO_ENABLED=0 GOARCH=arm64`: purego and
+/// the arm64 trampolines) and run under `qemu-aarch64`, against an AArch64 `libffikit.so`
+/// built without the wasm backend (cross-building wasmtime would double CI's build): the
+/// wasm backend's tests are NOT RUN there, and the run says so. `aarch64_release` holds the
+/// AArch64 `libffikit_kernels.so`; the C fixture is built with `aarch64-linux-gnu-gcc`.
+///
+/// # Errors
+/// A build or the test binary fails; Go missing under `CI`.
+pub(crate) fn run_go_arm64(target: &str, aarch64_release: &Path) -> Result<(), String> {
+    if !go_present()? {
+        return Ok(());
+    }
+    run(crate::cmd::cargo()
+        .args([
+            "build",
+            "--release",
+            "-p",
+            "ffikit-capi",
+            "--no-default-features",
+            "--target",
+            target,
+        ])
+        .env("CC_aarch64_unknown_linux_gnu", "aarch64-linux-gnu-gcc"))?;
+    let binding = root().join("bindings/go");
+    let out = root().join("target/go-arm64");
+    std::fs::create_dir_all(&out).map_err(|e| format!("{}: {e}", out.display()))?;
+    run(Command::new("aarch64-linux-gnu-gcc")
+        .args(["-O1", "-shared", "-fPIC", "-o"])
+        .arg(out.join("libffikit_go_fixture.so"))
+        .arg(binding.join("testdata/fixture.c")))?;
+    let test_binary = out.join("ffikit.test");
+    run(go_nocgo(&binding, &["test", "-c", "-o"])
+        .arg(&test_binary)
+        .arg(".")
+        .env("GOARCH", "arm64"))?;
+    eprintln!(
+        "xtask: ********** Go arm64 run: the wasm backend's tests NOT RUN (libffikit.so for \
+         AArch64 is built without wasmtime) **********"
+    );
+    run(Command::new("qemu-aarch64")
+        .arg(&test_binary)
+        .args(["-test.count=1", "-test.skip", "^TestWasm"])
+        .current_dir(&binding)
+        .env("FFIKIT_LIBRARY", aarch64_release.join("libffikit.so"))
+        .env("FFIKIT_GO_FIXTURE_DIR", &out)
+        .env("FFIKIT_GO_BACKENDS", "native,asm")
+        .env("FFIKIT_GO_EMULATOR", "qemu-aarch64"))?;
+    eprintln!("xtask: Go arm64 tests passed under qemu-user (CGO_ENABLED=0, native and asm)");
+    Ok(())
+}

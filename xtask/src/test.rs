@@ -166,7 +166,8 @@ fn aarch64(args: &TestArgs) -> Result<(), String> {
         ])
         .env("CC_aarch64_unknown_linux_gnu", "aarch64-linux-gnu-gcc")
         .env("FFIKIT_TEST_RUNNER", "qemu-aarch64")
-        .env("FFIKIT_KERNELS_LIB", kernels))?;
+        .env("FFIKIT_KERNELS_LIB", &kernels))?;
+    crate::gotest::run_go_arm64(AARCH64, &target_dir.join(AARCH64).join("release"))?;
     eprintln!("xtask: AArch64 tests passed under qemu-user (emulated)");
     Ok(())
 }

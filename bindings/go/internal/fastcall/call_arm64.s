@@ -9,8 +9,12 @@
 
 // ENTER writes the canary at the frame's lowest free word (8(RSP); 0(RSP) holds the saved
 // LR), keeps the Go RSP in R19 (callee-saved in AAPCS64) and moves RSP to the frame's top,
-// 16-byte aligned. It clobbers R10.
+// 16-byte aligned. It clobbers R10. The prologue saved the caller's frame pointer and LR at
+// the frame's bottom (-8(RSP), 0(RSP)), just under the canary, where a callee that overruns
+// the frame writes first: ENTER keeps copies in R21 and R22 (callee-saved) and LEAVE puts
+// them back, so the epilogue returns and the canary failure is reported.
 #define ENTER \
+	LDP -8(RSP), (R21, R22); \
 	MOVD CANARY, R10; \
 	MOVD R10, 8(RSP); \
 	MOVD RSP, R19; \
@@ -26,6 +30,7 @@
 // and R11.
 #define LEAVE \
 	MOVD R19, RSP; \
+	STP (R21, R22), -8(RSP); \
 	MOVD 8(RSP), R10; \
 	MOVD CANARY, R11; \
 	CMP R10, R11
