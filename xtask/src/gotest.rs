@@ -119,8 +119,8 @@ pub(crate) fn bench_go() -> Result<(), String> {
 
 /// The Go binding's tests cross-compiled for arm64 (`CGO_ENABLED=0 GOARCH=arm64`: purego and
 /// the arm64 trampolines) and run under `qemu-aarch64`, against an AArch64 `libffikit.so`
-/// built without the wasm backend (cross-building wasmtime would double CI's build): the
-/// wasm backend's tests are NOT RUN there, and the run says so. `aarch64_release` holds the
+/// built without the wasm backend (cross-building wasmtime would double CI's build): the run
+/// covers native and asm, as the AArch64 Rust run does, and says so. `aarch64_release` holds the
 /// AArch64 `libffikit_kernels.so`; the C fixture is built with `aarch64-linux-gnu-gcc`.
 ///
 /// # Errors
@@ -153,8 +153,8 @@ pub(crate) fn run_go_arm64(target: &str, aarch64_release: &Path) -> Result<(), S
         .arg(".")
         .env("GOARCH", "arm64"))?;
     eprintln!(
-        "xtask: ********** Go arm64 run: the wasm backend's tests NOT RUN (libffikit.so for \
-         AArch64 is built without wasmtime) **********"
+        "xtask: Go arm64 run: the native and asm backends (the AArch64 libffikit.so is built \
+         without wasmtime, as the AArch64 Rust run tests no wasm crate)"
     );
     run(Command::new("qemu-aarch64")
         .arg(&test_binary)
