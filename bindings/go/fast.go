@@ -233,9 +233,7 @@ func (lc *leafCall) call(ret unsafe.Pointer, args []unsafe.Pointer) bool {
 		}
 	}
 	r, fr, ok := fastcall.Call(lc.code, &f, lc.shape)
-	if !ok {
-		fastStackOverrun("a leaf function")
-	}
+	fastChecked(ok, "a leaf function")
 	switch lc.retOp {
 	case opWord:
 		*(*uint64)(ret) = fr
