@@ -244,4 +244,3 @@ func (lc *leafCall) call(ret unsafe.Pointer, args []unsafe.Pointer) bool {
 	}
 	return true
 }
-
