@@ -61,6 +61,25 @@ fn go_present() -> Result<bool, String> {
     }
 }
 
+/// Fails when `gofmt -l` lists a file under `dir` (Go's `cargo fmt --check`).
+fn gofmt_clean(dir: &Path) -> Result<(), String> {
+    let out = Command::new("gofmt")
+        .args(["-l", "."])
+        .current_dir(dir)
+        .output()
+        .map_err(|e| format!("gofmt in {}: {e}", dir.display()))?;
+    let listed = String::from_utf8_lossy(&out.stdout);
+    if !out.status.success() || !listed.trim().is_empty() {
+        return Err(format!(
+            "gofmt in {}: not formatted (run `gofmt -w .`): {}{}",
+            dir.display(),
+            listed.trim(),
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    Ok(())
+}
+
 /// Runs the Go checks. Needs `cargo xtask build`'s outputs (the caller builds first).
 ///
 /// # Errors
@@ -72,6 +91,7 @@ pub(crate) fn run_go_tests() -> Result<(), String> {
     let binding = root().join("bindings/go");
     let example = root().join("examples/go");
     for dir in [&binding, &example] {
+        gofmt_clean(dir)?;
         run(&mut go(dir, &["vet", "./..."]))?;
     }
     run(&mut go_nocgo(&binding, &["vet", "./..."]))?;
@@ -90,7 +110,7 @@ pub(crate) fn run_go_tests() -> Result<(), String> {
     }
     run(&mut go(&example, &["run", "."]))?;
     eprintln!(
-        "xtask: Go tests passed (vet, -race, GOGC=1 cgocheck=1, CGO_ENABLED=0, goffi), example ran"
+        "xtask: Go tests passed (gofmt, vet, -race, GOGC=1 cgocheck=1, CGO_ENABLED=0, goffi), example ran"
     );
     Ok(())
 }
