@@ -1360,13 +1360,10 @@ mod tests {
     /// its plan takes: the strided entries must be among them.
     #[test]
     fn the_abi_fixtures_cover_the_strided_entries() {
-        mod cases {
-            include!(env!("FFIKIT_ABI_CASES"));
-        }
-        let shapes: Vec<Entry> = cases::CASES
+        let shapes: Vec<Entry> = ffikit_test_support::abi_corpus::cases()
             .iter()
-            .filter_map(|(_, sig, _)| {
-                let plan = crate::target_plan(&sig.parse().ok()?).ok()?;
+            .filter_map(|case| {
+                let plan = crate::target_plan(&case.signature.parse().ok()?).ok()?;
                 Some(InlinePlan::of(&plan).shape)
             })
             .collect();
