@@ -318,6 +318,42 @@ fn decode_scalar(f: &AsmFunction, regs: [u64; 6]) -> Value {
 /// The register image of a scalar (or `void`) return: the vector return register's for a
 /// [`RetForm::Float`], else the integer one's.
 #[inline(always)]
+/// The entry of `f`'s raw calls that build no [`Arg`]: integer words in their registers (the
+/// plan's `Int` entry, which a variadic call may take too), or scalars the function's key
+/// places, with a scalar return; `None` for every other function.
+fn raw_site_entry(f: &AsmFunction) -> Option<SiteEntry> {
+    if f.inline.is_int() {
+        Some(SiteEntry::Int)
+    } else {
+        f.site.filter(|_| f.ret_form as u8 <= RetForm::Float as u8)
+    }
+}
+
+/// [`AsmBackend::raw_entry`]'s routine for entry `E` (a [`SiteEntry`] as `u8`): the raw call
+/// of [`AsmBackend::call_raw`]'s direct path, with the entry a constant.
+///
+/// # Safety
+/// `data` is an [`AsmFunction`] whose [`raw_site_entry`] is `E` and that has its raw kinds,
+/// alive and unchanged; `args` and `ret` as [`ffi_trait::raw::RawEntry::call`].
+unsafe fn raw_call<const E: u8>(data: *const (), args: *const *const c_void, ret: *mut c_void) {
+    // SAFETY: (all) the contract above.
+    unsafe {
+        let f = &*data.cast::<AsmFunction>();
+        let raw = f.raw.as_deref().unwrap_unchecked();
+        let entry = SiteEntry::of_u8(E);
+        let regs = SitePlacement::call(
+            f.checks.key(),
+            entry,
+            f.code.0,
+            raw.len(),
+            #[inline(always)]
+            |k| raw.get_unchecked(k).raw_image(*args.add(k)),
+            f.plan.extra,
+        );
+        f.raw_ret.write(scalar_bits(f, regs), ret);
+    }
+}
+
 fn scalar_bits(f: &AsmFunction, regs: [u64; 6]) -> u64 {
     if f.ret_form == RetForm::Float {
         regs[2]
@@ -660,14 +696,7 @@ impl Backend for AsmBackend {
         nargs: usize,
         ret: *mut c_void,
     ) -> Result<()> {
-        // Integer words in their registers (the plan's `Int` entry, which a variadic call may
-        // take too), or scalars the function's key places; a scalar return.
-        let entry = if f.inline.is_int() {
-            Some(SiteEntry::Int)
-        } else {
-            f.site.filter(|_| f.ret_form as u8 <= RetForm::Float as u8)
-        };
-        if let (Some(raw), Some(entry)) = (&f.raw, entry)
+        if let (Some(raw), Some(entry)) = (&f.raw, raw_site_entry(f))
             && nargs == raw.len()
             && (nargs == 0 || !args.is_null())
         {
@@ -723,6 +752,26 @@ impl Backend for AsmBackend {
 
     fn function_address(f: &Self::Function) -> Option<*const c_void> {
         Some(f.code())
+    }
+
+    /// The raw entry of the functions [`AsmBackend::call_raw`] calls without building
+    /// [`Arg`]s (scalar arguments, in their integer registers or placed by the function's
+    /// key, and a scalar return): one routine per [`SiteEntry`], chosen here, so a call
+    /// through it matches on nothing.
+    fn raw_entry(f: &AsmFunction) -> Option<ffi_trait::raw::RawEntry> {
+        let entry = raw_site_entry(f)?;
+        f.raw.as_ref()?;
+        let call: unsafe fn(*const (), *const *const c_void, *mut c_void) = match entry {
+            SiteEntry::Int => raw_call::<{ SiteEntry::Int as u8 }>,
+            SiteEntry::Small => raw_call::<{ SiteEntry::Small as u8 }>,
+            SiteEntry::SmallClamped => raw_call::<{ SiteEntry::SmallClamped as u8 }>,
+            SiteEntry::Regs => raw_call::<{ SiteEntry::Regs as u8 }>,
+            SiteEntry::RegsClamped => raw_call::<{ SiteEntry::RegsClamped as u8 }>,
+            SiteEntry::Stack2 => raw_call::<{ SiteEntry::Stack2 as u8 }>,
+        };
+        // SAFETY: `raw_call::<E>` makes `f`'s call through entry `E`, the entry
+        // `raw_site_entry` chose from `f`'s plan, as `call_raw` does; `f` has its raw kinds.
+        Some(unsafe { ffi_trait::raw::RawEntry::new(call, (f as *const AsmFunction).cast()) })
     }
 
     fn typed_address<P: Params, R: ReturnType>(f: &AsmTyped<P, R>) -> Option<*const c_void> {

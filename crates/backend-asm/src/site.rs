@@ -63,6 +63,7 @@ fn zero_nibbles(t: u64) -> u64 {
 /// some register no argument takes would otherwise read past the array (`pow(x, y)` loads
 /// four vector registers from two arguments); the others need no bound (prepare checked).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
 pub(crate) enum SiteEntry {
     /// Integer-class arguments only, argument `k` in register `k`, then in stack word
     /// `k - GP_ARGS` (at most two).
@@ -77,6 +78,22 @@ pub(crate) enum SiteEntry {
     RegsClamped,
     /// Both classes, one or two integer arguments on the stack (indices bounded).
     Stack2,
+}
+
+impl SiteEntry {
+    /// The entry whose discriminant is `v` (`SiteEntry::X as u8`), for routines made per
+    /// entry with a const parameter; `Stack2` for any other value.
+    #[inline(always)]
+    pub(crate) const fn of_u8(v: u8) -> SiteEntry {
+        match v {
+            0 => SiteEntry::Int,
+            1 => SiteEntry::Small,
+            2 => SiteEntry::SmallClamped,
+            3 => SiteEntry::Regs,
+            4 => SiteEntry::RegsClamped,
+            _ => SiteEntry::Stack2,
+        }
+    }
 }
 
 /// Where a call's arguments go, from their key: the argument count and the first argument
@@ -355,6 +372,20 @@ mod tests {
         // A raw pointer and a buffer share a tag, so both fit a `ptr` parameter.
         let buf = ffi_trait::ArgKind::Ptr as u64 | 1 << 60;
         assert_eq!(SitePlacement::of(buf).map(|p| p.gp.count_ones()), Some(1));
+    }
+
+    #[test]
+    fn entries_round_trip_through_their_discriminants() {
+        for e in [
+            SiteEntry::Int,
+            SiteEntry::Small,
+            SiteEntry::SmallClamped,
+            SiteEntry::Regs,
+            SiteEntry::RegsClamped,
+            SiteEntry::Stack2,
+        ] {
+            assert_eq!(SiteEntry::of_u8(e as u8), e);
+        }
     }
 
     #[test]

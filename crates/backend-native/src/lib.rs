@@ -160,6 +160,26 @@ impl NativeFunction {
     }
 }
 
+/// [`NativeBackend::raw_entry`]'s routine: each register loads straight from its argument
+/// pointer with the load prepared for its type, and the return is written to `ret`.
+///
+/// # Safety
+/// `data` is a live [`NativeFunction`]; `args` and `ret` as
+/// [`ffi_trait::raw::RawEntry::call`] (the count is the signature's).
+unsafe fn raw_call(data: *const (), args: *const *const c_void, ret: *mut c_void) {
+    // SAFETY: (all) the contract above; the image of `k < nargs` reads `args[k]`.
+    unsafe {
+        let f = &*data.cast::<NativeFunction>();
+        let bits = call_images(
+            f,
+            f.raw.len(),
+            #[inline(always)]
+            |k| f.raw.get_unchecked(k).raw_image(*args.add(k)),
+        );
+        f.raw_ret.write(bits, ret);
+    }
+}
+
 /// A function prepared for typed calls `R(P...)`: one indirect call.
 #[derive(Debug)]
 pub struct NativeTyped<P, R> {
@@ -436,6 +456,15 @@ impl Backend for NativeBackend {
         // SAFETY: `ret` is null or valid for 8 bytes (the caller's contract).
         unsafe { f.raw_ret.write(bits, ret) };
         Ok(())
+    }
+
+    /// Every native function has one (its arguments are all scalars): the body of
+    /// [`NativeBackend::call_raw`] once the count is known to match.
+    fn raw_entry(f: &NativeFunction) -> Option<ffi_trait::raw::RawEntry> {
+        // SAFETY: `raw_call` makes `f`'s call as `call_raw` does, from `f`'s raw kinds.
+        Some(unsafe {
+            ffi_trait::raw::RawEntry::new(raw_call, (f as *const NativeFunction).cast())
+        })
     }
 
     unsafe fn prepare_typed<P: Params, R: ReturnType>(

@@ -4,7 +4,7 @@
 
 use std::ffi::{CString, c_char, c_void};
 
-use ffikit::{AnyContext, ContextConfig, PoolItem, StableBuffer};
+use ffikit::{AnyContext, ContextConfig, OwnerId, PoolItem, StableBuffer};
 
 use crate::boundary::{
     Failure, c_message, non_null, on_context, or_fallback, out_ptr, quietly, utf8,
@@ -16,6 +16,8 @@ use crate::status::ffikit_status;
 #[allow(non_camel_case_types)]
 pub struct ffikit_context {
     pub(crate) inner: AnyContext,
+    /// `inner.owner()`, kept where `ffikit_call`'s straight path reads it with one load.
+    pub(crate) owner: OwnerId,
     error: CString,
     pooled: bool,
 }
@@ -23,8 +25,10 @@ pub struct ffikit_context {
 impl ffikit_context {
     /// A context of `backend` with the kernels found by `ffikit::locate`.
     pub(crate) fn create(backend: &str, pooled: bool) -> ffikit::Result<ffikit_context> {
+        let inner = AnyContext::new(backend, ContextConfig::default())?;
         Ok(ffikit_context {
-            inner: AnyContext::new(backend, ContextConfig::default())?,
+            owner: inner.owner(),
+            inner,
             error: CString::default(),
             pooled,
         })

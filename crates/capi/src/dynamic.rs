@@ -4,6 +4,7 @@ use std::ffi::{c_char, c_void};
 use std::path::Path;
 use std::sync::Arc;
 
+use ffikit::raw::RawEntry;
 use ffikit::{DynFunction, DynLibrary, Error, OwnerId, Signature, Source, Type};
 
 use crate::boundary::{Failure, non_null, on_context, or_fallback, out_ptr, quietly, utf8};
@@ -20,10 +21,25 @@ pub struct ffikit_library {
     owner: OwnerId,
 }
 
+/// Whether every one of the `n` pointers at `args` is non-null.
+///
+/// # Safety
+/// `args` is valid for reads of `n` pointers.
+#[inline(always)]
+unsafe fn all_present(args: *const *mut c_void, n: usize) -> bool {
+    // SAFETY: the caller's contract.
+    (0..n).all(|i| unsafe { !(*args.add(i)).is_null() })
+}
+
 /// A function prepared for dynamic calls: the symbol, its call plan and its signature.
 #[allow(non_camel_case_types)]
 pub struct ffikit_function {
     function: DynFunction,
+    /// `function`'s raw entry ([`DynFunction::raw_entry`]), its parameter count and whether
+    /// it returns a value: what `ffikit_call`'s straight path reads.
+    entry: Option<RawEntry>,
+    nargs: usize,
+    returns: bool,
     owner: OwnerId,
     // Keeps the code mapped while the function lives.
     _library: Arc<DynLibrary>,
@@ -135,6 +151,9 @@ pub unsafe extern "C" fn ffikit_prepare(
             }
             let function = backend.prepare(&lib.library, symbol, &sig)?;
             *out = Box::into_raw(Box::new(ffikit_function {
+                entry: function.raw_entry(),
+                nargs: sig.args().len(),
+                returns: *sig.ret() != Type::Void,
                 function,
                 owner: backend.owner(),
                 _library: lib.library.clone(),
@@ -231,6 +250,48 @@ pub unsafe extern "C" fn ffikit_function_ret_size(function: *const ffikit_functi
 /// itself must be sound (pointer arguments valid for what the callee does with them).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ffikit_call(
+    ctx: *mut ffikit_context,
+    function: *const ffikit_function,
+    args: *const *mut c_void,
+    nargs: usize,
+    ret: *mut c_void,
+) -> ffikit_status {
+    // The straight path: a function whose backend gave it a raw entry, called with the
+    // count it was prepared with, every pointer present, on its own healthy context, runs
+    // that entry and nothing else (no trait object, no type-id test, no re-check of what
+    // prepare fixed). Anything else takes the checked path below, which names the fault.
+    // SAFETY: `ctx` and `function` are non-null here and live (the caller's contract); the
+    // entry's contract (`RawEntry::call`) is checked just before: the count, every argument
+    // pointer non-null, `ret` present for a return value, the function prepared by this
+    // context; the pointed-to values are the caller's contract, as for the checked path.
+    unsafe {
+        if !ctx.is_null() && !function.is_null() {
+            let f = &*function;
+            if let Some(entry) = f.entry
+                && nargs == f.nargs
+                && (nargs == 0 || (!args.is_null() && all_present(args, nargs)))
+                && (!ret.is_null() || !f.returns)
+            {
+                let c = &*ctx;
+                if f.owner == c.owner && c.inner.poisoned().is_none() {
+                    entry.call(args.cast(), ret);
+                    return ffikit_status::FFIKIT_STATUS_OK;
+                }
+            }
+        }
+    }
+    // SAFETY: forwarded.
+    unsafe { checked_call(ctx, function, args, nargs, ret) }
+}
+
+/// `ffikit_call` with every check, each failure named: the calls its straight path does not
+/// take (no raw entry, a wasm context, or a fault to report). Out of line, so the straight
+/// path's frame stays small.
+///
+/// # Safety
+/// As `ffikit_call`.
+#[inline(never)]
+unsafe fn checked_call(
     ctx: *mut ffikit_context,
     function: *const ffikit_function,
     args: *const *mut c_void,

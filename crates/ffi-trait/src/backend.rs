@@ -15,6 +15,7 @@ use std::path::Path;
 
 use crate::buffer::{OwnerId, StableBuffer};
 use crate::error::{Error, Result};
+use crate::raw::RawEntry;
 use crate::signature::Signature;
 use crate::typed::{Params, PointerKind, ReturnType};
 use crate::types::Type;
@@ -176,6 +177,17 @@ pub trait Backend: Send {
     /// default; wasm, whose functions are not host code). Lets a C or Go caller make the
     /// call itself, at the cost of a plain call.
     fn typed_address<P: Params, R: ReturnType>(f: &Self::Typed<P, R>) -> Option<*const c_void> {
+        let _ = f;
+        None
+    }
+
+    /// The function's libffi-style call entry, where the backend has one for it (`None`, the
+    /// default, elsewhere): [`DynFunction::raw_entry`] keeps it, and the C API's
+    /// `ffikit_call` runs it with nothing between the C caller and the plan.
+    ///
+    /// The entry may keep `f`'s address: it is taken only once `f` is in its final place (the
+    /// heap box of a [`DynFunction`]), and is valid while `f` lives unchanged.
+    fn raw_entry(f: &Self::Function) -> Option<RawEntry> {
         let _ = f;
         None
     }
@@ -394,7 +406,13 @@ pub struct DynFunction {
     symbol: String,
     /// [`Backend::function_address`] as an integer (0: none), so the handle stays `Send`.
     address: usize,
+    /// [`Backend::raw_entry`] of `inner`, taken once `inner` was boxed.
+    raw_entry: Option<RawEntry>,
 }
+
+// SAFETY: `raw_entry` only points into `inner` (which is `Send`) and at code; it is read
+// only by `raw_entry()`'s callers, under `RawEntry::call`'s contract.
+unsafe impl Send for DynFunction {}
 
 impl DynFunction {
     /// The concrete function, if it is an `F`.
@@ -427,6 +445,13 @@ impl DynFunction {
     /// The symbol it was resolved from.
     pub fn symbol(&self) -> &str {
         &self.symbol
+    }
+
+    /// The function's libffi-style call entry ([`Backend::raw_entry`]), if its backend has
+    /// one for it. Valid while this `DynFunction` lives.
+    #[inline(always)]
+    pub fn raw_entry(&self) -> Option<RawEntry> {
+        self.raw_entry
     }
 
     /// The function's host address ([`Backend::function_address`]): `Some` for the native
@@ -533,9 +558,12 @@ impl<B: Backend> DynBackend for B {
         // SAFETY: forwarded from the caller's contract.
         let f = unsafe { Backend::prepare(self, lib, symbol, sig)? };
         let address = B::function_address(&f).map_or(0, |p| p as usize);
+        let inner = Box::new(f);
+        let raw_entry = B::raw_entry(&inner);
         Ok(DynFunction {
             address,
-            inner: Box::new(f),
+            raw_entry,
+            inner,
             type_id: TypeId::of::<B::Function>(),
             signature: sig.clone(),
             symbol: symbol.to_owned(),

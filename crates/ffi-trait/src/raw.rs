@@ -235,3 +235,46 @@ mod tests {
         }
     }
 }
+
+/// A prepared function's libffi-style call entry (`ffikit_call`'s convention: an array of
+/// argument pointers and a return slot), resolved once at prepare from the function's call
+/// plan so that a call reaches the machine code with no trait object, no type-id test and no
+/// match on the plan's form: one indirect call to a routine made for that form.
+///
+/// A backend offers one ([`Backend::raw_entry`](crate::Backend::raw_entry)) for the
+/// functions whose arguments it can read straight from their pointers; a
+/// [`DynFunction`](crate::DynFunction) keeps it ([`DynFunction::raw_entry`](crate::DynFunction::raw_entry)).
+#[derive(Clone, Copy, Debug)]
+pub struct RawEntry {
+    call: unsafe fn(*const (), *const *const c_void, *mut c_void),
+    data: *const (),
+}
+
+impl RawEntry {
+    /// An entry that calls `call(data, args, ret)`.
+    ///
+    /// # Safety
+    /// `call(data, args, ret)` must make the function's call, sound for every `args` and
+    /// `ret` that meet [`RawEntry::call`]'s contract, for as long as the function `data`
+    /// belongs to is alive and unchanged.
+    pub unsafe fn new(
+        call: unsafe fn(*const (), *const *const c_void, *mut c_void),
+        data: *const (),
+    ) -> RawEntry {
+        RawEntry { call, data }
+    }
+
+    /// Calls the function: reads argument `i` from `*args.add(i)` and writes the return
+    /// into `ret` as [`Backend::call_raw`](crate::Backend::call_raw) does.
+    ///
+    /// # Safety
+    /// The function the entry came from is alive and unchanged; `args` points at exactly as
+    /// many non-null pointers as the signature has parameters, each valid for a read of its
+    /// parameter's type; `ret` is valid for writes of 8 bytes (null only for a `void`
+    /// return); and the call is sound as for [`Backend::call`](crate::Backend::call).
+    #[inline(always)]
+    pub unsafe fn call(self, args: *const *const c_void, ret: *mut c_void) {
+        // SAFETY: forwarded from the caller's contract and `new`'s.
+        unsafe { (self.call)(self.data, args, ret) }
+    }
+}
