@@ -165,6 +165,9 @@ fn aarch64(args: &TestArgs) -> Result<(), String> {
             "backend-asm",
         ])
         .env("CC_aarch64_unknown_linux_gnu", "aarch64-linux-gnu-gcc")
+        // The ABI fixture is compiled by the test binaries themselves (ffikit-test-support's
+        // abi_corpus): under qemu they start this host cross compiler.
+        .env("FFIKIT_ABI_CC", "aarch64-linux-gnu-gcc")
         .env("FFIKIT_TEST_RUNNER", "qemu-aarch64")
         .env("FFIKIT_KERNELS_LIB", &kernels))?;
     crate::gotest::run_go_arm64(AARCH64, &target_dir.join(AARCH64).join("release"))?;

@@ -100,7 +100,7 @@ impl Shape {
 fn fixture() -> (AsmBackend, SharedLibrary) {
     let mut b = AsmBackend::new().unwrap();
     let lib = b
-        .open(Source::Path(Path::new(env!("FFIKIT_ABI_FIXTURE"))))
+        .open(Source::Path(ffikit_test_support::abi_corpus::fixture()))
         .unwrap();
     (b, lib)
 }

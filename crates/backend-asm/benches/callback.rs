@@ -14,12 +14,11 @@
 
 use std::ffi::c_void;
 use std::hint::black_box;
-use std::path::Path;
 
 use backend_asm::Closure;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use ffi_trait::SharedLibrary;
-use ffikit_test_support::fn_at;
+use ffikit_test_support::{abi_corpus, fn_at};
 use libffi::low::ffi_cif;
 use libffi::middle::{Cif, Closure as FfiClosure, Type as FfiType};
 
@@ -44,10 +43,10 @@ struct Loops {
 impl Loops {
     fn open() -> Loops {
         // SAFETY: the fixture library has no initialisers beyond libc's.
-        let lib = unsafe { SharedLibrary::open(Path::new(env!("FFIKIT_ABI_FIXTURE"))) }.unwrap();
+        let lib = unsafe { SharedLibrary::open(abi_corpus::fixture()) }.unwrap();
         let at = |name: &str| lib.symbol_address(name).unwrap();
         // SAFETY: the fixture defines each loop with exactly these C signatures
-        // (tests/abi/handwritten.c).
+        // (test-support's src/abi_corpus/handwritten.c).
         unsafe {
             Loops {
                 i64x2: fn_at(at("ffx_cb_loop_i64")),

@@ -1,18 +1,14 @@
-//! The ABI conformance suite: every function of the generated C fixture (`build.rs`: 400
-//! hand-picked signatures in libffi's test categories plus 300 random ones from a fixed seed)
-//! called through the asm backend with random values. Each fixture function folds the
-//! arguments it received into a checksum and derives its return from it; this file computes
-//! the same checksum from the values it passed, so a misplaced argument fails the test.
+//! The ABI conformance suite: every function of the generated C fixture
+//! (`ffikit_test_support::abi_corpus`, compiled at test time: 412 hand-picked signatures in
+//! libffi's test categories plus 300 random ones from a fixed seed) called through the asm
+//! backend with random values. Each fixture function folds the arguments it received into a
+//! checksum and derives its return from it; this file computes the same checksum from the
+//! values it passed, so a misplaced argument fails the test.
 //! Plus the register-capture tests, which check exactly where each argument landed.
-
-use std::path::Path;
 
 use backend_asm::AsmBackend;
 use ffi_trait::{Arg, Backend, Signature, Source, StructType, Type, Value};
-
-mod cases {
-    include!(env!("FFIKIT_ABI_CASES"));
-}
+use ffikit_test_support::abi_corpus;
 
 #[path = "abi/checksum.rs"]
 mod checksum;
@@ -186,16 +182,14 @@ fn run_case(
 
 fn fixture() -> (AsmBackend, ffi_trait::SharedLibrary) {
     let mut b = AsmBackend::new().unwrap();
-    let lib = b
-        .open(Source::Path(Path::new(env!("FFIKIT_ABI_FIXTURE"))))
-        .unwrap();
+    let lib = b.open(Source::Path(abi_corpus::fixture())).unwrap();
     (b, lib)
 }
 
 #[test]
 fn every_fixture_function_sees_its_arguments() {
     let (mut b, lib) = fixture();
-    let hand = cases::CASES.iter().filter(|c| c.2).count();
+    let hand = abi_corpus::cases().iter().filter(|c| c.hand_picked).count();
     assert!(hand >= 200, "only {hand} hand-picked cases");
     let mut failures = Vec::new();
     // Every case through the inline entry, the naked trampoline and the raw (libffi-style)
@@ -203,7 +197,8 @@ fn every_fixture_function_sees_its_arguments() {
     let paths = [CallPath::Inline, CallPath::Trampoline, CallPath::Raw];
     for path in paths {
         for seed in [1u64, 2, 3] {
-            for (index, (symbol, text, _)) in cases::CASES.iter().enumerate() {
+            for (index, case) in abi_corpus::cases().iter().enumerate() {
+                let (symbol, text) = (&case.symbol, &case.signature);
                 if let Err(e) = run_case(&mut b, &lib, index as u64, symbol, text, seed, path) {
                     failures.push(format!("{symbol} `{text}` (seed {seed}, {path:?}): {e}"));
                 }
@@ -214,13 +209,13 @@ fn every_fixture_function_sees_its_arguments() {
         failures.is_empty(),
         "{} of {} calls failed:\n{}",
         failures.len(),
-        cases::CASES.len() * 3 * paths.len(),
+        abi_corpus::cases().len() * 3 * paths.len(),
         failures.join("\n")
     );
     println!(
         "{} fixture functions ({hand} hand-picked, {} random) x 3 seeds x 3 paths passed",
-        cases::CASES.len(),
-        cases::CASES.len() - hand
+        abi_corpus::cases().len(),
+        abi_corpus::cases().len() - hand
     );
 }
 

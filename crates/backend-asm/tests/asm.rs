@@ -9,7 +9,7 @@ use std::path::Path;
 use backend_asm::AsmBackend;
 use ffi_trait::{Arg, Backend, Error, SharedLibrary, Signature, Source, Value, conformance};
 use ffikit_kernels::{locate::kernels_library, reference};
-use ffikit_test_support::{CountingAllocator, allocations_in};
+use ffikit_test_support::{CountingAllocator, abi_corpus, allocations_in};
 use proptest::prelude::*;
 
 #[global_allocator]
@@ -17,6 +17,13 @@ static GLOBAL: CountingAllocator = CountingAllocator;
 
 fn sig(text: &str) -> Signature {
     text.parse().unwrap()
+}
+
+/// The ABI fixture library (`ffikit_test_support::abi_corpus`, compiled on first use).
+fn abi_fixture() -> &'static str {
+    abi_corpus::fixture()
+        .to_str()
+        .expect("the target directory's path is UTF-8")
 }
 
 fn open(b: &mut AsmBackend, name: &str) -> SharedLibrary {
@@ -40,7 +47,7 @@ fn conformance_kernels() {
 #[test]
 fn mismatches_of_key_placed_calls_name_the_argument() {
     let mut b = AsmBackend::new().unwrap();
-    let fx = open(&mut b, env!("FFIKIT_ABI_FIXTURE"));
+    let fx = open(&mut b, abi_fixture());
     let text = "i64(i64, i64, i64, i64, i64, i64, f64, f64, f64, f64, f64, f64, f64, f64)";
     // SAFETY: the fixture's signature (never called with these arguments).
     let f = unsafe { b.prepare(&fx, "ffx_6i64_8f64", &sig(text)) }.unwrap();
@@ -256,7 +263,7 @@ fn div_ldiv_struct_returns_and_frexp() {
 fn qsort_with_a_c_comparator() {
     let mut b = AsmBackend::new().unwrap();
     let libc = open(&mut b, "libc.so.6");
-    let fixture = open(&mut b, env!("FFIKIT_ABI_FIXTURE"));
+    let fixture = open(&mut b, abi_fixture());
     let cmp = fixture.symbol_address("ffx_cmp_i32").unwrap();
     let mut v: Vec<i32> = vec![5, -3, 99, 0, 42, -100, 7, 7, 1];
     // SAFETY: void qsort(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *))
@@ -280,7 +287,7 @@ fn qsort_with_a_c_comparator() {
 fn zero_allocations_per_call() {
     let mut b = AsmBackend::new().unwrap();
     let lib = open(&mut b, kernels_library().to_str().unwrap());
-    let fixture = open(&mut b, env!("FFIKIT_ABI_FIXTURE"));
+    let fixture = open(&mut b, abi_fixture());
     let x = b.alloc_stable_buffer(800, 64).unwrap();
     // SAFETY: the kernels' and the fixture's signatures.
     let (add, sum, typed, big) = unsafe {
@@ -383,12 +390,13 @@ proptest! {
             let mut s = s.borrow_mut();
             let (b, lib) = s.get_or_insert_with(|| {
                 let mut b = AsmBackend::new().unwrap();
-                let lib = open(&mut b, env!("FFIKIT_ABI_FIXTURE"));
+                let lib = open(&mut b, abi_fixture());
                 (b, lib)
             });
             let text = "f64(i8, u16, f64, f32, i64, u32, bool, i8, u16, f64, f32, i64, u32, bool)";
             let code = lib.symbol_address("ffx_diff14").unwrap();
-            // SAFETY: ffx_diff14 has exactly this signature (tests/abi/handwritten.c).
+            // SAFETY: ffx_diff14 has exactly this signature (test-support's
+            // src/abi_corpus/handwritten.c).
             let want = unsafe {
                 let compiled: extern "C" fn(i8, u16, f64, f32, i64, u32, bool, i8, u16, f64, f32, i64, u32, bool) -> f64 =
                     std::mem::transmute(code);
@@ -525,7 +533,7 @@ mod typed_structs {
     #[test]
     fn typed_structs_follow_the_c_abi() {
         let mut b = AsmBackend::new().unwrap();
-        let fx = open(&mut b, env!("FFIKIT_ABI_FIXTURE"));
+        let fx = open(&mut b, abi_fixture());
         // SAFETY: the fixture's C signatures (all four), with the Rust twins above.
         let (swap, mix, scale, di) = unsafe {
             (
@@ -613,7 +621,7 @@ mod typed_structs {
     #[test]
     fn a_struct_twin_with_another_layout_is_rejected_at_prepare() {
         let mut b = AsmBackend::new().unwrap();
-        let fx = open(&mut b, env!("FFIKIT_ABI_FIXTURE"));
+        let fx = open(&mut b, abi_fixture());
         // SAFETY: never called: prepare must fail.
         let e = unsafe { b.prepare_typed::<(Liar,), S16>(&fx, "ffx_swap16") }.unwrap_err();
         match &e {

@@ -1,10 +1,10 @@
 //! Closures: C calling Rust through [`Closure`] function pointers.
 //!
-//! - every fixture signature (build.rs: the hand-picked ABI categories, variadics included,
-//!   and 300 random signatures) as a closure that C's `cb_N` driver calls with known
-//!   arguments: the closure recomputes the fixture's checksum of what it received (must
-//!   equal the driver's) and returns what the fixture function `abi_N` returns for them
-//!   (the driver compares the two in C);
+//! - every fixture signature (`ffikit_test_support::abi_corpus`: the hand-picked ABI
+//!   categories, variadics included, and 300 random signatures) as a closure that C's `cb_N`
+//!   driver calls with known arguments: the closure recomputes the fixture's checksum of
+//!   what it received (must equal the driver's) and returns what the fixture function
+//!   `abi_N` returns for them (the driver compares the two in C);
 //! - libc's `qsort` with a Rust comparator; a thread created by C calling a closure;
 //!   100,000 closures created and freed with the number of trampoline pages flat; panics
 //!   (the fallback return; the abort, in a child process).
@@ -14,22 +14,15 @@ use std::ffi::c_void;
 
 use backend_asm::{AsmBackend, Closure};
 use ffi_trait::{Arg, Backend, Signature, Source, Type, Value};
+use ffikit_test_support::abi_corpus;
 
 #[path = "abi/checksum.rs"]
 mod checksum;
 use checksum::{check_word, conv, mix};
 
-mod cases {
-    include!(env!("FFIKIT_ABI_CASES"));
-}
-
 fn fixture() -> (AsmBackend, ffi_trait::SharedLibrary) {
     let mut b = AsmBackend::new().unwrap();
-    let lib = b
-        .open(Source::Path(std::path::Path::new(env!(
-            "FFIKIT_ABI_FIXTURE"
-        ))))
-        .unwrap();
+    let lib = b.open(Source::Path(abi_corpus::fixture())).unwrap();
     (b, lib)
 }
 
@@ -81,10 +74,11 @@ fn fixture_closure(index: u64, sig: &Signature) -> Closure {
 fn c_calls_a_closure_of_every_fixture_signature() {
     let (mut b, lib) = fixture();
     let driver_sig: Signature = "u64(ptr, u64, ptr)".parse().unwrap();
-    let hand = cases::CASES.iter().filter(|c| c.2).count();
+    let hand = abi_corpus::cases().iter().filter(|c| c.hand_picked).count();
     assert!(hand >= 40);
     let mut failures = Vec::new();
-    for (index, (symbol, text, _)) in cases::CASES.iter().enumerate() {
+    for (index, case) in abi_corpus::cases().iter().enumerate() {
+        let (symbol, text) = (&case.symbol, &case.signature);
         let sig: Signature = text.parse().unwrap();
         let closure = fixture_closure(index as u64, &sig);
         let driver = symbol.replace("abi_", "cb_");
@@ -125,13 +119,13 @@ fn c_calls_a_closure_of_every_fixture_signature() {
         failures.is_empty(),
         "{} of {} callback calls failed:\n{}",
         failures.len(),
-        cases::CASES.len() * 2,
+        abi_corpus::cases().len() * 2,
         failures.join("\n")
     );
     println!(
         "{} closure signatures ({hand} hand-picked incl. variadic, {} random) called from C",
-        cases::CASES.len(),
-        cases::CASES.len() - hand
+        abi_corpus::cases().len(),
+        abi_corpus::cases().len() - hand
     );
 }
 
@@ -388,7 +382,10 @@ fn fixture_return<T: Copy>(ty: &Type, h: u64) -> T {
 /// Calls fixture driver `cb_N` for the case whose text is `text` with `closure`; returns
 /// (what C passed, the driver's verdict on the return).
 fn drive(closure: &Closure, text: &str, seed: u64) -> (u64, Value) {
-    let index = cases::CASES.iter().position(|c| c.1 == text).unwrap();
+    let index = abi_corpus::cases()
+        .iter()
+        .position(|c| c.signature == text)
+        .unwrap();
     let (mut b, lib) = fixture();
     // SAFETY: `cb_N(cbt_N, uint64_t, uint64_t *)`.
     let f = unsafe {
@@ -417,7 +414,10 @@ fn drive(closure: &Closure, text: &str, seed: u64) -> (u64, Value) {
 }
 
 fn case_index(text: &str) -> u64 {
-    cases::CASES.iter().position(|c| c.1 == text).unwrap() as u64
+    abi_corpus::cases()
+        .iter()
+        .position(|c| c.signature == text)
+        .unwrap() as u64
 }
 
 #[test]

@@ -8,8 +8,13 @@
 //!   pool scaling benches;
 //! - [`fn_at`]: a resolved symbol's address as a typed function pointer, for the floors of
 //!   the call benches.
+//! - [`abi_corpus`]: the ABI conformance fixture (the generated C corpus of `abi_N`
+//!   functions and `cb_N` callback drivers, and the hand-written `ffx_*` fixtures), compiled
+//!   at test time into `target/abi-fixture/<target>/`.
 //!
 //! Not part of the shipped library: only tests, benches and the bench-matrix rows use it.
+
+pub mod abi_corpus;
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;

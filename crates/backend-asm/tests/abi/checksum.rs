@@ -1,5 +1,5 @@
-//! The fixture's checksum and value derivation (see build.rs), shared by the call and the
-//! callback conformance tests (each uses a part of it).
+//! The fixture's checksum and value derivation (see `ffikit_test_support::abi_corpus`),
+//! shared by the call and the callback conformance tests (each uses a part of it).
 #![allow(dead_code)]
 
 use ffi_trait::Type;
