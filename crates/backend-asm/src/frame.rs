@@ -5,7 +5,7 @@ use std::ffi::c_void;
 /// The most outgoing stack words (plus by-reference scratch) one call may use: 4 KiB.
 pub(crate) const MAX_WORDS: usize = 512;
 
-/// Everything the trampoline needs for one call, filled by [`crate::plan::fill`].
+/// Everything the trampoline needs for one call, filled by [`crate::abi::plan::fill`].
 ///
 /// The field offsets are part of the trampolines' contract (they are passed to `naked_asm!`
 /// as `const` operands computed with `offset_of!`).
@@ -56,11 +56,11 @@ pub(crate) unsafe fn call(frame: &mut Frame) {
     #[cfg(target_arch = "x86_64")]
     // SAFETY: forwarded from the caller's contract.
     unsafe {
-        crate::x86_64::trampoline(frame)
+        crate::arch::trampoline(frame)
     }
     #[cfg(target_arch = "aarch64")]
     // SAFETY: forwarded from the caller's contract.
     unsafe {
-        crate::aarch64::trampoline(frame)
+        crate::arch::trampoline(frame)
     }
 }

@@ -14,12 +14,12 @@
 //! and kinds (a constant where they are constants at the call site; structs and lists past
 //! 14 arguments compare each header, without a branch per argument). Where that packed word
 //! ("key") has each class's arguments consecutive, it also says which register each argument
-//! takes (the `site` module, checked against the plan at prepare): the call reads the
+//! takes (the `abi::site` module, checked against the plan at prepare): the call reads the
 //! argument array only at indices the key gives, so with kinds that are constants at the call
 //! site the compiler passes each value straight to its register and never builds the array.
 //! Otherwise one jump on the entry chosen at prepare reaches an inline `asm!` block that
 //! loads each argument register
-//! straight from the argument array at an offset the plan holds (`fast` module: integer
+//! straight from the argument array at an offset the plan holds (`entry` module: integer
 //! registers only, one block per count; registers; registers at a stride from one base per
 //! class, where each class takes consecutive arguments; one or two stack words stored by the
 //! block itself; more stack words; struct pieces), calls on the caller's stack, and the
@@ -56,24 +56,20 @@ use ffi_trait::{
     typed_signature,
 };
 
-#[cfg_attr(not(target_arch = "aarch64"), allow(dead_code))]
-mod aarch64;
+mod abi;
+mod arch;
 mod closure;
-mod fast;
+mod entry;
 mod frame;
-mod plan;
-mod registers;
-mod site;
 mod stack;
-#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
-mod x86_64;
 
+use abi::plan::{self, FillError, Plan, RetPlan};
+pub use abi::registers::{RegisterArg, RegisterPlacement, register_placement};
+use abi::site::{SiteEntry, SitePlacement};
+pub(crate) use abi::target_plan;
 pub use closure::{Closure, ClosureArgs, ClosureParams, MAX_CLOSURE_ARGS, ReturnSlot};
-use fast::InlinePlan;
+use entry::InlinePlan;
 use frame::{Frame, MAX_WORDS};
-use plan::{FillError, Plan, RetPlan};
-pub use registers::{RegisterArg, RegisterPlacement, register_placement};
-use site::{SiteEntry, SitePlacement};
 
 /// The asm backend: one context with its own stable buffers.
 ///
@@ -104,16 +100,6 @@ impl AsmBackend {
     }
 }
 
-/// The call plan of `sig` for the target this crate is built for.
-fn target_plan(sig: &Signature) -> Result<Plan> {
-    #[cfg(target_arch = "aarch64")]
-    let p = aarch64::plan(sig)?;
-    #[cfg(not(target_arch = "aarch64"))]
-    let p = x86_64::plan(sig)?;
-    plan::check_size(&p, sig)?;
-    Ok(p)
-}
-
 /// A code address that may cross threads.
 #[derive(Clone, Copy, Debug)]
 struct Code(*const c_void);
@@ -137,7 +123,7 @@ pub struct AsmFunction {
     /// word (one comparison per call where they are constants at the call site).
     checks: ArgChecks,
     /// For a signature of scalar arguments, how each is read from a raw argument pointer
-    /// (the C API's `ffikit_call`, libffi's convention): the [`Entry::Int`](fast::Entry)
+    /// (the C API's `ffikit_call`, libffi's convention): the [`Entry::Int`](entry::Entry)
     /// route then loads each register straight from its pointer. `None` with a struct
     /// argument.
     raw: Option<Box<[ArgKind]>>,
@@ -422,7 +408,7 @@ fn unsupported(sig: &Signature, reason: &str) -> Error {
     }
 }
 
-/// A call through the naked trampoline ([`fast::Entry::Trampoline`]): the stack budget
+/// A call through the naked trampoline ([`entry::Entry::Trampoline`]): the stack budget
 /// check, the frame filled by the plan, the call. Out of line, so that the inline entries'
 /// callers do not carry its frame (up to [`MAX_WORDS`] words).
 ///
@@ -482,7 +468,7 @@ unsafe fn call_planned(f: &AsmFunction, args: &[Arg<'_>], ret: &mut [u8]) -> Res
         // `asm!` block is chosen by `args.len()`, which the compiler often knows).
         // SAFETY: the plan is `Entry::Int` and the arguments passed its checks;
         // the callers of `prepare` and `call` asserted the signature and the arguments.
-        let regs = unsafe { fast::call_int_only(f.code.0, args) };
+        let regs = unsafe { entry::call_int_only(f.code.0, args) };
         return Ok(decode_scalar(f, regs));
     }
     if ret.len() < f.ret_size as usize {
@@ -682,7 +668,7 @@ impl Backend for AsmBackend {
     }
 
     /// The libffi-style call. Integer-class scalar arguments in their registers (and up to
-    /// two stack words past them) with a scalar return (the [`fast::Entry::Int`] route) load
+    /// two stack words past them) with a scalar return (the [`entry::Entry::Int`] route) load
     /// each register and stack word straight from its argument pointer with the load
     /// prepared for its type ([`ArgKind::raw_image`]): no [`Arg`] is built and nothing is
     /// checked that the signature already fixes. So do calls of scalar arguments whose

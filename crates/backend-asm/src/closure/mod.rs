@@ -6,7 +6,7 @@
 //! (`pages`): the stub loads the closure's data pointer into a scratch register (`r10` on
 //! x86-64, `x17` on AArch64) and jumps to the architecture's entry, which saves the argument
 //! registers and calls [`dispatch`]. Dispatch reads the plan made once at creation — the very
-//! [`crate::plan::Plan`] an outgoing call of this signature would use, so the incoming side
+//! [`crate::abi::plan::Plan`] an outgoing call of this signature would use, so the incoming side
 //! agrees with the outgoing side by construction — to find each argument (a saved register,
 //! a stack word of the caller's frame, a struct reassembled from register pieces, or the
 //! address of a by-reference copy), runs the handler, and encodes its return into the return
@@ -34,21 +34,12 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use ffi_trait::{ArgKind, Error, Result, ReturnType, Signature, Type, panic_message};
 
-use crate::plan::{ArgPlan, Loc, Piece, RetPlan};
+use crate::abi::plan::{ArgPlan, Loc, Piece, RetPlan};
 
-#[cfg_attr(not(target_arch = "aarch64"), allow(dead_code))]
-mod aarch64;
 pub(crate) mod pages;
 mod params;
-#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
-mod x86_64;
 
 pub use params::ClosureParams;
-
-#[cfg(target_arch = "aarch64")]
-use aarch64 as arch;
-#[cfg(not(target_arch = "aarch64"))]
-use x86_64 as arch;
 
 /// The most arguments a closure's signature may have.
 pub const MAX_CLOSURE_ARGS: usize = 64;
@@ -60,14 +51,14 @@ const SCRATCH_WORDS: usize = 64;
 #[repr(C)]
 pub(crate) struct Incoming {
     /// Integer argument registers: `rdi rsi rdx rcx r8 r9` / `x0-x7`.
-    gp: [u64; 8],
+    pub(crate) gp: [u64; 8],
     /// Floating-point argument registers, low 64 bits: `xmm0-7` / `d0-d7`.
-    fp: [u64; 8],
+    pub(crate) fp: [u64; 8],
     /// AArch64: `x8`, the indirect result location. Unused on x86-64.
-    extra: u64,
+    pub(crate) extra: u64,
     _pad: u64,
     /// Return registers: x86-64 `rax rdx xmm0 xmm1`; AArch64 `x0 x1 d0-d3`.
-    ret: [u64; 6],
+    pub(crate) ret: [u64; 6],
 }
 
 /// Where the bytes of a register or stack word are: in [`Incoming`] or in the caller's
@@ -465,7 +456,7 @@ impl Closure {
                 ArgPlan::Pieces { size, pieces } => match contiguous_stack(pieces) {
                     Some(word) => Source::At(Place::of(Loc::Stack(word))),
                     None => Source::Assemble {
-                        word: take(crate::plan::words(*size as usize)),
+                        word: take(crate::abi::plan::words(*size as usize)),
                         pieces: pieces.clone(),
                     },
                 },
@@ -566,7 +557,7 @@ fn contiguous_stack(pieces: &[Piece]) -> Option<u16> {
 /// The architecture's entry as an address.
 fn entry_address() -> Result<usize> {
     #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
-    return Ok(arch::entry as *const () as usize);
+    return Ok(crate::arch::closure_entry as *const () as usize);
     #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
     Err(Error::UnsupportedTarget(format!(
         "closures have trampolines for x86_64 and aarch64, not {}",
@@ -580,7 +571,11 @@ fn entry_address() -> Result<usize> {
 /// `data` is a stub's data pointer (a live `ClosureData`, or null for a freed stub);
 /// `regs` the entry's saved registers; `stack` the caller's stack arguments; the call's
 /// arguments match the closure's signature.
-unsafe extern "C" fn dispatch(data: *const c_void, regs: *mut Incoming, stack: *const u8) {
+pub(crate) unsafe extern "C" fn dispatch(
+    data: *const c_void,
+    regs: *mut Incoming,
+    stack: *const u8,
+) {
     if data.is_null() {
         freed_closure_called();
     }
@@ -677,7 +672,7 @@ fn encode_return(data: &ClosureData, out: &mut [u64; 6], ret_words: &[u64; 4], r
             for p in pieces.iter() {
                 // SAFETY: the pieces lie within the return struct in `ret_words`.
                 out[p.reg as usize] =
-                    unsafe { crate::fast::read_le(ret_ptr.add(p.offset as usize), p.len) };
+                    unsafe { crate::entry::read_le(ret_ptr.add(p.offset as usize), p.len) };
             }
         }
         // The System V callee returns the sret address in rax (psABI §3.2.3); AAPCS64 does
@@ -722,7 +717,7 @@ fn gather(
                     // at creation).
                     unsafe {
                         let word = from.cast::<u64>().read_unaligned();
-                        crate::fast::write_le(dst.add(p.offset as usize), p.len, word);
+                        crate::entry::write_le(dst.add(p.offset as usize), p.len, word);
                     }
                 }
                 dst.cast_const()

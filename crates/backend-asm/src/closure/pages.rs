@@ -135,7 +135,7 @@ fn map_pair(entry: usize) -> Result<usize, Error> {
         return Err(Error::OutOfMemory { bytes: 2 * page });
     }
     let code = base.cast::<u8>();
-    let stub = super::arch::stub_bytes(page);
+    let stub = crate::arch::stub_bytes(page);
     for k in 0..page / STUB_BYTES {
         // SAFETY: `code + 16k .. + 16` lies in the first (writable) page of the mapping;
         // `code + page + 16k` is the matching slot in the second, 8-aligned.
@@ -145,7 +145,7 @@ fn map_pair(entry: usize) -> Result<usize, Error> {
             (*slot).entry = AtomicUsize::new(entry);
         }
     }
-    super::arch::flush_icache(code, page);
+    crate::arch::flush_icache(code, page);
     // SAFETY: `code` is the start of our own page-aligned mapping of `2 * page` bytes.
     let rc = unsafe { libc::mprotect(base, page, libc::PROT_READ | libc::PROT_EXEC) };
     if rc != 0 {

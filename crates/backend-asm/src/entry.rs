@@ -18,27 +18,13 @@ use std::ffi::c_void;
 
 use ffi_trait::Arg;
 
-use crate::plan::{ArgPlan, Loc, Plan, RetPlan};
+use crate::abi::plan::{ArgPlan, Loc, Plan, RetPlan};
+use crate::abi::site::{SiteEntry, SitePlacement};
+pub(crate) use crate::abi::{FP0, GP_ARGS, MAX_INT_ARGS, REGS, SMALL_REGS};
+use crate::arch::{call_gp_regs, enter, enter_gp, enter_regs, enter_stack2, enter_stack2_gp};
 
-/// Argument register slots: integer registers `0..8` (x86-64 uses 6), floating-point
-/// registers `8..16`.
-pub(crate) const REGS: usize = 16;
-/// Index of the first floating-point slot.
-pub(crate) const FP0: usize = 8;
 /// The most stack words the inline entry passes.
 pub(crate) const MAX_STACK_WORDS: usize = 64;
-/// The integer argument registers of the target's calling convention (the planner's count:
-/// `rdi rsi rdx rcx r8 r9` on x86-64, `x0-x7` on AArch64).
-#[cfg(target_arch = "x86_64")]
-pub(crate) const GP_ARGS: usize = crate::x86_64::GP_REGS as usize;
-/// See the x86-64 definition.
-#[cfg(not(target_arch = "x86_64"))]
-pub(crate) const GP_ARGS: usize = crate::aarch64::GP_REGS as usize;
-/// The most arguments an [`Entry::Int`] plan takes: every integer register, then two stack
-/// words.
-pub(crate) const MAX_INT_ARGS: usize = GP_ARGS + 2;
-/// The integer and the vector registers an [`Entry::RegsSmall`] call loads, of each class.
-pub(crate) const SMALL_REGS: usize = 4;
 
 /// What one register or stack word is loaded with, decided at prepare.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -668,103 +654,6 @@ impl InlinePlan {
     }
 }
 
-/// One `asm!` call of `$code` with integer argument register 0 set to `$first` and each
-/// further `$reg` to its `$v`, naming no other argument register (so an arity's entry sets
-/// exactly its own registers); evaluates to the return registers in the order of
-/// `Frame::ret`: x86-64 `[rax, rdx, xmm0, xmm1, 0, 0]`, AArch64 `[x0, x1, d0, d1, d2, d3]`
-/// (the second integer register and the further vector registers carry struct returns:
-/// System V two-eightbyte structs, AAPCS64 HFAs). On x86-64 `%al` is set to 0, the count of
-/// vector registers a variadic callee must assume (psABI §3.5.7); none is used.
-///
-/// The caller's `unsafe` block covers the call: `$code` must take exactly these integer
-/// arguments; `clobber_abi("C")` declares every caller-saved register overwritten.
-macro_rules! call_gp {
-    ($code:expr, $first:expr $(, $reg:tt = $v:expr)*) => {{
-        let (r0, r1): (u64, u64);
-        let (f0, f1): (f64, f64);
-        #[cfg(target_arch = "x86_64")]
-        let (f2, f3) = (0f64, 0f64);
-        #[cfg(target_arch = "aarch64")]
-        let (f2, f3): (f64, f64);
-        #[cfg(target_arch = "x86_64")]
-        core::arch::asm!(
-            "call {code}",
-            code = in(reg) $code,
-            in("rdi") $first,
-            $(in($reg) $v,)*
-            inlateout("rax") 0u64 => r0,
-            lateout("rdx") r1,
-            lateout("xmm0") f0,
-            lateout("xmm1") f1,
-            clobber_abi("C"),
-        );
-        #[cfg(target_arch = "aarch64")]
-        core::arch::asm!(
-            "blr {code}",
-            code = in(reg) $code,
-            inlateout("x0") $first => r0,
-            $(in($reg) $v,)*
-            lateout("x1") r1,
-            lateout("v0") f0,
-            lateout("v1") f1,
-            lateout("v2") f2,
-            lateout("v3") f3,
-            clobber_abi("C"),
-        );
-        [r0, r1, f0.to_bits(), f1.to_bits(), f2.to_bits(), f3.to_bits()]
-    }};
-}
-
-/// The [`call_gp!`] of integer register count `$n` (1 to the length of the list): `$reg(0)` in
-/// the first integer argument register and `$reg(k)` in each further register of the list,
-/// one `asm!` block per count, chosen by comparisons of `$n` with each count (the compiler
-/// folds them when `$n` is a constant and makes a jump table otherwise). The list after the
-/// first register is walked once, so each count's registers are a prefix of one list.
-macro_rules! call_gp_count {
-    (@count $code:expr, $reg:ident, $n:expr, $k:expr; [$($done:tt = $i:expr),*]; []) => {
-        call_gp!($code, $reg(0) $(, $done = $reg($i))*)
-    };
-    (@count $code:expr, $reg:ident, $n:expr, $k:expr; [$($done:tt = $i:expr),*];
-     [$next:tt $(, $rest:tt)*]) => {
-        if $n == $k {
-            call_gp!($code, $reg(0) $(, $done = $reg($i))*)
-        } else {
-            call_gp_count!(@count $code, $reg, $n, $k + 1; [$($done = $i,)* $next = $k]; [$($rest),*])
-        }
-    };
-    ($code:expr, $reg:ident, $n:expr; [$($regs:tt),*]) => {
-        call_gp_count!(@count $code, $reg, $n, 1; []; [$($regs),*])
-    };
-}
-
-/// Calls `code` with integer argument registers `0..n` set to `reg(0..n)` and nothing else
-/// (no vector register, no stack word): one `asm!` block per count, so each register is one
-/// computed value and no other register is touched. Returns the return registers in the
-/// order of `Frame::ret` (see [`call_gp!`]).
-///
-/// # Safety
-/// `reg(k)` must be sound to evaluate for `k < n`, and the registers must make a sound call
-/// of `code`, which takes nothing else; `n` is at most [`GP_ARGS`].
-#[inline(always)]
-pub(crate) unsafe fn call_gp_regs(
-    code: *const c_void,
-    n: usize,
-    reg: impl Fn(usize) -> u64,
-) -> [u64; 6] {
-    // SAFETY: every block evaluates `reg(k)` for `k < n` only (no argument for `n == 0`);
-    // the callee takes exactly those integer registers (forwarded contract).
-    unsafe {
-        if n == 0 {
-            return call_gp!(code, 0u64);
-        }
-        #[cfg(target_arch = "x86_64")]
-        let regs = call_gp_count!(code, reg, n; ["rsi", "rdx", "rcx", "r8", "r9"]);
-        #[cfg(target_arch = "aarch64")]
-        let regs = call_gp_count!(code, reg, n; ["x1", "x2", "x3", "x4", "x5", "x6", "x7"]);
-        regs
-    }
-}
-
 /// Calls `code` with `n` integer-class words (at most [`MAX_INT_ARGS`]): `word(k)` in integer
 /// register `k`, and past the registers in stack word `k - GP_ARGS`. Up to [`GP_ARGS`]
 /// words this is [`call_gp_regs`]; the one or two words beyond go through
@@ -812,428 +701,6 @@ pub(crate) unsafe fn call_int_only(code: *const c_void, args: &[Arg<'_>]) -> [u6
     unsafe { call_int_words(code, args.len(), |k| args.get_unchecked(k).bits()) }
 }
 
-/// The `asm!` call with integer argument registers only (no vector register, no stack
-/// argument): `extra` in `%rax` / `x8`; the vector return registers are still read.
-///
-/// # Safety
-/// The integer registers must make a sound call of `code`, which takes nothing else.
-#[inline(always)]
-unsafe fn enter_gp(code: *const c_void, reg: impl Fn(usize) -> u64, extra: u64) -> [u64; 6] {
-    let (r0, r1): (u64, u64);
-    let (f0, f1): (f64, f64);
-    #[cfg(target_arch = "x86_64")]
-    let (f2, f3) = (0f64, 0f64);
-    #[cfg(target_arch = "aarch64")]
-    let (f2, f3): (f64, f64);
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: the caller guarantees the call is sound; every caller-saved register is
-    // declared clobbered.
-    unsafe {
-        core::arch::asm!(
-            "call {code}",
-            code = in(reg) code,
-            inout("rdi") reg(0) => _,
-            inout("rsi") reg(1) => _,
-            inout("rdx") reg(2) => r1,
-            inout("rcx") reg(3) => _,
-            inout("r8") reg(4) => _,
-            inout("r9") reg(5) => _,
-            inout("rax") extra => r0,
-            out("xmm0") f0,
-            out("xmm1") f1,
-            clobber_abi("C"),
-        );
-    }
-    #[cfg(target_arch = "aarch64")]
-    // SAFETY: as above.
-    unsafe {
-        core::arch::asm!(
-            "blr {code}",
-            code = in(reg) code,
-            in("x8") extra,
-            inout("x0") reg(0) => r0,
-            inout("x1") reg(1) => r1,
-            inout("x2") reg(2) => _,
-            inout("x3") reg(3) => _,
-            inout("x4") reg(4) => _,
-            inout("x5") reg(5) => _,
-            inout("x6") reg(6) => _,
-            inout("x7") reg(7) => _,
-            out("v0") f0,
-            out("v1") f1,
-            out("v2") f2,
-            out("v3") f3,
-            clobber_abi("C"),
-        );
-    }
-    [
-        r0,
-        r1,
-        f0.to_bits(),
-        f1.to_bits(),
-        f2.to_bits(),
-        f3.to_bits(),
-    ]
-}
-
-/// The `asm!` call without stack arguments: argument registers from `reg`, `extra` in
-/// `%rax` / `x8`. Separate from [`enter`] so that register-only calls need no callee-saved
-/// scratch registers (which the enclosing function would have to save).
-///
-/// # Safety
-/// The registers must make a sound call of `code`, which takes no stack arguments.
-#[inline(always)]
-pub(crate) unsafe fn enter_regs(
-    code: *const c_void,
-    reg: impl Fn(usize) -> u64,
-    extra: u64,
-) -> [u64; 6] {
-    let (r0, r1): (u64, u64);
-    let (f0, f1): (f64, f64);
-    #[cfg(target_arch = "x86_64")]
-    let (f2, f3) = (0f64, 0f64);
-    #[cfg(target_arch = "aarch64")]
-    let (f2, f3): (f64, f64);
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: the caller guarantees the call is sound; every caller-saved register is
-    // declared clobbered.
-    unsafe {
-        core::arch::asm!(
-            "call {code}",
-            code = in(reg) code,
-            inout("rdi") reg(0) => _,
-            inout("rsi") reg(1) => _,
-            inout("rdx") reg(2) => r1,
-            inout("rcx") reg(3) => _,
-            inout("r8") reg(4) => _,
-            inout("r9") reg(5) => _,
-            inout("xmm0") f64::from_bits(reg(FP0)) => f0,
-            inout("xmm1") f64::from_bits(reg(FP0 + 1)) => f1,
-            inout("xmm2") f64::from_bits(reg(FP0 + 2)) => _,
-            inout("xmm3") f64::from_bits(reg(FP0 + 3)) => _,
-            inout("xmm4") f64::from_bits(reg(FP0 + 4)) => _,
-            inout("xmm5") f64::from_bits(reg(FP0 + 5)) => _,
-            inout("xmm6") f64::from_bits(reg(FP0 + 6)) => _,
-            inout("xmm7") f64::from_bits(reg(FP0 + 7)) => _,
-            inout("rax") extra => r0,
-            clobber_abi("C"),
-        );
-    }
-    #[cfg(target_arch = "aarch64")]
-    // SAFETY: as above.
-    unsafe {
-        core::arch::asm!(
-            "blr {code}",
-            code = in(reg) code,
-            in("x8") extra,
-            inout("x0") reg(0) => r0,
-            inout("x1") reg(1) => r1,
-            inout("x2") reg(2) => _,
-            inout("x3") reg(3) => _,
-            inout("x4") reg(4) => _,
-            inout("x5") reg(5) => _,
-            inout("x6") reg(6) => _,
-            inout("x7") reg(7) => _,
-            inout("v0") f64::from_bits(reg(FP0)) => f0,
-            inout("v1") f64::from_bits(reg(FP0 + 1)) => f1,
-            inout("v2") f64::from_bits(reg(FP0 + 2)) => f2,
-            inout("v3") f64::from_bits(reg(FP0 + 3)) => f3,
-            inout("v4") f64::from_bits(reg(FP0 + 4)) => _,
-            inout("v5") f64::from_bits(reg(FP0 + 5)) => _,
-            inout("v6") f64::from_bits(reg(FP0 + 6)) => _,
-            inout("v7") f64::from_bits(reg(FP0 + 7)) => _,
-            clobber_abi("C"),
-        );
-    }
-    [
-        r0,
-        r1,
-        f0.to_bits(),
-        f1.to_bits(),
-        f2.to_bits(),
-        f3.to_bits(),
-    ]
-}
-
-/// The `asm!` call: argument registers from `reg`, `stack` copied below the stack pointer,
-/// `extra` in `%rax` (x86-64 `%al`) or `x8` (AArch64).
-///
-/// # Safety
-/// The registers and stack words must make a sound call of `code`.
-#[inline(always)]
-unsafe fn enter(
-    code: *const c_void,
-    reg: impl Fn(usize) -> u64,
-    stack: &[u64],
-    extra: u64,
-) -> [u64; 6] {
-    let bytes = (stack.len() * 8).next_multiple_of(16);
-    let (r0, r1): (u64, u64);
-    let (f0, f1): (f64, f64);
-    #[cfg(target_arch = "x86_64")]
-    let (f2, f3) = (0f64, 0f64);
-    #[cfg(target_arch = "aarch64")]
-    let (f2, f3): (f64, f64);
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: the caller guarantees the call is sound; the block restores rsp (r12 is
-    // callee-saved, so it still holds the byte count after the call) and declares every
-    // caller-saved register clobbered.
-    unsafe {
-        core::arch::asm!(
-            "sub rsp, r12",                 // the outgoing argument area (16-byte multiple)
-            "2:",
-            "test r14, r14",                // words left to copy?
-            "jz 3f",
-            "dec r14",                      // copy word r14 (from the last down)
-            "mov r11, [r13 + r14*8]",
-            "mov [rsp + r14*8], r11",
-            "jmp 2b",
-            "3:",
-            "call r15",                     // the call, on this very stack
-            "add rsp, r12",                 // drop the argument area
-            in("r12") bytes,
-            in("r13") stack.as_ptr(),
-            inout("r14") stack.len() => _,
-            in("r15") code,
-            inout("rdi") reg(0) => _,
-            inout("rsi") reg(1) => _,
-            inout("rdx") reg(2) => r1,
-            inout("rcx") reg(3) => _,
-            inout("r8") reg(4) => _,
-            inout("r9") reg(5) => _,
-            inout("xmm0") f64::from_bits(reg(FP0)) => f0,
-            inout("xmm1") f64::from_bits(reg(FP0 + 1)) => f1,
-            inout("xmm2") f64::from_bits(reg(FP0 + 2)) => _,
-            inout("xmm3") f64::from_bits(reg(FP0 + 3)) => _,
-            inout("xmm4") f64::from_bits(reg(FP0 + 4)) => _,
-            inout("xmm5") f64::from_bits(reg(FP0 + 5)) => _,
-            inout("xmm6") f64::from_bits(reg(FP0 + 6)) => _,
-            inout("xmm7") f64::from_bits(reg(FP0 + 7)) => _,
-            inout("rax") extra => r0,
-            clobber_abi("C"),
-        );
-    }
-    #[cfg(target_arch = "aarch64")]
-    // SAFETY: as above (x20 is callee-saved).
-    unsafe {
-        core::arch::asm!(
-            "sub sp, sp, x20",              // the outgoing argument area (16-byte multiple)
-            "2:",
-            "cbz x22, 3f",                  // words left to copy?
-            "sub x22, x22, #1",             // copy word x22 (from the last down)
-            "ldr x9, [x21, x22, lsl #3]",
-            "str x9, [sp, x22, lsl #3]",
-            "b 2b",
-            "3:",
-            "blr x23",                      // the call, on this very stack
-            "add sp, sp, x20",              // drop the argument area
-            in("x20") bytes,
-            in("x21") stack.as_ptr(),
-            inout("x22") stack.len() => _,
-            in("x23") code,
-            in("x8") extra,
-            inout("x0") reg(0) => r0,
-            inout("x1") reg(1) => r1,
-            inout("x2") reg(2) => _,
-            inout("x3") reg(3) => _,
-            inout("x4") reg(4) => _,
-            inout("x5") reg(5) => _,
-            inout("x6") reg(6) => _,
-            inout("x7") reg(7) => _,
-            inout("v0") f64::from_bits(reg(FP0)) => f0,
-            inout("v1") f64::from_bits(reg(FP0 + 1)) => f1,
-            inout("v2") f64::from_bits(reg(FP0 + 2)) => f2,
-            inout("v3") f64::from_bits(reg(FP0 + 3)) => f3,
-            inout("v4") f64::from_bits(reg(FP0 + 4)) => _,
-            inout("v5") f64::from_bits(reg(FP0 + 5)) => _,
-            inout("v6") f64::from_bits(reg(FP0 + 6)) => _,
-            inout("v7") f64::from_bits(reg(FP0 + 7)) => _,
-            clobber_abi("C"),
-        );
-    }
-    [
-        r0,
-        r1,
-        f0.to_bits(),
-        f1.to_bits(),
-        f2.to_bits(),
-        f3.to_bits(),
-    ]
-}
-
-/// The `asm!` call with one or two stack words, stored by the block itself below the
-/// stack pointer (16 bytes, keeping the call's alignment) from scratch registers: no copy
-/// loop and no array in memory. With one stack word, `stack[1]` is padding.
-///
-/// # Safety
-/// The registers and `stack` must make a sound call of `code`.
-#[inline(always)]
-pub(crate) unsafe fn enter_stack2(
-    code: *const c_void,
-    reg: impl Fn(usize) -> u64,
-    stack: [u64; 2],
-    extra: u64,
-) -> [u64; 6] {
-    let (r0, r1): (u64, u64);
-    let (f0, f1): (f64, f64);
-    #[cfg(target_arch = "x86_64")]
-    let (f2, f3) = (0f64, 0f64);
-    #[cfg(target_arch = "aarch64")]
-    let (f2, f3): (f64, f64);
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: the caller guarantees the call is sound; the block restores rsp and declares
-    // every caller-saved register clobbered.
-    unsafe {
-        core::arch::asm!(
-            "sub rsp, 16",                  // the outgoing argument area (16 bytes)
-            "mov [rsp], r10",               // stack word 0 at the callee's [rsp + 8]
-            "mov [rsp + 8], r11",           // stack word 1 (or padding)
-            "call {code}",                  // the call, on this very stack
-            "add rsp, 16",                  // drop the argument area
-            code = in(reg) code,
-            in("r10") stack[0],
-            in("r11") stack[1],
-            inout("rdi") reg(0) => _,
-            inout("rsi") reg(1) => _,
-            inout("rdx") reg(2) => r1,
-            inout("rcx") reg(3) => _,
-            inout("r8") reg(4) => _,
-            inout("r9") reg(5) => _,
-            inout("xmm0") f64::from_bits(reg(FP0)) => f0,
-            inout("xmm1") f64::from_bits(reg(FP0 + 1)) => f1,
-            inout("xmm2") f64::from_bits(reg(FP0 + 2)) => _,
-            inout("xmm3") f64::from_bits(reg(FP0 + 3)) => _,
-            inout("xmm4") f64::from_bits(reg(FP0 + 4)) => _,
-            inout("xmm5") f64::from_bits(reg(FP0 + 5)) => _,
-            inout("xmm6") f64::from_bits(reg(FP0 + 6)) => _,
-            inout("xmm7") f64::from_bits(reg(FP0 + 7)) => _,
-            inout("rax") extra => r0,
-            clobber_abi("C"),
-        );
-    }
-    #[cfg(target_arch = "aarch64")]
-    // SAFETY: as above.
-    unsafe {
-        core::arch::asm!(
-            "sub sp, sp, #16",              // the outgoing argument area (16 bytes)
-            "stp x9, x10, [sp]",            // stack words 0 and 1 (or padding)
-            "blr {code}",                   // the call, on this very stack
-            "add sp, sp, #16",              // drop the argument area
-            code = in(reg) code,
-            in("x9") stack[0],
-            in("x10") stack[1],
-            in("x8") extra,
-            inout("x0") reg(0) => r0,
-            inout("x1") reg(1) => r1,
-            inout("x2") reg(2) => _,
-            inout("x3") reg(3) => _,
-            inout("x4") reg(4) => _,
-            inout("x5") reg(5) => _,
-            inout("x6") reg(6) => _,
-            inout("x7") reg(7) => _,
-            inout("v0") f64::from_bits(reg(FP0)) => f0,
-            inout("v1") f64::from_bits(reg(FP0 + 1)) => f1,
-            inout("v2") f64::from_bits(reg(FP0 + 2)) => f2,
-            inout("v3") f64::from_bits(reg(FP0 + 3)) => f3,
-            inout("v4") f64::from_bits(reg(FP0 + 4)) => _,
-            inout("v5") f64::from_bits(reg(FP0 + 5)) => _,
-            inout("v6") f64::from_bits(reg(FP0 + 6)) => _,
-            inout("v7") f64::from_bits(reg(FP0 + 7)) => _,
-            clobber_abi("C"),
-        );
-    }
-    [
-        r0,
-        r1,
-        f0.to_bits(),
-        f1.to_bits(),
-        f2.to_bits(),
-        f3.to_bits(),
-    ]
-}
-
-/// The `asm!` call with integer argument registers and one or two stack words (stored by
-/// the block itself below the stack pointer, as in [`enter_stack2`]), no vector register:
-/// `extra` in `%rax` / `x8`; the vector return registers are still read.
-///
-/// # Safety
-/// The integer registers and `stack` must make a sound call of `code`, which takes no
-/// vector register.
-#[inline(always)]
-unsafe fn enter_stack2_gp(
-    code: *const c_void,
-    reg: impl Fn(usize) -> u64,
-    stack: [u64; 2],
-    extra: u64,
-) -> [u64; 6] {
-    let (r0, r1): (u64, u64);
-    let (f0, f1): (f64, f64);
-    #[cfg(target_arch = "x86_64")]
-    let (f2, f3) = (0f64, 0f64);
-    #[cfg(target_arch = "aarch64")]
-    let (f2, f3): (f64, f64);
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: the caller guarantees the call is sound; the block restores rsp and declares
-    // every caller-saved register clobbered.
-    unsafe {
-        core::arch::asm!(
-            "sub rsp, 16",                  // the outgoing argument area (16 bytes)
-            "mov [rsp], r10",               // stack word 0 at the callee's [rsp + 8]
-            "mov [rsp + 8], r11",           // stack word 1 (or padding)
-            "call {code}",                  // the call, on this very stack
-            "add rsp, 16",                  // drop the argument area
-            code = in(reg) code,
-            in("r10") stack[0],
-            in("r11") stack[1],
-            inout("rdi") reg(0) => _,
-            inout("rsi") reg(1) => _,
-            inout("rdx") reg(2) => r1,
-            inout("rcx") reg(3) => _,
-            inout("r8") reg(4) => _,
-            inout("r9") reg(5) => _,
-            inout("rax") extra => r0,
-            out("xmm0") f0,
-            out("xmm1") f1,
-            clobber_abi("C"),
-        );
-    }
-    #[cfg(target_arch = "aarch64")]
-    // SAFETY: as above.
-    unsafe {
-        core::arch::asm!(
-            "sub sp, sp, #16",              // the outgoing argument area (16 bytes)
-            "stp x9, x10, [sp]",            // stack words 0 and 1 (or padding)
-            "blr {code}",                   // the call, on this very stack
-            "add sp, sp, #16",              // drop the argument area
-            code = in(reg) code,
-            in("x9") stack[0],
-            in("x10") stack[1],
-            in("x8") extra,
-            inout("x0") reg(0) => r0,
-            inout("x1") reg(1) => r1,
-            inout("x2") reg(2) => _,
-            inout("x3") reg(3) => _,
-            inout("x4") reg(4) => _,
-            inout("x5") reg(5) => _,
-            inout("x6") reg(6) => _,
-            inout("x7") reg(7) => _,
-            out("v0") f0,
-            out("v1") f1,
-            out("v2") f2,
-            out("v3") f3,
-            clobber_abi("C"),
-        );
-    }
-    [
-        r0,
-        r1,
-        f0.to_bits(),
-        f1.to_bits(),
-        f2.to_bits(),
-        f3.to_bits(),
-    ]
-}
-
 impl InlinePlan {
     /// `Some(n)` when the plan passes integer registers `0..n` only, each a whole image or
     /// eight bytes of a struct (the `GpPieces` entry).
@@ -1251,6 +718,81 @@ impl InlinePlan {
             Entry::Gp8 => 8,
             _ => return None,
         })
+    }
+}
+
+/// The call of a function whose arguments the key places (the plan's [`SiteEntry`]).
+impl SitePlacement {
+    /// Calls `code` through `entry` with `n` arguments, argument `i`'s image `image(i)`,
+    /// placed as their key `key` says, `extra` in `%rax` / `x8` (0 for the plans
+    /// [`SitePlacement::entry`] accepts), and returns the return registers in the order of
+    /// `Frame::ret`. Registers past a class's arguments carry some argument's image (or
+    /// zero), which the callee ignores. Only the entries with both classes work out the
+    /// placement ([`SitePlacement::of_placed`]).
+    ///
+    /// # Safety
+    /// `key` is the key of the `n` arguments and of a function whose plan gave `entry`
+    /// ([`SitePlacement::entry`]) — or, for [`SiteEntry::Int`], which does not read `key`,
+    /// the function's plan puts argument `k` in integer register `k`, then in stack word
+    /// `k - GP_ARGS`, with nothing else — `code` is that function, and `image(i)` is sound to
+    /// call for every `i < n` (it is called for no other); the callers of `prepare` and
+    /// `call` asserted the signature and the arguments.
+    #[inline(always)]
+    pub(crate) unsafe fn call(
+        key: u64,
+        entry: SiteEntry,
+        code: *const c_void,
+        n: usize,
+        image: impl Fn(usize) -> u64 + Copy,
+        extra: u64,
+    ) -> [u64; 6] {
+        // The unbounded entries' indices stay below `n` (`entry` checked each class's last
+        // register); the clamped ones are bounded, and `n > 0` there (a floating-point
+        // argument); `Int` reads below `n`.
+        let at = image;
+        let place = || SitePlacement::of_placed(key, n);
+        let index = |p: &SitePlacement, r: usize| {
+            if r < FP0 {
+                p.gp_base + r
+            } else {
+                p.fp_base + r - FP0
+            }
+        };
+        let small = |r: usize, load: &dyn Fn(usize) -> u64| {
+            if r % FP0 < SMALL_REGS { load(r) } else { 0 }
+        };
+        // SAFETY: (all arms) the registers and stack words are the plan's (forwarded
+        // contract: `entry` compared every argument's place).
+        unsafe {
+            match entry {
+                // Argument `k` in register `k`, then in stack word `k - GP_ARGS`.
+                SiteEntry::Int => call_int_words(code, n, at),
+                // (`r` is a constant in every operand: the unused registers cost no load.)
+                SiteEntry::Small => {
+                    let p = place();
+                    enter_regs(code, |r| small(r, &|r| at(index(&p, r))), extra)
+                }
+                SiteEntry::SmallClamped => {
+                    let p = place();
+                    let bounded = |r: usize| at(index(&p, r).min(n - 1));
+                    enter_regs(code, |r| small(r, &bounded), extra)
+                }
+                SiteEntry::Regs => {
+                    let p = place();
+                    enter_regs(code, |r| at(index(&p, r)), extra)
+                }
+                SiteEntry::RegsClamped => {
+                    let p = place();
+                    enter_regs(code, |r| at(index(&p, r).min(n - 1)), extra)
+                }
+                SiteEntry::Stack2 => {
+                    let p = place();
+                    let bounded = |r: usize| at(index(&p, r).min(n - 1));
+                    let word = |w: usize| at((p.gp_base + GP_ARGS + w).min(n - 1));
+                    enter_stack2(code, bounded, [word(0), word(1)], extra)
+                }
+            }
+        }
     }
 }
 

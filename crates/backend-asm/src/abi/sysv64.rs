@@ -15,27 +15,10 @@
 //!   `xmm0`/`xmm1` (SSE eightbytes, in order);
 //! - a variadic call sets `%al` to the number of vector registers used (an upper bound is
 //!   allowed); `f32` variadic arguments are promoted to `f64`.
-//!
-//! # The trampoline's frame
-//! ```text
-//!   caller's frame
-//!   ---------------------  <- entry rsp + 8 (16-byte aligned before `call trampoline`)
-//!   return address
-//!   saved rbp              <- rbp
-//!   saved rbx
-//!   saved r12              <- rbp - 16
-//!   (padding to 16 bytes)
-//!   stack argument n-1
-//!   ...
-//!   stack argument 0       <- rsp at `call *code` (16-byte aligned, as §3.2.2 requires)
-//! ```
-//! No stack switch: the callee runs on the caller's own stack, right below the trampoline.
 
 use ffi_trait::{Error, ScalarClass, Signature, Type};
 
-#[cfg(target_arch = "x86_64")]
-use crate::frame::Frame;
-use crate::plan::{
+use crate::abi::plan::{
     Alloc, ArgPlan, Loc, Piece, Plan, RetPiece, RetPlan, leaves, stack_pieces, words,
 };
 
@@ -166,70 +149,6 @@ pub(crate) fn plan(sig: &Signature) -> Result<Plan, Error> {
         extra: if sig.is_variadic() { a.fp as u64 } else { 0 },
         sret_in_gp0: true,
     })
-}
-
-/// Copies the prepared frame into registers and the stack, calls `frame.code`, and stores
-/// the return registers back into the frame.
-///
-/// # Safety
-/// `frame` must describe a sound System V call of `frame.code` (see [`crate::frame::call`]).
-#[cfg(target_arch = "x86_64")]
-#[unsafe(naked)]
-pub(crate) unsafe extern "sysv64" fn trampoline(frame: *mut Frame) {
-    use std::mem::offset_of;
-    core::arch::naked_asm!(
-        "push rbp",                          // save the caller's frame pointer
-        "mov rbp, rsp",                      // rbp: this frame; rsp is now 16-byte aligned
-        "push rbx",                          // rbx (callee-saved) will hold the frame pointer
-        "push r12",                          // keeps rsp 16-byte aligned (two pushes)
-        "mov rbx, rdi",                      // rbx = frame
-        "mov rcx, [rbx + {stack_words}]",    // rcx = number of stack words
-        "lea rax, [rcx*8 + 15]",             // bytes for them, rounded up ...
-        "and rax, -16",                      // ... to a multiple of 16
-        "sub rsp, rax",                      // reserve the outgoing argument area
-        "mov rsi, [rbx + {stack}]",          // rsi = source words
-        "xor edx, edx",                      // rdx = word index
-        "2:",
-        "cmp rdx, rcx",                      // all words copied?
-        "jae 3f",
-        "mov rax, [rsi + rdx*8]",            // load word rdx
-        "mov [rsp + rdx*8], rax",            // store it at sp + 8*rdx
-        "inc rdx",                           // next word
-        "jmp 2b",
-        "3:",
-        "movq xmm0, [rbx + {fp} + 0]",       // floating-point argument registers
-        "movq xmm1, [rbx + {fp} + 8]",
-        "movq xmm2, [rbx + {fp} + 16]",
-        "movq xmm3, [rbx + {fp} + 24]",
-        "movq xmm4, [rbx + {fp} + 32]",
-        "movq xmm5, [rbx + {fp} + 40]",
-        "movq xmm6, [rbx + {fp} + 48]",
-        "movq xmm7, [rbx + {fp} + 56]",
-        "mov rdi, [rbx + {gp} + 0]",         // integer argument registers
-        "mov rsi, [rbx + {gp} + 8]",
-        "mov rdx, [rbx + {gp} + 16]",
-        "mov rcx, [rbx + {gp} + 24]",
-        "mov r8, [rbx + {gp} + 32]",
-        "mov r9, [rbx + {gp} + 40]",
-        "mov rax, [rbx + {extra}]",          // %al: vector registers used (variadic calls)
-        "call [rbx + {code}]",               // the call, on this very stack
-        "mov [rbx + {ret} + 0], rax",        // integer return registers
-        "mov [rbx + {ret} + 8], rdx",
-        "movq [rbx + {ret} + 16], xmm0",     // floating-point return registers
-        "movq [rbx + {ret} + 24], xmm1",
-        "lea rsp, [rbp - 16]",               // drop the argument area
-        "pop r12",                           // restore callee-saved registers
-        "pop rbx",
-        "pop rbp",
-        "ret",
-        stack_words = const offset_of!(Frame, stack_words),
-        stack = const offset_of!(Frame, stack),
-        fp = const offset_of!(Frame, fp),
-        gp = const offset_of!(Frame, gp),
-        extra = const offset_of!(Frame, extra),
-        code = const offset_of!(Frame, code),
-        ret = const offset_of!(Frame, ret),
-    )
 }
 
 #[cfg(test)]

@@ -15,24 +15,10 @@
 //! - returns: integers in `x0`, floats in `v0`, HFAs in `v0-v3`, other composites of at
 //!   most 16 bytes in `x0`/`x1`; larger ones through the indirect result location `x8`;
 //! - variadic arguments are passed like fixed ones on Linux; `f32` is promoted to `f64`.
-//!
-//! # The trampoline's frame
-//! ```text
-//!   caller's frame
-//!   ---------------------  <- entry sp (16-byte aligned)
-//!   saved x19, x20
-//!   saved x29 (fp), x30 (lr)   <- x29
-//!   (padding to 16 bytes)
-//!   stack argument n-1
-//!   ...
-//!   stack argument 0           <- sp at `blr` (16-byte aligned, AAPCS64 §6.4.5.1)
-//! ```
 
 use ffi_trait::{Error, Signature, Type};
 
-#[cfg(target_arch = "aarch64")]
-use crate::frame::Frame;
-use crate::plan::{
+use crate::abi::plan::{
     Alloc, ArgPlan, Loc, Piece, Plan, RetPiece, RetPlan, leaves, stack_pieces, words,
 };
 
@@ -172,61 +158,4 @@ pub(crate) fn plan(sig: &Signature) -> Result<Plan, Error> {
         extra: 0,
         sret_in_gp0: false,
     })
-}
-
-/// Copies the prepared frame into registers and the stack, calls `frame.code`, and stores
-/// the return registers back into the frame.
-///
-/// # Safety
-/// `frame` must describe a sound AAPCS64 call of `frame.code` (see [`crate::frame::call`]).
-#[cfg(target_arch = "aarch64")]
-#[unsafe(naked)]
-pub(crate) unsafe extern "C" fn trampoline(frame: *mut Frame) {
-    use std::mem::offset_of;
-    core::arch::naked_asm!(
-        "stp x29, x30, [sp, #-32]!",         // save frame pointer and link register
-        "mov x29, sp",                       // x29: this frame
-        "stp x19, x20, [sp, #16]",           // x19 (callee-saved) will hold the frame pointer
-        "mov x19, x0",                       // x19 = frame
-        "ldr x9, [x19, #{stack_words}]",     // x9 = number of stack words
-        "lsl x10, x9, #3",                   // bytes for them ...
-        "add x10, x10, #15",
-        "and x10, x10, #0xfffffffffffffff0", // ... rounded up to a multiple of 16
-        "sub sp, sp, x10",                   // reserve the outgoing argument area
-        "ldr x11, [x19, #{stack}]",          // x11 = source words
-        "mov x12, #0",                       // x12 = word index
-        "2:",
-        "cmp x12, x9",                       // all words copied?
-        "b.hs 3f",
-        "ldr x13, [x11, x12, lsl #3]",       // load word x12
-        "str x13, [sp, x12, lsl #3]",        // store it at sp + 8*x12
-        "add x12, x12, #1",                  // next word
-        "b 2b",
-        "3:",
-        "ldp d0, d1, [x19, #{fp}]",          // floating-point argument registers
-        "ldp d2, d3, [x19, #{fp} + 16]",
-        "ldp d4, d5, [x19, #{fp} + 32]",
-        "ldp d6, d7, [x19, #{fp} + 48]",
-        "ldr x8, [x19, #{extra}]",           // indirect result location
-        "ldr x16, [x19, #{code}]",           // the function (x16: intra-procedure scratch)
-        "ldp x0, x1, [x19, #{gp}]",          // integer argument registers
-        "ldp x2, x3, [x19, #{gp} + 16]",
-        "ldp x4, x5, [x19, #{gp} + 32]",
-        "ldp x6, x7, [x19, #{gp} + 48]",
-        "blr x16",                           // the call, on this very stack
-        "stp x0, x1, [x19, #{ret}]",         // integer return registers
-        "stp d0, d1, [x19, #{ret} + 16]",    // floating-point return registers (HFA: 4)
-        "stp d2, d3, [x19, #{ret} + 32]",
-        "mov sp, x29",                       // drop the argument area
-        "ldp x19, x20, [sp, #16]",           // restore callee-saved registers
-        "ldp x29, x30, [sp], #32",           // restore frame pointer and link register
-        "ret",
-        stack_words = const offset_of!(Frame, stack_words),
-        stack = const offset_of!(Frame, stack),
-        fp = const offset_of!(Frame, fp),
-        gp = const offset_of!(Frame, gp),
-        extra = const offset_of!(Frame, extra),
-        code = const offset_of!(Frame, code),
-        ret = const offset_of!(Frame, ret),
-    )
 }

@@ -10,7 +10,7 @@
 
 use ffi_trait::{ArgKind, Error, Result, Signature, Type};
 
-use crate::plan::{ArgPlan, Loc, RetPlan};
+use crate::abi::plan::{ArgPlan, Loc, RetPlan};
 
 /// Where one argument of a register-only call goes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

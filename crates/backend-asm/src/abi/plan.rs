@@ -288,7 +288,7 @@ pub(crate) unsafe fn decode_return(pieces: &[RetPiece], regs: &[u64; 6], out: &m
         // SAFETY: `offset .. offset + len` lies within the struct, so within `out`, and the
         // register index is in bounds (forwarded contract).
         unsafe {
-            crate::fast::write_le(
+            crate::entry::write_le(
                 out.as_mut_ptr().add(p.offset as usize),
                 p.len,
                 *regs.get_unchecked(p.reg as usize),
