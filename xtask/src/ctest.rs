@@ -185,7 +185,8 @@ pub(crate) fn run_c_tests() -> Result<(), String> {
 }
 
 /// `cargo xtask bench-c`: the C per-call overhead table (ffikit_add_u32, ffikit_call,
-/// libffi's ffi_call, a direct call), one run.
+/// libffi's ffi_call, a direct call, and libffi 3.8's call plan and ffi_call where its
+/// tarball is present), one run.
 ///
 /// # Errors
 /// When the build or the benchmark fails (libffi-dev is needed).
@@ -193,20 +194,29 @@ pub(crate) fn bench_c() -> Result<(), String> {
     let built = build_all()?;
     let dir = out_dir()?;
     let exe = dir.join("overhead");
-    compile(
-        &built,
-        "gcc",
-        &["-std=c99", "-O2"],
-        &[&root().join("crates/capi/benches/c/overhead.c")],
-        &exe,
-        &["-lffi", "-ldl"],
-    )?;
-    run(c_program(&exe)
-        .env(
-            "FFIKIT_KERNELS_LIB",
-            built.lib_dir.join("libffikit_kernels.so"),
-        )
-        .env("FFIKIT_KERNELS_WASM", wasm_kernels()))
+    let overhead = root().join("crates/capi/benches/c/overhead.c");
+    let libffi38 = crate::libffi38::build("libffi-plan, libffi-3.8 in cargo xtask bench-c")?;
+    let peer = match &libffi38 {
+        Some(l) => Some(l.compile_c_peer(&dir)?),
+        None => None,
+    };
+    let mut sources: Vec<&Path> = vec![&overhead];
+    let mut flags = vec!["-std=c99", "-O2"];
+    if let Some(obj) = &peer {
+        sources.push(obj);
+        flags.push("-DFFIKIT_LIBFFI38");
+    }
+    compile(&built, "gcc", &flags, &sources, &exe, &["-lffi", "-ldl"])?;
+    let mut c = c_program(&exe);
+    c.env(
+        "FFIKIT_KERNELS_LIB",
+        built.lib_dir.join("libffikit_kernels.so"),
+    )
+    .env("FFIKIT_KERNELS_WASM", wasm_kernels());
+    if let Some(l) = &libffi38 {
+        c.env(crate::libffi38::LIB_ENV, l.library());
+    }
+    run(&mut c)
 }
 
 /// Fails when `libffikit.so` exports a symbol without the `ffikit_` prefix.

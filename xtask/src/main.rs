@@ -16,6 +16,7 @@ mod cmd;
 mod ctest;
 mod gotest;
 mod header;
+mod libffi38;
 mod matrix;
 mod peers;
 mod test;
@@ -42,7 +43,8 @@ enum Command {
     Build,
     /// Regenerate crates/capi/include/ffikit.h with cbindgen.
     Header,
-    /// The C API's per-call overhead beside a direct call and libffi's ffi_call.
+    /// The C API's per-call overhead beside a direct call, libffi's ffi_call and libffi
+    /// 3.8's call plan and ffi_call.
     BenchC,
     /// The Go binding's benchmarks (and purego's), `go test -bench . -benchmem`.
     BenchGo,

@@ -192,16 +192,26 @@ fn c_rows(args: &MatrixArgs, lib_dir: &Path) -> Result<Vec<Record>, String> {
     let exe = root().join("target/ctest/matrix");
     std::fs::create_dir_all(exe.parent().unwrap()).map_err(|e| e.to_string())?;
     let include = root().join("crates/capi/include");
-    run(Command::new("gcc")
-        .args(["-std=c99", "-O2", "-Wall", "-Wextra", "-Werror"])
+    // libffi 3.8's rows (libffi-plan, libffi-3.8) beside the libffi-c ones, where it is built.
+    let libffi38 = crate::libffi38::build("libffi-plan, libffi-3.8 in the C rows of the matrix")?;
+    let mut gcc = Command::new("gcc");
+    gcc.args(["-std=c99", "-O2", "-Wall", "-Wextra", "-Werror"])
         .arg(format!("-I{}", include.display()))
-        .arg(root().join("crates/capi/benches/c/matrix.c"))
+        .arg(root().join("crates/capi/benches/c/matrix.c"));
+    if let Some(l) = &libffi38 {
+        gcc.arg("-DFFIKIT_LIBFFI38")
+            .arg(l.compile_c_peer(exe.parent().unwrap())?);
+    }
+    run(gcc
         .arg("-o")
         .arg(&exe)
         .arg(format!("-L{}", lib_dir.display()))
         .arg(format!("-Wl,-rpath,{}", lib_dir.display()))
         .args(["-lffikit", "-lffi", "-ldl"]))?;
     let mut cmd = Command::new(&exe);
+    if let Some(l) = &libffi38 {
+        cmd.env(crate::libffi38::LIB_ENV, l.library());
+    }
     if args.quick {
         cmd.arg("--quick");
     }

@@ -17,6 +17,7 @@ pub struct Record {
     pub caller: String,
     /// `ffikit`, or the peer: `plain-rust`, `rust-loop`, `libffi`, `wasmtime-typedfunc`,
     /// `mutex`, `direct` (threads without ffikit), `direct-c`, `c-loop`, `libffi-c`,
+    /// `libffi-plan` and `libffi-3.8` (libffi 3.8.0's `ffi_call_plan_invoke` and `ffi_call`),
     /// `pure-go`, `pure-go-unrolled4`, `cgo`, `purego`.
     pub implementation: String,
     /// `native`, `asm`, `wasm`, or `-` for peers that use no backend.

@@ -59,6 +59,8 @@ fn row_key(r: &Record) -> (usize, usize, usize) {
         "ffikit-nocgo-call",
         "libffi",
         "libffi-c",
+        "libffi-plan",
+        "libffi-3.8",
         "wasmtime-typedfunc",
         "mutex",
         "purego",
@@ -405,6 +407,13 @@ pub fn targets(run: &Run) -> Vec<Target> {
             get("c", "ffikit-call", "asm", "add_u32", 0, 1),
             1.0,
             false,
+        );
+        push(
+            "C: ffikit_call (asm) / libffi 3.8 ffi_call_plan_invoke, add_u32",
+            get("c", "ffikit-call", "asm", "add_u32", 0, 1),
+            get("c", "libffi-plan", "-", "add_u32", 0, 1),
+            0.5,
+            true,
         );
         push(
             "Go: ffikit native add_u32 / direct cgo",

@@ -6,6 +6,10 @@
  * libffi's ffi_call (`libffi-c`). Each result is checked against the exact reference before
  * it is timed. One JSON object per line on stdout.
  *
+ * Built with -DFFIKIT_LIBFFI38 (and libffi38.c), the libffi-c shapes are also timed through
+ * libffi 3.8.0 (FFIKIT_LIBFFI38_LIB names it): `libffi-plan` (its reusable call plan,
+ * ffi_call_plan_invoke) and `libffi-3.8` (its ffi_call).
+ *
  * Usage: matrix [--quick] SIZE... (FFIKIT_KERNELS_LIB names libffikit_kernels.so)
  */
 #define _POSIX_C_SOURCE 200809L
@@ -20,6 +24,9 @@
 #include <time.h>
 
 #include "timing.h"
+#ifdef FFIKIT_LIBFFI38
+#include "libffi38.h"
+#endif
 
 static int samples = 21;
 static double sample_ns = 3e6;
@@ -76,6 +83,9 @@ typedef struct {
     ffikit_buffer *x, *y;
     ffikit_function *fn;
     ffi_cif *cif;
+#ifdef FFIKIT_LIBFFI38
+    l38_sig *l38;
+#endif
     const double *hx, *hy;
     size_t n;
 } state;
@@ -106,6 +116,50 @@ static void ffi_add_b(uint64_t it, void *v) {
 static void ffi_sum_b(uint64_t it, void *v) {
     state *s = v; double r; const double *p = s->hx; size_t n = s->n; void *args[2] = {&p, &n};
     for (uint64_t i = 0; i < it; i++) { ffi_call(s->cif, FFI_FN(k_sum), &r, args); sink_d = r; }
+}
+#ifdef FFIKIT_LIBFFI38
+static void plan_add_b(uint64_t it, void *v) {
+    state *s = v; uint32_t a = 0, b = 2; ffi_arg r; void *args[2] = {&a, &b};
+    for (uint64_t i = 0; i < it; i++) { a = (uint32_t)i; l38_plan_invoke(s->l38->plan, FFI_FN(k_add), &r, args); sink_u = (uint32_t)r; }
+}
+static void l38_add_b(uint64_t it, void *v) {
+    state *s = v; uint32_t a = 0, b = 2; ffi_arg r; void *args[2] = {&a, &b};
+    for (uint64_t i = 0; i < it; i++) { a = (uint32_t)i; l38_ffi_call(s->l38->cif, FFI_FN(k_add), &r, args); sink_u = (uint32_t)r; }
+}
+static void plan_sum_b(uint64_t it, void *v) {
+    state *s = v; double r; const double *p = s->hx; size_t n = s->n; void *args[2] = {&p, &n};
+    for (uint64_t i = 0; i < it; i++) { l38_plan_invoke(s->l38->plan, FFI_FN(k_sum), &r, args); sink_d = r; }
+}
+static void l38_sum_b(uint64_t it, void *v) {
+    state *s = v; double r; const double *p = s->hx; size_t n = s->n; void *args[2] = {&p, &n};
+    for (uint64_t i = 0; i < it; i++) { l38_ffi_call(s->l38->cif, FFI_FN(k_sum), &r, args); sink_d = r; }
+}
+#endif
+
+/* Exits unless `st`'s libffi rows (Debian's, and libffi 3.8's where built in) return `want`
+ * for add_u32(40, 2) (`sum` false) or sum_f64 over st->n elements (`sum` true). */
+static void check_libffi(state *st, int sum, double want) {
+    uint32_t a = 40, b = 2;
+    const double *p = st->hx;
+    size_t n = st->n;
+    void *add_args[2] = {&a, &b}, *sum_args[2] = {&p, &n};
+    void (*fn)(void) = sum ? FFI_FN(k_sum) : FFI_FN(k_add);
+    void **args = sum ? sum_args : add_args;
+    union { ffi_arg u; double d; } r;
+    /* Each result read as the row reads it: the low 32 bits of an ffi_arg, or a double. */
+#define RESULT (sum ? r.d : (double)(uint32_t)r.u)
+    memset(&r, 0, sizeof r);
+    ffi_call(st->cif, fn, &r, args);
+    if (RESULT != want) fail("libffi-c is wrong");
+#ifdef FFIKIT_LIBFFI38
+    memset(&r, 0, sizeof r);
+    l38_plan_invoke(st->l38->plan, fn, &r, args);
+    if (RESULT != want) fail("libffi-plan is wrong");
+    memset(&r, 0, sizeof r);
+    l38_ffi_call(st->l38->cif, fn, &r, args);
+    if (RESULT != want) fail("libffi-3.8 is wrong");
+#endif
+#undef RESULT
 }
 
 int main(int argc, char **argv) {
@@ -144,12 +198,32 @@ int main(int argc, char **argv) {
     if (ffi_prep_cif(&cif_add, FFI_DEFAULT_ABI, 2, &ffi_type_uint32, u2) != FFI_OK ||
         ffi_prep_cif(&cif_sum, FFI_DEFAULT_ABI, 2, &ffi_type_double, ps) != FFI_OK)
         fail("ffi_prep_cif");
+#ifdef FFIKIT_LIBFFI38
+    l38_sig l38_add, l38_sum;
+    {
+        const char *path = getenv("FFIKIT_LIBFFI38_LIB");
+        char msg[512] = "FFIKIT_LIBFFI38_LIB is unset";
+        l38_kind u2[2] = {L38_U32, L38_U32}, ps2[2] = {L38_PTR, L38_U64};
+        if (!path || l38_open(path, msg, sizeof msg) ||
+            l38_prepare(&l38_add, L38_U32, 2, u2, msg, sizeof msg) ||
+            l38_prepare(&l38_sum, L38_F64, 2, ps2, msg, sizeof msg))
+            fail(msg);
+    }
+#endif
 
     if (k_add(40, 2) != 42) fail("direct add_u32 is wrong");
     emit("direct-c", "-", "noop", 0, direct_noop, &st);
     emit("direct-c", "-", "add_u32", 0, direct_add, &st);
     st.cif = &cif_add;
+#ifdef FFIKIT_LIBFFI38
+    st.l38 = &l38_add;
+#endif
+    check_libffi(&st, 0, 42);
     emit("libffi-c", "-", "add_u32", 0, ffi_add_b, &st);
+#ifdef FFIKIT_LIBFFI38
+    emit("libffi-plan", "-", "add_u32", 0, plan_add_b, &st);
+    emit("libffi-3.8", "-", "add_u32", 0, l38_add_b, &st);
+#endif
     for (int i = 0; i < nsizes; i++) {
         st.n = sizes[i];
         double want_sum = 0, want_dot = 0;
@@ -164,8 +238,20 @@ int main(int argc, char **argv) {
         emit("direct-c", "-", "dot_f64", st.n, direct_dot, &st);
         emit("c-loop", "-", "dot_f64", st.n, loop_dot, &st);
         st.cif = &cif_sum;
+#ifdef FFIKIT_LIBFFI38
+        st.l38 = &l38_sum;
+#endif
+        check_libffi(&st, 1, want_sum);
         emit("libffi-c", "-", "sum_f64", st.n, ffi_sum_b, &st);
+#ifdef FFIKIT_LIBFFI38
+        emit("libffi-plan", "-", "sum_f64", st.n, plan_sum_b, &st);
+        emit("libffi-3.8", "-", "sum_f64", st.n, l38_sum_b, &st);
+#endif
     }
+#ifdef FFIKIT_LIBFFI38
+    l38_release(&l38_add);
+    l38_release(&l38_sum);
+#endif
 
     const char *backends[3] = {"native", "asm", "wasm"};
     for (int b = 0; b < 3; b++) {
