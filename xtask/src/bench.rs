@@ -5,7 +5,10 @@
 //! function pointer), `native/sum_f64/*/100000` with `memory/read/100000` (the machine's
 //! cache read bound over the same 800 KB), and the asm backend's shapes
 //! (`asm-vs/asm/{shape}/{typed|dynamic}`) with the native typed call and libffi's
-//! `Cif::call` of the same function.
+//! `Cif::call` of the same function, and with libffi 3.8.0's call plan
+//! (`asm-vs/libffi-plan/{shape}/call`, `ffi_call_plan_invoke`) and `ffi_call`
+//! (`asm-vs/libffi-3.8/{shape}/call`), built into `target/peers/` first where its tarball is
+//! present (NOT RUN otherwise).
 
 use std::path::Path;
 
@@ -24,6 +27,8 @@ pub(crate) struct BenchArgs {
 /// Runs the benches, then prints the summary table.
 pub(crate) fn run_benches(args: &BenchArgs) -> Result<(), String> {
     run_bench("backend-native", "native", args)?;
+    // The asm bench loads libffi 3.8 from target/peers/ (its libffi-plan and libffi-3.8 rows).
+    crate::libffi38::build("libffi-plan, libffi-3.8 in the asm bench")?;
     run_bench("backend-asm", "asm", args)?;
     run_bench("backend-wasm", "wasm", args)?;
     let dir = root().join("target/criterion");
@@ -72,7 +77,7 @@ pub(crate) fn run_benches(args: &BenchArgs) -> Result<(), String> {
         }
     }
     println!(
-        "\n| shape | native typed | asm typed | asm dynamic | libffi `Cif::call` | asm dynamic / native | libffi / asm dynamic |\n|---|---|---|---|---|---|---|"
+        "\n| shape | native typed | asm typed | asm dynamic | libffi `Cif::call` | libffi 3.8 plan | libffi 3.8 `ffi_call` | asm dynamic / native | libffi / asm dynamic | libffi 3.8 plan / asm dynamic |\n|---|---|---|---|---|---|---|---|---|---|"
     );
     for shape in ["add", "dot", "6i64_8f64", "8i64", "struct16"] {
         let m = |path: &str| median_ns(&dir, &format!("asm-vs/{path}"));
@@ -82,19 +87,26 @@ pub(crate) fn run_benches(args: &BenchArgs) -> Result<(), String> {
             m(&format!("asm/{shape}/dynamic")),
             m(&format!("libffi/{shape}/call")),
         );
+        let (plan, libffi38) = (
+            m(&format!("libffi-plan/{shape}/call")),
+            m(&format!("libffi-3.8/{shape}/call")),
+        );
         let show = |v: Option<f64>| v.map_or("—".to_owned(), fmt_ns);
         let ratio = |a: Option<f64>, b: Option<f64>| match (a, b) {
             (Some(a), Some(b)) => format!("{:.2}x", a / b),
             _ => "—".to_owned(),
         };
         println!(
-            "| {shape} | {} | {} | {} | {} | {} | {} |",
+            "| {shape} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             show(native),
             show(typed),
             show(dynamic),
             show(libffi),
+            show(plan),
+            show(libffi38),
             ratio(dynamic, native),
-            ratio(libffi, dynamic)
+            ratio(libffi, dynamic),
+            ratio(plan, dynamic)
         );
     }
     println!("\n| wasm benchmark | median | floor | ratio to floor |\n|---|---|---|---|");

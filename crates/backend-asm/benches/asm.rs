@@ -10,6 +10,13 @@
 //! sample of each per round, 31 rounds) and prints the medians of the per-round ratios
 //! (`asm-paired/{shape}`): on a noisy machine a slow spell then falls on all three alike, where
 //! criterion's rows, measured one after another, can land in different spells.
+//!
+//! libffi 3.8.0, where `cargo xtask bench` built it (`target/peers/libffi-3.8.0`), adds the
+//! rows `libffi-plan/{shape}/call` (its reusable call plan, `ffi_call_plan_invoke`) and
+//! `libffi-3.8/{shape}/call` (its `ffi_call`) on the same functions, and to the paired rounds
+//! (see the `libffi38` module); where it was not built they are skipped with a loud line.
+
+mod libffi38;
 
 use std::ffi::c_void;
 use std::hint::black_box;
@@ -22,6 +29,12 @@ use ffi_trait::{Arg, Backend, BufferArg, CStruct, SharedLibrary, Source, StructT
 use ffikit_kernels::locate::kernels_library;
 use ffikit_test_support::fn_at;
 use libffi::middle::{Cif, CodePtr, Type as FfiType, arg};
+use libffi38::Kind::{F64, I32, I64, Ptr, Struct16, Usize};
+
+/// An argument's address as libffi takes it (`void *` in `avalue`).
+fn ptr<T>(v: &T) -> *mut c_void {
+    (v as *const T).cast_mut().cast()
+}
 
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -75,6 +88,12 @@ impl Shape {
         self.variants
             .push((format!("{caller}/{}/{kind}", self.name), b));
         self
+    }
+
+    /// Adds `rows`, `(caller, batch)` pairs, as rows `{caller}/{shape}/call`.
+    fn with_calls(self, rows: Vec<(&str, Batch)>) -> Shape {
+        rows.into_iter()
+            .fold(self, |shape, (caller, b)| shape.with(caller, "call", b))
     }
 
     /// True when the shape has row `caller/{shape}/kind`.
@@ -201,6 +220,14 @@ fn add() -> Shape {
                 },
             ),
         )
+        .with_calls(
+            // SAFETY: int32_t(int32_t, int32_t); the pointers are to the closure's own copies.
+            unsafe {
+                libffi38::rows(code, I32, [I32, I32], 42i32, move || {
+                    [ptr(black_box(&x)), ptr(black_box(&y))]
+                })
+            },
+        )
 }
 
 /// `dot(ptr, ptr, usize)` over 4 f64 (call-bound).
@@ -303,6 +330,15 @@ fn dot() -> Shape {
                 },
             ),
         )
+        .with_calls(
+            // SAFETY: double(const double *, const double *, size_t) over the buffer of n f64,
+            // which lives as long as the shape (see above).
+            unsafe {
+                libffi38::rows(code, F64, [Ptr, Ptr, Usize], want, move || {
+                    [ptr(black_box(&p)), ptr(&p), ptr(&n)]
+                })
+            },
+        )
 }
 
 fn six_i64_eight_f64() -> Shape {
@@ -395,6 +431,19 @@ fn six_i64_eight_f64() -> Shape {
                 // SAFETY: the CIF matches the function.
                 unsafe { cif.call::<i64>(CodePtr(code as *mut c_void), &a) }
             }),
+        )
+        .with_calls(
+            // SAFETY: the fixture's signature; the pointers are to the closure's own copies.
+            unsafe {
+                let params: [_; 14] = std::array::from_fn(|k| if k < 6 { I64 } else { F64 });
+                libffi38::rows(code, I64, params, 57i64, move || {
+                    std::array::from_fn(|k| match k {
+                        0 => ptr(black_box(&ints[0])),
+                        1..6 => ptr(&ints[k]),
+                        _ => ptr(&floats[k - 6]),
+                    })
+                })
+            },
         )
 }
 
@@ -489,6 +538,14 @@ fn eight_i64() -> Shape {
                 },
             ),
         )
+        .with_calls(
+            // SAFETY: the fixture's signature; the pointers are to the closure's own copies.
+            unsafe {
+                libffi38::rows(code, I64, [I64; 8], 36i64, move || {
+                    black_box(&xs).each_ref().map(ptr)
+                })
+            },
+        )
 }
 
 /// A 16-byte struct argument and return.
@@ -562,6 +619,15 @@ fn struct16() -> Shape {
                 },
             ),
         )
+        .with_calls(
+            // SAFETY: ffx_s16 ffx_swap16(ffx_s16), with S16 its #[repr(C)] twin; the pointer
+            // is to the closure's own copy.
+            unsafe {
+                libffi38::rows(code, Struct16, [Struct16], want, move || {
+                    [ptr(black_box(&s))]
+                })
+            },
+        )
 }
 
 /// `batch(n)` timed.
@@ -595,6 +661,14 @@ fn paired(shape: &mut Shape) {
     if opaque {
         rows.push(("asm", "dynamic-opaque"));
     }
+    // libffi 3.8's plan and ffi_call, where it was built: the rows after the others.
+    let first_l38 = rows.len();
+    for caller in ["libffi-plan", "libffi-3.8"] {
+        if shape.has_row(caller, "call") {
+            rows.push((caller, "call"));
+        }
+    }
+    let callers: Vec<&str> = rows.iter().map(|&(c, _)| c).collect();
     let rows: Vec<usize> = rows.into_iter().map(|(c, k)| shape.row(c, k)).collect();
     let sizes: Vec<u64> = rows
         .iter()
@@ -617,10 +691,21 @@ fn paired(shape: &mut Shape) {
     } else {
         String::new()
     };
+    let l38: String = (first_l38..rows.len())
+        .map(|k| {
+            format!(
+                ", {} {:.2} ns ({:.1}x the asm dynamic call, {:.2}x the native call)",
+                callers[k],
+                median(ns[k].clone()),
+                ratio(k, 1),
+                ratio(k, 0)
+            )
+        })
+        .collect();
     println!(
         "asm-paired/{}: native typed {:.2} ns, asm dynamic {:.2} ns ({:.2}x the native call), \
-         libffi {:.2} ns ({:.1}x the asm dynamic call){opaque}; medians of {ROUNDS} interleaved \
-         rounds",
+         libffi {:.2} ns ({:.1}x the asm dynamic call){opaque}{l38}; medians of {ROUNDS} \
+         interleaved rounds",
         shape.name,
         median(ns[0].clone()),
         median(ns[1].clone()),
