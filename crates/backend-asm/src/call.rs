@@ -170,6 +170,66 @@ pub(crate) unsafe fn raw_call<const E: u8>(
     }
 }
 
+/// [`AsmBackend::raw_entry`](crate::AsmBackend)'s routine for the plans no [`SiteEntry`]
+/// takes: the function's inline entry reads each argument from its pointer in place
+/// ([`entry::RawArgs`]: a scalar with its kind's load, a struct's pieces from its bytes), and
+/// the return registers go to `ret` (a scalar widened as [`ffi_trait::raw::RawReturn`]
+/// says, a struct as its bytes; an indirect return was written there by the callee).
+///
+/// # Safety
+/// `data` is an [`AsmFunction`] whose inline entry is not the trampoline, alive and unchanged;
+/// `args` and `ret` as [`ffi_trait::raw::RawEntry::call`] (`ret` holds the struct's size for
+/// a struct return).
+pub(crate) unsafe fn raw_inline_call(
+    data: *const (),
+    args: *const *const c_void,
+    ret: *mut c_void,
+) {
+    // SAFETY: (all) the contract above; the plan's loads read arguments below the
+    // signature's count, which the raw array holds.
+    unsafe {
+        let f = &*data.cast::<AsmFunction>();
+        let source = entry::RawArgs {
+            ptrs: args,
+            kinds: &f.kinds,
+        };
+        let Some(regs) = f
+            .inline
+            .call(f.code.0, source, f.kinds.len(), ret.cast(), f.plan.extra)
+        else {
+            // (Unreachable: the entry was chosen because the plan is inline, and a
+            // `DynFunction`'s plan cannot be changed after prepare.)
+            return raw_by_args(f, args, ret);
+        };
+        if f.ret_form as u8 <= RetForm::Float as u8 {
+            f.raw_ret.write(scalar_bits(f, regs), ret);
+        } else {
+            let slot = std::slice::from_raw_parts_mut(ret.cast::<u8>(), f.ret_size as usize);
+            decode(f, regs, slot);
+        }
+    }
+}
+
+/// The raw call rebuilt into [`Arg`]s and made by [`call_planned`]: only for a plan that
+/// changed under a raw entry, which a `DynFunction` does not allow.
+///
+/// # Safety
+/// As [`raw_inline_call`].
+#[cold]
+#[inline(never)]
+unsafe fn raw_by_args(f: &AsmFunction, args: *const *const c_void, ret: *mut c_void) {
+    // SAFETY: forwarded; the count is the signature's.
+    let _ = unsafe {
+        ffi_trait::backend::with_raw_args(&f.signature, args.cast(), f.kinds.len(), |a| {
+            let slot: &mut [u8] =
+                std::slice::from_raw_parts_mut(ret.cast::<u8>(), f.ret_size as usize);
+            let v = call_planned(f, a, slot)?;
+            ffi_trait::backend::write_raw_return(v, ret);
+            Ok(())
+        })
+    };
+}
+
 pub(crate) fn scalar_bits(f: &AsmFunction, regs: [u64; 6]) -> u64 {
     if f.ret_form == RetForm::Float {
         regs[2]
@@ -302,7 +362,7 @@ pub(crate) unsafe fn call_planned(
         // `asm!` block is chosen by `args.len()`, which the compiler often knows).
         // SAFETY: the plan is `Entry::Int` and the arguments passed its checks;
         // the callers of `prepare` and `call` asserted the signature and the arguments.
-        let regs = unsafe { entry::call_int_only(f.code.0, args) };
+        let regs = unsafe { entry::call_int_only(f.code.0, args, args.len()) };
         return Ok(decode_scalar(f, regs));
     }
     if ret.len() < f.ret_size as usize {
@@ -314,7 +374,7 @@ pub(crate) unsafe fn call_planned(
     // arguments.
     match unsafe {
         f.inline
-            .call(f.code.0, args, ret.as_mut_ptr(), f.plan.extra)
+            .call(f.code.0, args, args.len(), ret.as_mut_ptr(), f.plan.extra)
     } {
         // SAFETY: the return slot's size was checked above.
         Some(regs) => Ok(unsafe { decode(f, regs, ret) }),

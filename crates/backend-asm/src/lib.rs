@@ -65,8 +65,8 @@ pub use abi::registers::{RegisterArg, RegisterPlacement, register_placement};
 use abi::site::{SiteEntry, SitePlacement};
 pub(crate) use abi::target_plan;
 use call::{
-    RetForm, call_by_images, call_planned, decode, key_mismatch_error, raw_call, raw_site_entry,
-    ret_slot_error, scalar_bits, unsupported,
+    RetForm, call_by_images, call_planned, decode, key_mismatch_error, raw_call, raw_inline_call,
+    raw_site_entry, ret_slot_error, unsupported,
 };
 pub use closure::{Closure, ClosureArgs, ClosureParams, MAX_CLOSURE_ARGS, ReturnSlot};
 use entry::InlinePlan;
@@ -127,6 +127,9 @@ pub struct AsmFunction {
     /// route then loads each register straight from its pointer. `None` with a struct
     /// argument.
     raw: Option<Box<[ArgKind]>>,
+    /// Every parameter's kind ([`ArgKind::Struct`] for a struct): how the inline entry reads
+    /// a raw argument array ([`entry::RawArgs`]).
+    kinds: Box<[ArgKind]>,
     /// How a scalar return is written into a raw call's return slot.
     raw_ret: RawReturn,
     /// Bytes the return slot must hold: the struct's size for a struct return, else 0.
@@ -225,6 +228,11 @@ impl Backend for AsmBackend {
         let code = lib.symbol_address(symbol)?;
         let checks = ArgChecks::of_signature(sig);
         let raw = sig.args().iter().map(ArgKind::of).collect();
+        let kinds = sig
+            .args()
+            .iter()
+            .map(|t| ArgKind::of(t).unwrap_or(ArgKind::Struct))
+            .collect();
         let ret_size = match plan.ret {
             RetPlan::Indirect { size } | RetPlan::Pieces { size, .. } => size,
             _ => 0,
@@ -234,6 +242,7 @@ impl Backend for AsmBackend {
             inline: InlinePlan::of(&plan),
             checks,
             raw,
+            kinds,
             ret_size,
             ret_form: RetForm::of(&plan.ret),
             ret_decode: ReturnDecode::of(sig.ret()),
@@ -319,28 +328,17 @@ impl Backend for AsmBackend {
         nargs: usize,
         ret: *mut c_void,
     ) -> Result<()> {
-        if let (Some(raw), Some(entry)) = (&f.raw, raw_site_entry(f))
-            && nargs == raw.len()
+        // The count is checked once; then the function's raw entry (the one the C API runs)
+        // reads each argument from its pointer. Only plans that need the trampoline
+        // rebuild `Arg`s.
+        if nargs == f.kinds.len()
             && (nargs == 0 || !args.is_null())
+            && let Some(entry) = Self::raw_entry(f)
         {
-            // SAFETY: `SitePlacement::call` reads `k < nargs == raw.len()` only, and the
-            // caller guarantees `args[k]` is valid for a read of parameter `k`'s type; the
-            // `Int` entry puts argument `k` in register `k` (then stack word `k - GP_ARGS`),
-            // as the plan does, and any other entry came from the function's key; the callers
-            // of `prepare` and `call_raw` asserted the signature and the arguments.
-            let regs = unsafe {
-                SitePlacement::call(
-                    f.checks.key(),
-                    entry,
-                    f.code.0,
-                    nargs,
-                    #[inline(always)]
-                    |k| raw.get_unchecked(k).raw_image(*args.add(k)),
-                    f.plan.extra,
-                )
-            };
-            // SAFETY: `ret` is null or valid for 8 bytes (the caller's contract).
-            unsafe { f.raw_ret.write(scalar_bits(f, regs), ret) };
+            // SAFETY: the count is the signature's; each `args[k]` is valid for a read of
+            // its parameter's type and `ret` for the return's writes (the caller's
+            // contract); `f` is alive and unchanged for the call.
+            unsafe { entry.call(args, ret) };
             return Ok(());
         }
         // SAFETY: forwarded from the caller's contract.
@@ -382,8 +380,18 @@ impl Backend for AsmBackend {
     /// key, and a scalar return): one routine per [`SiteEntry`], chosen here, so a call
     /// through it matches on nothing.
     fn raw_entry(f: &AsmFunction) -> Option<ffi_trait::raw::RawEntry> {
-        let entry = raw_site_entry(f)?;
-        f.raw.as_ref()?;
+        let Some(entry) = raw_site_entry(f).filter(|_| f.raw.is_some()) else {
+            // Any other plan the inline entry takes reads the raw array in place
+            // (`RawArgs`): struct pieces, stack words, struct returns.
+            if !f.inline.is_inline() {
+                return None;
+            }
+            // SAFETY: `raw_inline_call` makes `f`'s call through its inline entry, as
+            // `call_planned` does with the same plan, reading each argument from its pointer.
+            return Some(unsafe {
+                ffi_trait::raw::RawEntry::new(raw_inline_call, (f as *const AsmFunction).cast())
+            });
+        };
         let call: unsafe fn(*const (), *const *const c_void, *mut c_void) = match entry {
             SiteEntry::Int => raw_call::<{ SiteEntry::Int as u8 }>,
             SiteEntry::Small => raw_call::<{ SiteEntry::Small as u8 }>,

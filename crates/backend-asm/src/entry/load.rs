@@ -1,7 +1,59 @@
 //! The loads of the inline entry: what each register or stack word is loaded with
 //! ([`Load`], decided at prepare) and the fixed-width byte reads and writes of struct pieces.
 
-use ffi_trait::Arg;
+use std::ffi::c_void;
+
+use ffi_trait::{Arg, ArgKind};
+
+/// Where a call's arguments are, as a [`Load`] reads them: each argument is found by its
+/// byte offset in an [`Arg`] array (`Load::at`), so one plan serves every call form with no
+/// re-shaping of the arguments: a slice of [`Arg`]s (the Rust call) reads the argument's
+/// image there, libffi's array of argument pointers ([`RawArgs`], the C call) reads the value
+/// its pointer points at.
+pub(crate) trait ArgSource: Copy {
+    /// The register image of the argument at byte offset `at` of an [`Arg`] array (argument
+    /// `at / size_of::<Arg>()`): its [`Arg::bits`] — for a struct, the address of its bytes.
+    ///
+    /// # Safety
+    /// The argument is in bounds and readable as its parameter's type (the plan's checks
+    /// passed, or the caller vouches for a raw array).
+    unsafe fn image(self, at: usize) -> u64;
+}
+
+impl ArgSource for &[Arg<'_>] {
+    #[inline(always)]
+    unsafe fn image(self, at: usize) -> u64 {
+        // SAFETY: `at` is the byte offset of an argument in bounds (forwarded contract).
+        unsafe { (*self.as_ptr().byte_add(at)).bits() }
+    }
+}
+
+/// libffi's argument array (`ffi_call`'s `avalue`, `ffikit_call`'s `args`): a pointer to each
+/// argument's value in its C type, read with the load of its parameter's kind
+/// ([`ArgKind::raw_image`]); a struct argument's image is its pointer.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct RawArgs<'a> {
+    /// The argument pointers, one per parameter.
+    pub(crate) ptrs: *const *const c_void,
+    /// Each parameter's kind.
+    pub(crate) kinds: &'a [ArgKind],
+}
+
+impl ArgSource for RawArgs<'_> {
+    #[inline(always)]
+    unsafe fn image(self, at: usize) -> u64 {
+        let i = at / size_of::<Arg<'_>>();
+        // SAFETY: argument `i` is in bounds of both arrays and its pointer is readable as
+        // its parameter's type (forwarded contract).
+        unsafe {
+            let p = *self.ptrs.add(i);
+            match *self.kinds.get_unchecked(i) {
+                ArgKind::Struct => p as usize as u64,
+                kind => kind.raw_image(p),
+            }
+        }
+    }
+}
 
 /// What one register or stack word is loaded with, decided at prepare.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -65,9 +117,9 @@ impl Load {
     /// # Safety
     /// The argument is in bounds of `args` (the plan's checks passed).
     #[inline(always)]
-    pub(crate) unsafe fn image(self, args: &[Arg<'_>]) -> u64 {
+    pub(crate) unsafe fn image(self, args: impl ArgSource) -> u64 {
         // SAFETY: `at` is the byte offset of an argument in bounds (forwarded contract).
-        unsafe { (*args.as_ptr().byte_add(self.at as usize)).bits() }
+        unsafe { args.image(self.at as usize) }
     }
 
     /// The 64-bit image of this source for one call.
@@ -76,7 +128,7 @@ impl Load {
     /// `args` has passed the plan's checks: the argument read is in bounds (unless `op` is `Zero`
     /// or `RetPtr`), and a piece's argument is a struct at least `offset + len` bytes long.
     #[inline(always)]
-    pub(crate) unsafe fn value(self, args: &[Arg<'_>], ret: *mut u8) -> u64 {
+    pub(crate) unsafe fn value(self, args: impl ArgSource, ret: *mut u8) -> u64 {
         // SAFETY: forwarded contract (index in bounds; struct bytes long enough).
         unsafe {
             let bits = || self.image(args);
@@ -100,7 +152,7 @@ impl Load {
     /// `args` has passed the plan's checks: the argument read is in bounds, and a `Piece8`'s
     /// argument is a struct at least `offset + 8` bytes long.
     #[inline(always)]
-    pub(crate) unsafe fn whole_or_piece8(self, args: &[Arg<'_>]) -> u64 {
+    pub(crate) unsafe fn whole_or_piece8(self, args: impl ArgSource) -> u64 {
         // SAFETY: forwarded contract (index in bounds; struct bytes long enough).
         unsafe {
             let bits = self.image(args);

@@ -25,7 +25,7 @@ use crate::arch::{call_gp_regs, enter, enter_gp, enter_regs, enter_stack2, enter
 
 mod load;
 
-pub(crate) use load::{Load, Op, read_le, write_le};
+pub(crate) use load::{ArgSource, Load, Op, RawArgs, read_le, write_le};
 
 /// The most stack words the inline entry passes.
 pub(crate) const MAX_STACK_WORDS: usize = 64;
@@ -174,7 +174,7 @@ impl Runs {
     /// `args` passed the plan's checks and `r` is one of the registers the entry loads
     /// (`Runs::of` made sure it lies inside the array).
     #[inline(always)]
-    unsafe fn image(self, args: &[Arg<'_>], r: usize) -> u64 {
+    unsafe fn image(self, args: impl ArgSource, r: usize) -> u64 {
         let (base, k) = if r < FP0 {
             (self.gp, r)
         } else {
@@ -182,7 +182,7 @@ impl Runs {
         };
         // SAFETY: argument `base / size_of::<Arg>() + k` is inside the checked array
         // (forwarded contract: `Runs::of` bounded it by the signature's argument count).
-        unsafe { (*args.as_ptr().byte_add(base as usize).add(k)).bits() }
+        unsafe { args.image(base as usize + k * size_of::<Arg<'_>>()) }
     }
 }
 
@@ -192,6 +192,12 @@ impl InlinePlan {
     #[inline(always)]
     pub(crate) fn is_int(&self) -> bool {
         self.entry == Entry::Int
+    }
+
+    /// True when calls take an inline entry (not the trampoline).
+    #[inline(always)]
+    pub(crate) fn is_inline(&self) -> bool {
+        self.entry != Entry::Trampoline
     }
 
     /// The inline form of `plan`; its entry is [`Entry::Trampoline`] when the plan needs the
@@ -370,7 +376,8 @@ impl InlinePlan {
     pub(crate) unsafe fn call(
         &self,
         code: *const c_void,
-        args: &[Arg<'_>],
+        args: impl ArgSource,
+        nargs: usize,
         ret: *mut u8,
         extra: u64,
     ) -> Option<[u64; 6]> {
@@ -396,7 +403,7 @@ impl InlinePlan {
             let gp = |n: usize| call_gp_regs(code, n, |r| self.regs[r].whole_or_piece8(args));
             let stack2 = || self.stack2.map(|l| l.image(args));
             Some(match self.entry {
-                Entry::Int => call_int_only(code, args),
+                Entry::Int => call_int_only(code, args, nargs),
                 Entry::Gp0 => gp(0),
                 Entry::Gp1 => gp(1),
                 Entry::Gp2 => gp(2),
@@ -521,10 +528,14 @@ pub(crate) unsafe fn call_int_words(
 /// The plan of `code` must be [`Entry::Int`] and `args` must have passed its checks;
 /// the callers of `prepare` and `call` asserted the signature and the arguments.
 #[inline(always)]
-pub(crate) unsafe fn call_int_only(code: *const c_void, args: &[Arg<'_>]) -> [u64; 6] {
-    // SAFETY: `k < args.len()` (the checked count, at most `MAX_INT_ARGS` for such a
-    // plan); forwarded contract.
-    unsafe { call_int_words(code, args.len(), |k| args.get_unchecked(k).bits()) }
+pub(crate) unsafe fn call_int_only(
+    code: *const c_void,
+    args: impl ArgSource,
+    nargs: usize,
+) -> [u64; 6] {
+    // SAFETY: `k < nargs` (the checked count, at most `MAX_INT_ARGS` for such a plan);
+    // forwarded contract.
+    unsafe { call_int_words(code, nargs, |k| args.image(k * size_of::<Arg<'_>>())) }
 }
 
 impl InlinePlan {
