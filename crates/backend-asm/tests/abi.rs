@@ -241,7 +241,11 @@ fn every_fixture_function_sees_its_arguments() {
     );
     // (x86-64: every fixture; AArch64: 527 of 712 when written, the others pass composites
     // over 16 bytes by reference to a caller copy, which only the trampoline makes.)
-    let floor = if cfg!(target_arch = "x86_64") { 100 } else { 70 };
+    let floor = if cfg!(target_arch = "x86_64") {
+        100
+    } else {
+        70
+    };
     assert!(
         with_entry * 100 >= abi_corpus::cases().len() * floor,
         "only {with_entry} fixture functions have a raw entry"
