@@ -170,6 +170,31 @@ pub(crate) unsafe fn raw_call<const E: u8>(
     }
 }
 
+/// [`raw_call`] of the `Int` entry with its argument count `N` a constant too: the `asm!`
+/// block of that count is the only one in the routine (no comparisons of the count).
+///
+/// # Safety
+/// As [`raw_call`], for a function whose entry is `Int` and that has `N` parameters.
+pub(crate) unsafe fn raw_call_int<const N: usize>(
+    data: *const (),
+    args: *const *const c_void,
+    ret: *mut c_void,
+) {
+    // SAFETY: (all) the contract above: the `Int` entry puts argument `k < N` in integer
+    // register `k`, then in stack word `k - GP_ARGS`.
+    unsafe {
+        let f = &*data.cast::<AsmFunction>();
+        let raw = f.raw.as_deref().unwrap_unchecked();
+        let regs = entry::call_int_words(
+            f.code.0,
+            N,
+            #[inline(always)]
+            |k| raw.get_unchecked(k).raw_image(*args.add(k)),
+        );
+        f.raw_ret.write(scalar_bits(f, regs), ret);
+    }
+}
+
 /// [`AsmBackend::raw_entry`](crate::AsmBackend)'s routine for the plans no [`SiteEntry`]
 /// takes: the function's inline entry reads each argument from its pointer in place
 /// ([`entry::RawArgs`]: a scalar with its kind's load, a struct's pieces from its bytes), and

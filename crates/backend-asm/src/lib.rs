@@ -65,8 +65,8 @@ pub use abi::registers::{RegisterArg, RegisterPlacement, register_placement};
 use abi::site::{SiteEntry, SitePlacement};
 pub(crate) use abi::target_plan;
 use call::{
-    RetForm, call_by_images, call_planned, decode, key_mismatch_error, raw_call, raw_inline_call,
-    raw_site_entry, ret_slot_error, unsupported,
+    RetForm, call_by_images, call_planned, decode, key_mismatch_error, raw_call, raw_call_int,
+    raw_inline_call, raw_site_entry, ret_slot_error, unsupported,
 };
 pub use closure::{Closure, ClosureArgs, ClosureParams, MAX_CLOSURE_ARGS, ReturnSlot};
 use entry::InlinePlan;
@@ -392,7 +392,18 @@ impl Backend for AsmBackend {
                 ffi_trait::raw::RawEntry::new(raw_inline_call, (f as *const AsmFunction).cast())
             });
         };
+        let nargs = f.kinds.len();
         let call: unsafe fn(*const (), *const *const c_void, *mut c_void) = match entry {
+            // Integer words: one routine per count (at most `MAX_INT_ARGS`).
+            SiteEntry::Int if nargs == 0 => raw_call_int::<0>,
+            SiteEntry::Int if nargs == 1 => raw_call_int::<1>,
+            SiteEntry::Int if nargs == 2 => raw_call_int::<2>,
+            SiteEntry::Int if nargs == 3 => raw_call_int::<3>,
+            SiteEntry::Int if nargs == 4 => raw_call_int::<4>,
+            SiteEntry::Int if nargs == 5 => raw_call_int::<5>,
+            SiteEntry::Int if nargs == 6 => raw_call_int::<6>,
+            SiteEntry::Int if nargs == 7 => raw_call_int::<7>,
+            SiteEntry::Int if nargs == 8 => raw_call_int::<8>,
             SiteEntry::Int => raw_call::<{ SiteEntry::Int as u8 }>,
             SiteEntry::Small => raw_call::<{ SiteEntry::Small as u8 }>,
             SiteEntry::SmallClamped => raw_call::<{ SiteEntry::SmallClamped as u8 }>,
