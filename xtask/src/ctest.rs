@@ -216,6 +216,29 @@ pub(crate) fn bench_c() -> Result<(), String> {
     if let Some(l) = &libffi38 {
         c.env(crate::libffi38::LIB_ENV, l.library());
     }
+    run(&mut c)?;
+
+    // ffikit_call on the straight path's five shapes, callees in a library of their own.
+    let shapes_lib = dir.join("shapes_lib.so");
+    run(Command::new("gcc")
+        .args(STRICT)
+        .args(["-std=c99", "-O2", "-shared", "-fPIC"])
+        .arg(root().join("crates/capi/benches/c/shapes_lib.c"))
+        .arg("-o")
+        .arg(&shapes_lib))?;
+    let shapes = dir.join("shapes");
+    let mut sources: Vec<&Path> = vec![];
+    let shapes_src = root().join("crates/capi/benches/c/shapes.c");
+    sources.push(&shapes_src);
+    if let Some(obj) = &peer {
+        sources.push(obj);
+    }
+    compile(&built, "gcc", &flags, &sources, &shapes, &["-lffi", "-ldl"])?;
+    let mut c = c_program(&shapes);
+    c.env("FFIKIT_BENCH_SHAPES", &shapes_lib);
+    if let Some(l) = &libffi38 {
+        c.env(crate::libffi38::LIB_ENV, l.library());
+    }
     run(&mut c)
 }
 
