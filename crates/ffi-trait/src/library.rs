@@ -43,7 +43,7 @@ impl SharedLibrary {
         let lib = unsafe { libloading::Library::new(path) };
         let lib = lib.map_err(|e| Error::LibraryNotFound {
             library: path.display().to_string(),
-            reason: e.to_string(),
+            reason: loader_message(&e),
         })?;
         Ok(SharedLibrary {
             lib: Arc::new(lib),
@@ -72,7 +72,66 @@ impl SharedLibrary {
         match found {
             Ok(sym) if !sym.is_null() => Ok(*sym),
             Ok(_) => Err(not_found("the symbol's address is null".to_owned())),
-            Err(e) => Err(not_found(e.to_string())),
+            Err(e) => Err(not_found(loader_message(&e))),
+        }
+    }
+}
+
+/// libloading's error with its chain of sources: libloading 0.9 says only `dlopen failed` /
+/// `dlsym failed` and keeps the loader's own reason (`dlerror()`: "invalid ELF header",
+/// "cannot open shared object file: No such file or directory") in `source()`.
+fn loader_message(e: &libloading::Error) -> String {
+    let mut message = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !message.contains(&text) {
+            message.push_str(": ");
+            message.push_str(&text);
+        }
+        source = s.source();
+    }
+    message
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn open_error(path: &str) -> String {
+        // SAFETY: neither path is a library whose initialisers could run.
+        match unsafe { SharedLibrary::open(Path::new(path)) } {
+            Err(Error::LibraryNotFound { reason, .. }) => reason,
+            other => panic!("{path}: {:?}", other.map(|l| l.name().to_owned())),
+        }
+    }
+
+    /// The loader's reason reaches the error, not only libloading's "dlopen failed".
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn library_errors_carry_the_loaders_reason() {
+        let missing = open_error("/nonexistent/libffikit_missing.so");
+        assert!(
+            missing.contains("cannot open shared object file"),
+            "{missing}"
+        );
+        let not_elf = open_error("/etc/passwd");
+        assert!(
+            not_elf.contains("invalid ELF header") || not_elf.contains("file too short"),
+            "{not_elf}"
+        );
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn symbol_errors_carry_the_loaders_reason() {
+        // SAFETY: libc's initialisers have already run in this process.
+        let libc = unsafe { SharedLibrary::open(Path::new("libc.so.6")) }.expect("libc");
+        match libc.symbol_address("ffikit_no_such_symbol") {
+            Err(Error::SymbolNotFound { reason, .. }) => {
+                assert!(reason.contains("undefined symbol"), "{reason}")
+            }
+            other => panic!("{other:?}"),
         }
     }
 }
