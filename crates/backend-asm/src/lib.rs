@@ -130,6 +130,8 @@ pub struct AsmFunction {
     /// Every parameter's kind ([`ArgKind::Struct`] for a struct): how the inline entry reads
     /// a raw argument array ([`entry::RawArgs`]).
     kinds: Box<[ArgKind]>,
+    /// The routine of the raw entry ([`raw_routine_of`]), kept in step with the plan's entry.
+    raw_routine: Option<RawRoutine>,
     /// How a scalar return is written into a raw call's return slot.
     raw_ret: RawReturn,
     /// Bytes the return slot must hold: the struct's size for a struct return, else 0.
@@ -170,6 +172,7 @@ impl AsmFunction {
         self.site = SitePlacement::of(self.checks.key())
             .filter(|_| !trampoline)
             .and_then(|p| p.entry(&self.plan, self.signature.is_variadic()));
+        self.raw_routine = raw_routine_of(self);
     }
 
     /// Runs every call through the naked trampoline even when the inline entry could take
@@ -179,6 +182,43 @@ impl AsmFunction {
         self.force_trampoline = on;
         self.refresh_fast();
     }
+}
+
+/// A raw call routine: `(function, argument pointers, return slot)`.
+type RawRoutine = unsafe fn(*const (), *const *const c_void, *mut c_void);
+
+/// The routine of `f`'s raw entry ([`Backend::raw_entry`]) for its current plan, chosen once
+/// (at prepare and when a stack budget or a test changes the plan): a keyed scalar plan's
+/// routine per [`SiteEntry`] (integer words per argument count), else the inline entry's
+/// reading the raw array in place; `None` for the trampoline's plans.
+fn raw_routine_of(f: &AsmFunction) -> Option<RawRoutine> {
+    let Some(entry) = raw_site_entry(f).filter(|_| f.raw.is_some()) else {
+        // Any other plan the inline entry takes reads the raw array in place (`RawArgs`):
+        // struct pieces, stack words, struct returns.
+        return f
+            .inline
+            .is_inline()
+            .then_some(raw_inline_call as RawRoutine);
+    };
+    let nargs = f.kinds.len();
+    Some(match entry {
+        // Integer words: one routine per count (at most `MAX_INT_ARGS`).
+        SiteEntry::Int if nargs == 0 => raw_call_int::<0>,
+        SiteEntry::Int if nargs == 1 => raw_call_int::<1>,
+        SiteEntry::Int if nargs == 2 => raw_call_int::<2>,
+        SiteEntry::Int if nargs == 3 => raw_call_int::<3>,
+        SiteEntry::Int if nargs == 4 => raw_call_int::<4>,
+        SiteEntry::Int if nargs == 5 => raw_call_int::<5>,
+        SiteEntry::Int if nargs == 6 => raw_call_int::<6>,
+        SiteEntry::Int if nargs == 7 => raw_call_int::<7>,
+        SiteEntry::Int if nargs == 8 => raw_call_int::<8>,
+        SiteEntry::Int => raw_call::<{ SiteEntry::Int as u8 }>,
+        SiteEntry::Small => raw_call::<{ SiteEntry::Small as u8 }>,
+        SiteEntry::SmallClamped => raw_call::<{ SiteEntry::SmallClamped as u8 }>,
+        SiteEntry::Regs => raw_call::<{ SiteEntry::Regs as u8 }>,
+        SiteEntry::RegsClamped => raw_call::<{ SiteEntry::RegsClamped as u8 }>,
+        SiteEntry::Stack2 => raw_call::<{ SiteEntry::Stack2 as u8 }>,
+    })
 }
 
 /// A function prepared for typed calls `R(P...)`.
@@ -243,6 +283,7 @@ impl Backend for AsmBackend {
             checks,
             raw,
             kinds,
+            raw_routine: None,
             ret_size,
             ret_form: RetForm::of(&plan.ret),
             ret_decode: ReturnDecode::of(sig.ret()),
@@ -380,39 +421,9 @@ impl Backend for AsmBackend {
     /// key, and a scalar return): one routine per [`SiteEntry`], chosen here, so a call
     /// through it matches on nothing.
     fn raw_entry(f: &AsmFunction) -> Option<ffi_trait::raw::RawEntry> {
-        let Some(entry) = raw_site_entry(f).filter(|_| f.raw.is_some()) else {
-            // Any other plan the inline entry takes reads the raw array in place
-            // (`RawArgs`): struct pieces, stack words, struct returns.
-            if !f.inline.is_inline() {
-                return None;
-            }
-            // SAFETY: `raw_inline_call` makes `f`'s call through its inline entry, as
-            // `call_planned` does with the same plan, reading each argument from its pointer.
-            return Some(unsafe {
-                ffi_trait::raw::RawEntry::new(raw_inline_call, (f as *const AsmFunction).cast())
-            });
-        };
-        let nargs = f.kinds.len();
-        let call: unsafe fn(*const (), *const *const c_void, *mut c_void) = match entry {
-            // Integer words: one routine per count (at most `MAX_INT_ARGS`).
-            SiteEntry::Int if nargs == 0 => raw_call_int::<0>,
-            SiteEntry::Int if nargs == 1 => raw_call_int::<1>,
-            SiteEntry::Int if nargs == 2 => raw_call_int::<2>,
-            SiteEntry::Int if nargs == 3 => raw_call_int::<3>,
-            SiteEntry::Int if nargs == 4 => raw_call_int::<4>,
-            SiteEntry::Int if nargs == 5 => raw_call_int::<5>,
-            SiteEntry::Int if nargs == 6 => raw_call_int::<6>,
-            SiteEntry::Int if nargs == 7 => raw_call_int::<7>,
-            SiteEntry::Int if nargs == 8 => raw_call_int::<8>,
-            SiteEntry::Int => raw_call::<{ SiteEntry::Int as u8 }>,
-            SiteEntry::Small => raw_call::<{ SiteEntry::Small as u8 }>,
-            SiteEntry::SmallClamped => raw_call::<{ SiteEntry::SmallClamped as u8 }>,
-            SiteEntry::Regs => raw_call::<{ SiteEntry::Regs as u8 }>,
-            SiteEntry::RegsClamped => raw_call::<{ SiteEntry::RegsClamped as u8 }>,
-            SiteEntry::Stack2 => raw_call::<{ SiteEntry::Stack2 as u8 }>,
-        };
-        // SAFETY: `raw_call::<E>` makes `f`'s call through entry `E`, the entry
-        // `raw_site_entry` chose from `f`'s plan, as `call_raw` does; `f` has its raw kinds.
+        let call = f.raw_routine?;
+        // SAFETY: `raw_routine` (chosen by `raw_routine_of` from `f`'s current plan) makes
+        // `f`'s call reading each argument from its pointer, as `call_raw` does.
         Some(unsafe { ffi_trait::raw::RawEntry::new(call, (f as *const AsmFunction).cast()) })
     }
 

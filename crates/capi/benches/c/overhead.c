@@ -44,18 +44,6 @@ static ffi_cif cif_add, cif_pow;
 static volatile uint32_t sink_u;
 static volatile double sink_d;
 
-/* ns per call of `body`, median of REPS batches of BATCH calls. */
-#define MEASURE(out, body)                                  \
-    do {                                                    \
-        double samples[REPS];                               \
-        for (int r = 0; r < REPS; r++) {                    \
-            double t0 = now_ns();                           \
-            for (uint32_t i = 0; i < BATCH; i++) { body; }  \
-            samples[r] = (now_ns() - t0) / BATCH;           \
-        }                                                   \
-        qsort(samples, REPS, sizeof *samples, cmp_double);         \
-        (out) = samples[REPS / 2];                          \
-    } while (0)
 
 static void row(const char *name, double ns, double floor) {
     printf("| %-32s | %8.2f | %6.2fx |\n", name, ns, ns / floor);

@@ -32,17 +32,6 @@ typedef struct { int64_t a, b; } s16;
 
 static volatile int64_t sink_i;
 
-#define MEASURE(out, body)                                  \
-    do {                                                    \
-        double samples[REPS];                               \
-        for (int r = 0; r < REPS; r++) {                    \
-            double t0 = now_ns();                           \
-            for (uint32_t i = 0; i < BATCH; i++) { body; }  \
-            samples[r] = (now_ns() - t0) / BATCH;           \
-        }                                                   \
-        qsort(samples, REPS, sizeof *samples, cmp_double);  \
-        (out) = samples[REPS / 2];                          \
-    } while (0)
 
 static void fail(const char *what) {
     fprintf(stderr, "shapes: %s\n", what);

@@ -3,6 +3,8 @@
 #ifndef FFIKIT_BENCH_TIMING_H
 #define FFIKIT_BENCH_TIMING_H
 
+#include <stdint.h>
+#include <stdlib.h>
 #include <time.h>
 
 static double now_ns(void) {
@@ -15,5 +17,19 @@ static int cmp_double(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
     return (x > y) - (x < y);
 }
+
+/* MEASURE(out, body): ns per run of `body`, the median of REPS batches of BATCH runs (the
+ * including file defines REPS and BATCH; `body` sees the batch index as `i`). */
+#define MEASURE(out, body)                                  \
+    do {                                                    \
+        double samples[REPS];                               \
+        for (int r = 0; r < REPS; r++) {                    \
+            double t0 = now_ns();                           \
+            for (uint32_t i = 0; i < BATCH; i++) { body; }  \
+            samples[r] = (now_ns() - t0) / BATCH;           \
+        }                                                   \
+        qsort(samples, REPS, sizeof *samples, cmp_double);  \
+        (out) = samples[REPS / 2];                          \
+    } while (0)
 
 #endif
