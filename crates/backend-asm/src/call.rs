@@ -7,6 +7,7 @@
 use std::ffi::c_void;
 use std::mem::MaybeUninit;
 
+use ffi_trait::raw::raw_fault;
 use ffi_trait::{
     Arg, ArgChecks, ArgKind, ArgsMismatch, Error, Result, Signature, Value,
     backend::{arg_kind_error, arg_type_error},
@@ -147,15 +148,19 @@ pub(crate) fn raw_site_entry(f: &AsmFunction) -> Option<SiteEntry> {
 /// # Safety
 /// `data` is an [`AsmFunction`] whose [`raw_site_entry`] is `E` and that has its raw kinds,
 /// alive and unchanged; `args` and `ret` as [`ffi_trait::raw::RawEntry::call`].
-pub(crate) unsafe fn raw_call<const E: u8>(
+pub(crate) unsafe extern "C" fn raw_call<const E: u8>(
     data: *const (),
     args: *const *const c_void,
     ret: *mut c_void,
-) {
-    // SAFETY: (all) the contract above.
+) -> u32 {
+    // SAFETY: (all) the contract above; the pointers are checked first.
     unsafe {
         let f = &*data.cast::<AsmFunction>();
         let raw = f.raw.as_deref().unwrap_unchecked();
+        let fault = raw_fault(args, raw.len(), ret, f.returns());
+        if fault != 0 {
+            return fault;
+        }
         let entry = SiteEntry::of_u8(E);
         let regs = SitePlacement::call(
             f.checks.key(),
@@ -167,6 +172,7 @@ pub(crate) unsafe fn raw_call<const E: u8>(
             f.plan.extra,
         );
         f.raw_ret.write(scalar_bits(f, regs), ret);
+        0
     }
 }
 
@@ -175,16 +181,20 @@ pub(crate) unsafe fn raw_call<const E: u8>(
 ///
 /// # Safety
 /// As [`raw_call`], for a function whose entry is `Int` and that has `N` parameters.
-pub(crate) unsafe fn raw_call_int<const N: usize>(
+pub(crate) unsafe extern "C" fn raw_call_int<const N: usize>(
     data: *const (),
     args: *const *const c_void,
     ret: *mut c_void,
-) {
+) -> u32 {
     // SAFETY: (all) the contract above: the `Int` entry puts argument `k < N` in integer
-    // register `k`, then in stack word `k - GP_ARGS`.
+    // register `k`, then in stack word `k - GP_ARGS`; the pointers are checked first.
     unsafe {
         let f = &*data.cast::<AsmFunction>();
         let raw = f.raw.as_deref().unwrap_unchecked();
+        let fault = raw_fault(args, N, ret, f.returns());
+        if fault != 0 {
+            return fault;
+        }
         let regs = entry::call_int_words(
             f.code.0,
             N,
@@ -192,6 +202,7 @@ pub(crate) unsafe fn raw_call_int<const N: usize>(
             |k| raw.get_unchecked(k).raw_image(*args.add(k)),
         );
         f.raw_ret.write(scalar_bits(f, regs), ret);
+        0
     }
 }
 
@@ -205,15 +216,19 @@ pub(crate) unsafe fn raw_call_int<const N: usize>(
 /// `data` is an [`AsmFunction`] whose inline entry is not the trampoline, alive and unchanged;
 /// `args` and `ret` as [`ffi_trait::raw::RawEntry::call`] (`ret` holds the struct's size for
 /// a struct return).
-pub(crate) unsafe fn raw_inline_call(
+pub(crate) unsafe extern "C" fn raw_inline_call(
     data: *const (),
     args: *const *const c_void,
     ret: *mut c_void,
-) {
+) -> u32 {
     // SAFETY: (all) the contract above; the plan's loads read arguments below the
-    // signature's count, which the raw array holds.
+    // signature's count, which the raw array holds, each checked present first.
     unsafe {
         let f = &*data.cast::<AsmFunction>();
+        let fault = raw_fault(args, f.kinds.len(), ret, f.returns());
+        if fault != 0 {
+            return fault;
+        }
         let source = entry::RawArgs {
             ptrs: args,
             kinds: &f.kinds,
@@ -224,7 +239,8 @@ pub(crate) unsafe fn raw_inline_call(
         else {
             // (Unreachable: the entry was chosen because the plan is inline, and a
             // `DynFunction`'s plan cannot be changed after prepare.)
-            return raw_by_args(f, args, ret);
+            raw_by_args(f, args, ret);
+            return 0;
         };
         if f.ret_form as u8 <= RetForm::Float as u8 {
             f.raw_ret.write(scalar_bits(f, regs), ret);
@@ -232,6 +248,7 @@ pub(crate) unsafe fn raw_inline_call(
             let slot = std::slice::from_raw_parts_mut(ret.cast::<u8>(), f.ret_size as usize);
             decode(f, regs, slot);
         }
+        0
     }
 }
 

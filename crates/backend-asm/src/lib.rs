@@ -59,6 +59,7 @@ mod closure;
 mod entry;
 mod frame;
 mod stack;
+mod stub;
 
 use abi::plan::{Plan, RetPlan};
 pub use abi::registers::{RegisterArg, RegisterPlacement, register_placement};
@@ -70,6 +71,7 @@ use call::{
 };
 pub use closure::{Closure, ClosureArgs, ClosureParams, MAX_CLOSURE_ARGS, ReturnSlot};
 use entry::InlinePlan;
+use stub::RawRoutine;
 
 /// The asm backend: one context with its own stable buffers.
 ///
@@ -130,8 +132,12 @@ pub struct AsmFunction {
     /// Every parameter's kind ([`ArgKind::Struct`] for a struct): how the inline entry reads
     /// a raw argument array ([`entry::RawArgs`]).
     kinds: Box<[ArgKind]>,
-    /// The routine of the raw entry ([`raw_routine_of`]), kept in step with the plan's entry.
-    raw_routine: Option<RawRoutine>,
+    /// The routine of the raw entry ([`raw_routine_of`]), kept in step with the plan's
+    /// entry, and whether it is a compiled stub.
+    raw_routine: Option<(RawRoutine, bool)>,
+    /// Whether the raw entry may be a compiled stub ([`stub`]); tests turn it off to run
+    /// the Rust routines.
+    compiled_stub: bool,
     /// How a scalar return is written into a raw call's return slot.
     raw_ret: RawReturn,
     /// Bytes the return slot must hold: the struct's size for a struct return, else 0.
@@ -158,6 +164,12 @@ impl AsmFunction {
         self.code.0
     }
 
+    /// Whether the function returns a value (its raw calls need a return slot).
+    #[inline(always)]
+    pub(crate) fn returns(&self) -> bool {
+        !matches!(self.signature.ret(), ffi_trait::Type::Void)
+    }
+
     /// Sets the stack the function may use, in bytes (`None`: no check, the default). Before
     /// each call the calling thread's remaining stack is compared with the budget plus the
     /// call's own stack arguments; too little is [`Error::StackBudgetExceeded`].
@@ -175,6 +187,20 @@ impl AsmFunction {
         self.raw_routine = raw_routine_of(self);
     }
 
+    /// Lets the raw entry be the plan's compiled stub (`true`, the default) or keeps it to
+    /// the Rust routines (for tests that exercise both).
+    #[doc(hidden)]
+    pub fn use_compiled_stub(&mut self, on: bool) {
+        self.compiled_stub = on;
+        self.refresh_fast();
+    }
+
+    /// Whether the raw entry is a compiled stub (for tests and benches that say which ran).
+    #[doc(hidden)]
+    pub fn has_compiled_stub(&self) -> bool {
+        matches!(self.raw_routine, Some((_, true)))
+    }
+
     /// Runs every call through the naked trampoline even when the inline entry could take
     /// it (for tests that exercise both paths; the inline entry is faster).
     #[doc(hidden)]
@@ -184,14 +210,27 @@ impl AsmFunction {
     }
 }
 
-/// A raw call routine: `(function, argument pointers, return slot)`.
-type RawRoutine = unsafe fn(*const (), *const *const c_void, *mut c_void);
-
 /// The routine of `f`'s raw entry ([`Backend::raw_entry`]) for its current plan, chosen once
-/// (at prepare and when a stack budget or a test changes the plan): a keyed scalar plan's
-/// routine per [`SiteEntry`] (integer words per argument count), else the inline entry's
-/// reading the raw array in place; `None` for the trampoline's plans.
-fn raw_routine_of(f: &AsmFunction) -> Option<RawRoutine> {
+/// (at prepare and when a stack budget or a test changes the plan), and whether it is a
+/// compiled stub (whose data is the function's address, not the function): the plan's
+/// compiled stub ([`stub::for_plan`]) where there is one; else a keyed scalar plan's routine
+/// per [`SiteEntry`] (integer words per argument count), else the inline entry's reading the
+/// raw array in place; `None` for the trampoline's plans (a stack budget, a test's choice, or
+/// a plan the inline entry does not take).
+fn raw_routine_of(f: &AsmFunction) -> Option<(RawRoutine, bool)> {
+    if !f.inline.is_inline() {
+        return None;
+    }
+    if f.compiled_stub
+        && let Some(stub) = stub::for_plan(&f.plan, f.signature.ret(), f.signature.is_variadic())
+    {
+        return Some((stub, true));
+    }
+    rust_routine_of(f).map(|r| (r, false))
+}
+
+/// [`raw_routine_of`] without the compiled stub: the Rust routine of `f`'s plan.
+fn rust_routine_of(f: &AsmFunction) -> Option<RawRoutine> {
     let Some(entry) = raw_site_entry(f).filter(|_| f.raw.is_some()) else {
         // Any other plan the inline entry takes reads the raw array in place (`RawArgs`):
         // struct pieces, stack words, struct returns.
@@ -284,6 +323,7 @@ impl Backend for AsmBackend {
             raw,
             kinds,
             raw_routine: None,
+            compiled_stub: true,
             ret_size,
             ret_form: RetForm::of(&plan.ret),
             ret_decode: ReturnDecode::of(sig.ret()),
@@ -370,16 +410,15 @@ impl Backend for AsmBackend {
         ret: *mut c_void,
     ) -> Result<()> {
         // The count is checked once; then the function's raw entry (the one the C API runs)
-        // reads each argument from its pointer. Only plans that need the trampoline
-        // rebuild `Arg`s.
+        // reads each argument from its pointer. Only plans that need the trampoline go
+        // through `Arg`s (and a null `args` or `ret`, which that path names).
         if nargs == f.kinds.len()
-            && (nargs == 0 || !args.is_null())
             && let Some(entry) = Self::raw_entry(f)
+            // SAFETY: the count is the signature's; each `args[k]` is valid for a read of its
+            // parameter's type and `ret` null or valid for the return's writes (the
+            // caller's contract); `f` is alive and unchanged for the call.
+            && unsafe { entry.call(args, ret) } == 0
         {
-            // SAFETY: the count is the signature's; each `args[k]` is valid for a read of
-            // its parameter's type and `ret` for the return's writes (the caller's
-            // contract); `f` is alive and unchanged for the call.
-            unsafe { entry.call(args, ret) };
             return Ok(());
         }
         // SAFETY: forwarded from the caller's contract.
@@ -417,14 +456,21 @@ impl Backend for AsmBackend {
     }
 
     /// The raw entry of the functions [`AsmBackend::call_raw`] calls without building
-    /// [`Arg`]s (scalar arguments, in their integer registers or placed by the function's
-    /// key, and a scalar return): one routine per [`SiteEntry`], chosen here, so a call
-    /// through it matches on nothing.
+    /// [`Arg`]s (every plan the inline entries take): the plan's compiled stub on x86-64
+    /// ([`stub`]), else a Rust routine per [`SiteEntry`] or the inline entry's, chosen at
+    /// prepare, so a call through it matches on nothing.
     fn raw_entry(f: &AsmFunction) -> Option<ffi_trait::raw::RawEntry> {
-        let call = f.raw_routine?;
+        let (call, compiled) = f.raw_routine?;
+        // A compiled stub takes the function's address; a Rust routine the function.
+        let data = if compiled {
+            f.code.0.cast::<()>()
+        } else {
+            (f as *const AsmFunction).cast()
+        };
         // SAFETY: `raw_routine` (chosen by `raw_routine_of` from `f`'s current plan) makes
-        // `f`'s call reading each argument from its pointer, as `call_raw` does.
-        Some(unsafe { ffi_trait::raw::RawEntry::new(call, (f as *const AsmFunction).cast()) })
+        // `f`'s call reading each argument from its pointer, as `call_raw` does, given
+        // `data` of its kind.
+        Some(unsafe { ffi_trait::raw::RawEntry::new(call, data) })
     }
 
     fn typed_address<P: Params, R: ReturnType>(f: &AsmTyped<P, R>) -> Option<*const c_void> {

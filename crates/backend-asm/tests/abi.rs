@@ -82,8 +82,11 @@ enum CallPath {
     /// return widened to 8 bytes).
     Raw,
     /// The function's raw entry (`Backend::raw_entry`, what the C API's `ffikit_call` runs),
-    /// where the plan has one; `Backend::call_raw` for the others.
+    /// where the plan has one; `Backend::call_raw` for the others. On x86-64 that is the
+    /// plan's compiled stub.
     RawEntry,
+    /// The raw entry with compiled stubs turned off: the Rust routines.
+    RawRoutine,
 }
 
 fn run_case(
@@ -99,6 +102,7 @@ fn run_case(
     // SAFETY: the fixture function has exactly this signature (generated from it).
     let mut f = unsafe { b.prepare(lib, symbol, &sig) }.map_err(|e| e.to_string())?;
     f.force_trampoline(path == CallPath::Trampoline);
+    f.use_compiled_stub(path != CallPath::RawRoutine);
     let mut r = Rng(seed ^ index.wrapping_mul(0x9e37));
     let mut h = 0xcbf29ce484222325u64 ^ index;
     let mut storage: Vec<Vec<u8>> = Vec::new();
@@ -131,12 +135,20 @@ fn run_case(
         .collect();
     let size = sig.ret().size();
     let mut ret = vec![0xaau8; size + 16];
-    let v = if matches!(path, CallPath::Raw | CallPath::RawEntry) {
+    let v = if matches!(
+        path,
+        CallPath::Raw | CallPath::RawEntry | CallPath::RawRoutine
+    ) {
         let ptrs: Vec<*const std::ffi::c_void> =
             storage.iter().map(|bytes| bytes.as_ptr().cast()).collect();
-        match <AsmBackend as Backend>::raw_entry(&f).filter(|_| path == CallPath::RawEntry) {
-            // SAFETY: as below; `f` lives and is unchanged for the call.
-            Some(entry) => unsafe { entry.call(ptrs.as_ptr(), ret.as_mut_ptr().cast()) },
+        match <AsmBackend as Backend>::raw_entry(&f).filter(|_| path != CallPath::Raw) {
+            Some(entry) => {
+                // SAFETY: as below; `f` lives and is unchanged for the call.
+                let fault = unsafe { entry.call(ptrs.as_ptr(), ret.as_mut_ptr().cast()) };
+                if fault != 0 {
+                    return Err("the raw entry refused present pointers".into());
+                }
+            }
             // SAFETY: each pointer holds its argument's bytes; `ret` holds the struct's size
             // or 8 bytes; the fixture never dereferences its pointer arguments.
             None => unsafe { b.call_raw(&f, ptrs.as_ptr(), ptrs.len(), ret.as_mut_ptr().cast()) }
@@ -200,12 +212,14 @@ fn every_fixture_function_sees_its_arguments() {
     assert!(hand >= 200, "only {hand} hand-picked cases");
     let mut failures = Vec::new();
     // Every case through the inline entry, the naked trampoline, the raw (libffi-style)
-    // call and the raw entry the C API runs, three seeds each.
+    // call and the raw entry the C API runs (compiled stub and Rust routine), three seeds
+    // each.
     let paths = [
         CallPath::Inline,
         CallPath::Trampoline,
         CallPath::Raw,
         CallPath::RawEntry,
+        CallPath::RawRoutine,
     ];
     for path in paths {
         for seed in [1u64, 2, 3] {
@@ -226,19 +240,26 @@ fn every_fixture_function_sees_its_arguments() {
     );
     // The raw entry covers every plan the inline entry takes: only the trampoline's plans
     // (AAPCS64 by-reference copies, over 64 stack words) rebuild arguments.
-    let with_entry = abi_corpus::cases()
-        .iter()
-        .filter(|case| {
-            let sig: Signature = case.signature.parse().expect("corpus signature");
-            // SAFETY: the fixture function has exactly this signature.
-            let f = unsafe { b.prepare(&lib, &case.symbol, &sig) }.expect("prepare");
-            <AsmBackend as Backend>::raw_entry(&f).is_some()
-        })
-        .count();
+    let (mut with_entry, mut with_stub) = (0, 0);
+    for case in abi_corpus::cases() {
+        let sig: Signature = case.signature.parse().expect("corpus signature");
+        // SAFETY: the fixture function has exactly this signature.
+        let f = unsafe { b.prepare(&lib, &case.symbol, &sig) }.expect("prepare");
+        with_entry += usize::from(<AsmBackend as Backend>::raw_entry(&f).is_some());
+        with_stub += usize::from(f.has_compiled_stub());
+    }
     println!(
-        "{with_entry} of {} fixture functions have a raw entry",
+        "{with_entry} of {} fixture functions have a raw entry, {with_stub} a compiled stub",
         abi_corpus::cases().len()
     );
+    // The compiled stubs cover every x86-64 plan (AArch64 has none yet).
+    if cfg!(target_arch = "x86_64") {
+        assert_eq!(
+            with_stub,
+            abi_corpus::cases().len(),
+            "fixture functions without a compiled stub"
+        );
+    }
     // (x86-64: every fixture; AArch64: 527 of 712 when written, the others pass composites
     // over 16 bytes by reference to a caller copy, which only the trampoline makes.)
     let floor = if cfg!(target_arch = "x86_64") {

@@ -7,6 +7,7 @@
 use std::path::Path;
 
 use backend_asm::AsmBackend;
+use ffi_trait::raw::MissingPointer;
 use ffi_trait::{Arg, Backend, Error, SharedLibrary, Signature, Source, Value, conformance};
 use ffikit_kernels::{locate::kernels_library, reference};
 use ffikit_test_support::{CountingAllocator, abi_corpus, allocations_in};
@@ -639,5 +640,54 @@ mod typed_structs {
         // SAFETY: as above.
         let e = unsafe { b.prepare_typed::<(S16,), Liar>(&fx, "ffx_swap16") }.unwrap_err();
         assert!(matches!(e, Error::TypedStructLayout { .. }), "{e}");
+    }
+}
+
+/// The raw entry (on x86-64 the plan's compiled stub) calls nothing and names the first
+/// missing pointer when the argument array, the return slot of a value-returning function or
+/// one of the argument pointers is null; with every pointer present it makes the call.
+#[test]
+fn raw_entry_refuses_missing_pointers() {
+    let mut b = AsmBackend::new().unwrap();
+    let fx = open(&mut b, abi_fixture());
+    let text = "i64(i64, i64, i64, i64, i64, i64, f64, f64, f64, f64, f64, f64, f64, f64)";
+    // SAFETY: the fixture's signature.
+    let f = unsafe { b.prepare(&fx, "ffx_6i64_8f64", &sig(text)) }.unwrap();
+    if cfg!(target_arch = "x86_64") {
+        assert!(f.has_compiled_stub(), "x86-64 plans get a compiled stub");
+    }
+    let entry = <AsmBackend as Backend>::raw_entry(&f).expect("a raw entry");
+    let (ints, floats) = (
+        [1i64, 2, 3, 4, 5, 6],
+        [0.5f64, 1.5, 2.5, 3.5, 4.5, 5.5, 6.5, 7.5],
+    );
+    let mut ptrs: Vec<*const std::ffi::c_void> = ints
+        .iter()
+        .map(|v| (v as *const i64).cast())
+        .chain(floats.iter().map(|v| (v as *const f64).cast()))
+        .collect();
+    let mut ret = [0u8; 8];
+    // SAFETY: every pointer is null or points at its argument; `ret` holds 8 bytes.
+    unsafe {
+        assert_eq!(
+            entry.call(ptrs.as_ptr(), ret.as_mut_ptr().cast()),
+            0,
+            "all present"
+        );
+        assert_eq!(i64::from_ne_bytes(ret), 21 + 32, "the call was made");
+        let code = |p: MissingPointer| p.code();
+        let null = std::ptr::null_mut();
+        assert_eq!(
+            entry.call(std::ptr::null(), null),
+            code(MissingPointer::Args)
+        );
+        assert_eq!(entry.call(ptrs.as_ptr(), null), code(MissingPointer::Ret));
+        for k in [0, 1, 5, 6, 13] {
+            let saved = ptrs[k];
+            ptrs[k] = std::ptr::null();
+            let got = entry.call(ptrs.as_ptr(), ret.as_mut_ptr().cast());
+            assert_eq!(MissingPointer::from_code(got), Some(MissingPointer::Arg(k)));
+            ptrs[k] = saved;
+        }
     }
 }

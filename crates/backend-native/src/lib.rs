@@ -161,22 +161,34 @@ impl NativeFunction {
 }
 
 /// [`NativeBackend::raw_entry`]'s routine: each register loads straight from its argument
-/// pointer with the load prepared for its type, and the return is written to `ret`.
+/// pointer with the load prepared for its type, and the return is written to `ret`; the
+/// missing pointer's code with nothing called when one is ([`ffi_trait::raw::raw_fault`]).
 ///
 /// # Safety
 /// `data` is a live [`NativeFunction`]; `args` and `ret` as
-/// [`ffi_trait::raw::RawEntry::call`] (the count is the signature's).
-unsafe fn raw_call(data: *const (), args: *const *const c_void, ret: *mut c_void) {
-    // SAFETY: (all) the contract above; the image of `k < nargs` reads `args[k]`.
+/// [`ffi_trait::raw::RawEntry::call`].
+unsafe extern "C" fn raw_call(
+    data: *const (),
+    args: *const *const c_void,
+    ret: *mut c_void,
+) -> u32 {
+    // SAFETY: (all) the contract above; the image of `k < nargs` reads `args[k]`, present.
     unsafe {
         let f = &*data.cast::<NativeFunction>();
+        let nargs = f.raw.len();
+        let returns = !matches!(f.signature.ret(), Type::Void);
+        let fault = ffi_trait::raw::raw_fault(args, nargs, ret, returns);
+        if fault != 0 {
+            return fault;
+        }
         let bits = call_images(
             f,
-            f.raw.len(),
+            nargs,
             #[inline(always)]
             |k| f.raw.get_unchecked(k).raw_image(*args.add(k)),
         );
         f.raw_ret.write(bits, ret);
+        0
     }
 }
 

@@ -4,7 +4,7 @@ use std::ffi::{c_char, c_void};
 use std::path::Path;
 use std::sync::Arc;
 
-use ffikit::raw::RawEntry;
+use ffikit::raw::{MissingPointer, RawEntry};
 use ffikit::{DynFunction, DynLibrary, Error, OwnerId, Signature, Source, Type};
 
 use crate::boundary::{Failure, non_null, on_context, or_fallback, out_ptr, quietly, utf8};
@@ -21,25 +21,14 @@ pub struct ffikit_library {
     owner: OwnerId,
 }
 
-/// Whether every one of the `n` pointers at `args` is non-null.
-///
-/// # Safety
-/// `args` is valid for reads of `n` pointers.
-#[inline(always)]
-unsafe fn all_present(args: *const *mut c_void, n: usize) -> bool {
-    // SAFETY: the caller's contract.
-    (0..n).all(|i| unsafe { !(*args.add(i)).is_null() })
-}
-
 /// A function prepared for dynamic calls: the symbol, its call plan and its signature.
 #[allow(non_camel_case_types)]
 pub struct ffikit_function {
     function: DynFunction,
-    /// `function`'s raw entry ([`DynFunction::raw_entry`]), its parameter count and whether
-    /// it returns a value: what `ffikit_call`'s straight path reads.
+    /// `function`'s raw entry ([`DynFunction::raw_entry`]) and its parameter count: what
+    /// `ffikit_call`'s straight path reads.
     entry: Option<RawEntry>,
     nargs: usize,
-    returns: bool,
     owner: OwnerId,
     // Keeps the code mapped while the function lives.
     _library: Arc<DynLibrary>,
@@ -153,7 +142,6 @@ pub unsafe extern "C" fn ffikit_prepare(
             *out = Box::into_raw(Box::new(ffikit_function {
                 entry: function.raw_entry(),
                 nargs: sig.args().len(),
-                returns: *sig.ret() != Type::Void,
                 function,
                 owner: backend.owner(),
                 _library: lib.library.clone(),
@@ -257,31 +245,49 @@ pub unsafe extern "C" fn ffikit_call(
     ret: *mut c_void,
 ) -> ffikit_status {
     // The straight path: a function whose backend gave it a raw entry, called with the
-    // count it was prepared with, every pointer present, on its own healthy context, runs
-    // that entry and nothing else (no trait object, no type-id test, no re-check of what
-    // prepare fixed). Anything else takes the checked path below, which names the fault.
+    // count it was prepared with on the context that prepared it, runs that entry and
+    // nothing else (no trait object, no type-id test, no re-check of what prepare fixed).
+    // The entry itself checks the pointers and names a missing one instead of calling
+    // (`RawEntry::call`). Such a context is native or asm, which nothing in the C API
+    // poisons (only wasm traps and deadlines do), so the poisoned test is the checked
+    // path's. Anything else takes the checked path below, which names the fault.
     // SAFETY: `ctx` and `function` are non-null here and live (the caller's contract); the
-    // entry's contract (`RawEntry::call`) is checked just before: the count, every argument
-    // pointer non-null, `ret` present for a return value, the function prepared by this
-    // context; the pointed-to values are the caller's contract, as for the checked path.
+    // entry's contract (`RawEntry::call`): the count is checked just before, the function
+    // was prepared by this context (so it lives, with its library), and the pointed-to
+    // values are the caller's contract, as for the checked path.
     unsafe {
         if !ctx.is_null() && !function.is_null() {
             let f = &*function;
             if let Some(entry) = f.entry
                 && nargs == f.nargs
-                && (nargs == 0 || (!args.is_null() && all_present(args, nargs)))
-                && (!ret.is_null() || !f.returns)
+                && f.owner == (*ctx).owner
             {
-                let c = &*ctx;
-                if f.owner == c.owner && c.inner.poisoned().is_none() {
-                    entry.call(args.cast(), ret);
+                debug_assert!((*ctx).inner.poisoned().is_none());
+                let fault = entry.call(args.cast(), ret);
+                if fault == 0 {
                     return ffikit_status::FFIKIT_STATUS_OK;
                 }
+                return missing_pointer(ctx, fault);
             }
         }
     }
     // SAFETY: forwarded.
     unsafe { checked_call(ctx, function, args, nargs, ret) }
+}
+
+/// The failure of a straight-path call whose raw entry found a pointer missing (`fault`,
+/// a [`MissingPointer`] code): the checked path's status and message for it. Out of line and
+/// cold, so the straight path keeps only `ctx` across its call.
+///
+/// # Safety
+/// `ctx` is non-null and live.
+#[cold]
+#[inline(never)]
+unsafe fn missing_pointer(ctx: *mut ffikit_context, fault: u32) -> ffikit_status {
+    let name = MissingPointer::from_code(fault)
+        .map_or_else(|| "a pointer".to_owned(), MissingPointer::name);
+    // SAFETY: forwarded.
+    unsafe { on_context(ctx, |_| Err(Failure::null(&name))) }
 }
 
 /// `ffikit_call` with every check, each failure named: the calls its straight path does not

@@ -236,45 +236,124 @@ mod tests {
     }
 }
 
+/// A pointer a raw call needs that was null: what a [`RawEntry`] reports instead of
+/// calling. Its routine returns it as a code ([`MissingPointer::code`]; 0 means it called).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MissingPointer {
+    /// The argument array itself (for a function with parameters).
+    Args,
+    /// The return slot (for a function that returns a value).
+    Ret,
+    /// Argument pointer `k`.
+    Arg(usize),
+}
+
+impl MissingPointer {
+    /// The routine's return code for this fault: `Args` 1, `Ret` 2, `Arg(k)` `3 + k`.
+    pub const fn code(self) -> u32 {
+        match self {
+            MissingPointer::Args => 1,
+            MissingPointer::Ret => 2,
+            MissingPointer::Arg(k) => 3 + k as u32,
+        }
+    }
+
+    /// The fault of a routine's return code; `None` for 0 (the call was made).
+    pub const fn from_code(code: u32) -> Option<MissingPointer> {
+        match code {
+            0 => None,
+            1 => Some(MissingPointer::Args),
+            2 => Some(MissingPointer::Ret),
+            k => Some(MissingPointer::Arg((k - 3) as usize)),
+        }
+    }
+
+    /// The pointer's name as the C API's messages give it: `args`, `ret (the function
+    /// returns a value)`, `args[k]`.
+    pub fn name(self) -> String {
+        match self {
+            MissingPointer::Args => "args".to_owned(),
+            MissingPointer::Ret => "ret (the function returns a value)".to_owned(),
+            MissingPointer::Arg(k) => format!("args[{k}]"),
+        }
+    }
+}
+
 /// A prepared function's libffi-style call entry (`ffikit_call`'s convention: an array of
 /// argument pointers and a return slot), resolved once at prepare from the function's call
 /// plan so that a call reaches the machine code with no trait object, no type-id test and no
-/// match on the plan's form: one indirect call to a routine made for that form.
+/// match on the plan's form: one indirect call to a routine made for that form (for the asm
+/// backend on x86-64, a stub compiled for the plan).
 ///
 /// A backend offers one ([`Backend::raw_entry`](crate::Backend::raw_entry)) for the
 /// functions whose arguments it can read straight from their pointers; a
 /// [`DynFunction`](crate::DynFunction) keeps it ([`DynFunction::raw_entry`](crate::DynFunction::raw_entry)).
 #[derive(Clone, Copy, Debug)]
 pub struct RawEntry {
-    call: unsafe fn(*const (), *const *const c_void, *mut c_void),
+    call: RawRoutine,
     data: *const (),
 }
+
+/// The routine of a [`RawEntry`]: `call(data, args, ret)`, returning 0 when it made the call
+/// or a [`MissingPointer`]'s code (see [`RawEntry::call`]). A C-ABI function pointer, so that
+/// a routine may be machine code made at run time.
+pub type RawRoutine = unsafe extern "C" fn(*const (), *const *const c_void, *mut c_void) -> u32;
 
 impl RawEntry {
     /// An entry that calls `call(data, args, ret)`.
     ///
     /// # Safety
-    /// `call(data, args, ret)` must make the function's call, sound for every `args` and
-    /// `ret` that meet [`RawEntry::call`]'s contract, for as long as the function `data`
-    /// belongs to is alive and unchanged.
-    pub unsafe fn new(
-        call: unsafe fn(*const (), *const *const c_void, *mut c_void),
-        data: *const (),
-    ) -> RawEntry {
+    /// `call(data, args, ret)` must do what [`RawEntry::call`] says, sound for every `args`
+    /// and `ret` that meet its contract, for as long as the function `data` belongs to is
+    /// alive and unchanged.
+    pub unsafe fn new(call: RawRoutine, data: *const ()) -> RawEntry {
         RawEntry { call, data }
     }
 
     /// Calls the function: reads argument `i` from `*args.add(i)` and writes the return
-    /// into `ret` as [`Backend::call_raw`](crate::Backend::call_raw) does.
+    /// into `ret` as [`Backend::call_raw`](crate::Backend::call_raw) does, and returns 0.
+    /// When `args` (for a function with parameters), one of the argument pointers, or `ret`
+    /// (for a function that returns a value) is null, it calls nothing and returns the first
+    /// such [`MissingPointer`]'s code, for the caller to report.
     ///
     /// # Safety
-    /// The function the entry came from is alive and unchanged; `args` points at exactly as
-    /// many non-null pointers as the signature has parameters, each valid for a read of its
-    /// parameter's type; `ret` is valid for writes of 8 bytes (null only for a `void`
-    /// return); and the call is sound as for [`Backend::call`](crate::Backend::call).
+    /// The function the entry came from is alive and unchanged; `args` (unless null) points
+    /// at exactly as many pointers as the signature has parameters, each null or valid for a
+    /// read of its parameter's type; `ret` is null or valid for writes of the return (8 bytes
+    /// for a scalar, the struct's size for a struct); and the call is sound as for
+    /// [`Backend::call`](crate::Backend::call).
     #[inline(always)]
-    pub unsafe fn call(self, args: *const *const c_void, ret: *mut c_void) {
+    pub unsafe fn call(self, args: *const *const c_void, ret: *mut c_void) -> u32 {
         // SAFETY: forwarded from the caller's contract and `new`'s.
         unsafe { (self.call)(self.data, args, ret) }
     }
+}
+
+/// The first pointer of a raw call that is missing, as [`MissingPointer::code`] (0: all
+/// present): `args` (when `nargs > 0`), then `ret` when the function `returns` a value, then
+/// each argument pointer in order. What a Rust [`RawRoutine`] checks before it reads
+/// anything.
+///
+/// # Safety
+/// `args` is null or valid for reads of `nargs` pointers.
+#[inline(always)]
+pub unsafe fn raw_fault(
+    args: *const *const c_void,
+    nargs: usize,
+    ret: *mut c_void,
+    returns: bool,
+) -> u32 {
+    if nargs > 0 && args.is_null() {
+        return MissingPointer::Args.code();
+    }
+    if returns && ret.is_null() {
+        return MissingPointer::Ret.code();
+    }
+    for k in 0..nargs {
+        // SAFETY: `args` is valid for `nargs` reads (the caller's contract).
+        if unsafe { (*args.add(k)).is_null() } {
+            return MissingPointer::Arg(k).code();
+        }
+    }
+    0
 }

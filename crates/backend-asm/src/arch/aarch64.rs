@@ -477,6 +477,16 @@ pub(crate) fn stub_bytes(page: usize) -> [u8; 16] {
     out
 }
 
+/// No compiled call stubs on AArch64 yet (`crate::stub`): every plan's raw entry is one of
+/// the Rust routines (`crate::call::raw_call`, `raw_inline_call`), which the ABI suite runs.
+pub(crate) fn emit_call_stub(
+    _plan: &crate::abi::plan::Plan,
+    _ret: &ffi_trait::Type,
+    _variadic: bool,
+) -> Option<Vec<u8>> {
+    None
+}
+
 /// Makes `len` bytes of freshly written code at `start` visible to instruction fetch: clean
 /// the data cache to the point of unification, invalidate the instruction cache, and
 /// synchronise (Arm ARM B2.4.4, the sequence GCC's `__clear_cache` uses), with line sizes

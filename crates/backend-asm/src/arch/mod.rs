@@ -1,6 +1,7 @@
-//! The machine code, one file per architecture: each holds every instruction the backend
+//! The machine code, one module per architecture: each holds every instruction the backend
 //! runs on that target (the inline `asm!` entries, the naked trampoline, the closure stub and
-//! entry), with the same item names, so the rest of the crate calls `crate::arch::X`.
+//! entry, the encoder of compiled call stubs), with the same item names, so the rest of the
+//! crate calls `crate::arch::X`.
 //! A target with no file here does not compile: nothing falls back to a silent no-op.
 
 #[cfg(target_arch = "aarch64")]

@@ -1,8 +1,9 @@
 //! All of the x86-64 machine code of the asm backend, for the System V AMD64 (psABI 1.0) calling
 //! convention that `crate::abi::sysv64` classifies: the inline entries (`asm!` blocks
 //! that the call entry, `crate::entry`, fills straight from the caller's arguments), the
-//! naked trampoline (for the plans the inline entries do not take), and the closures'
-//! stub and entry (the incoming side of the same plans).
+//! naked trampoline (for the plans the inline entries do not take), the closures'
+//! stub and entry (the incoming side of the same plans), and in [`call_stub`] the encoder of
+//! the compiled call stubs (`crate::stub`).
 //!
 //! # The trampoline's frame
 //! ```text
@@ -43,6 +44,9 @@
 //! The entry saves `rdi rsi rdx rcx r8 r9` and the low 64 bits of `xmm0-7` into
 //! [`Incoming`], calls [`super::dispatch`]`(data, &incoming, stack args)`, then loads
 //! `rax rdx xmm0 xmm1` from `Incoming::ret` and returns to the C caller.
+
+mod call_stub;
+pub(crate) use call_stub::emit_call_stub;
 
 use std::ffi::c_void;
 

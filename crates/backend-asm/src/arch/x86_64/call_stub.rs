@@ -1,0 +1,545 @@
+//! The x86-64 compiled call stub: one call plan ([`Plan`]) turned into straight-line machine
+//! code that makes the raw call (`ffikit_call`'s convention: an array of argument pointers and
+//! a return slot) with no loop, no match and no indirect jump. `crate::stub` maps and caches
+//! the bytes; this file only encodes them.
+//!
+//! # The stub's own calling convention (System V)
+//! `uint32_t stub(const void *code, void *const *args, void *ret)`: `rdi` the function to
+//! call, `rsi` the argument pointers, `rdx` the return slot. It returns 0 after the call, or,
+//! with nothing called, the fault code of the first missing pointer
+//! (`ffi_trait::raw::MissingPointer::code`): `args` null (for a function with parameters), `ret` null
+//! (for a function that returns a value), or `args[k]` null.
+//!
+//! # What it does
+//! ```text
+//!   push rbx                                      ; rsp is 16-byte aligned again
+//!   mov rbx, rdx; mov r11, rdi                    ; the return slot and the function
+//!   sub rsp, 16 * ceil(stack words / 2)           ; outgoing stack arguments, if any
+//!   test rsi, rsi / test rbx, rbx; jz fault       ; when the plan needs them
+//!   for each stack piece:    rax = args[k]; test; jz fault; copy its bytes to [rsp + 8w]
+//!   for each register piece: rax = args[k]; test; jz fault; load it with its type's width
+//!                            (the argument in `rsi`, which holds `args`, comes last)
+//!   mov eax, <vector registers used>              ; variadic calls only (§3.5.7)
+//!   call r11
+//!   store the return registers into [rbx] as the plan says
+//!   xor eax, eax; add rsp, ...; pop rbx; ret
+//! fault k:
+//!   mov eax, <fault code k>; add rsp, ...; pop rbx; ret
+//! ```
+//! No frame pointer of its own: a frame-pointer walk from the callee goes from the callee's
+//! frame to the stub's caller's (the stub never touches `rbp`).
+//!
+//! Loads follow the System V AMD64 psABI (1.0, §3.2.3): an integer scalar goes to its
+//! INTEGER register with its own width (signed kinds sign-extended to 32 bits or more, as
+//! GCC and Clang pass `char` and `short`), `bool` as 0 or 1, `float`/`double` to the low bits
+//! of an SSE register (a variadic `float` promoted to `double`, C11 §6.5.2.2p7), a struct's
+//! eightbytes each from its bytes (never reading past the struct's end), a MEMORY-class struct
+//! copied to its stack words. The return is written as `ffi_trait::raw::RawReturn` and the
+//! plan's return pieces say (the same bytes the Rust routines write).
+//!
+//! A plan this encoder does not take (a struct return piece of an odd width in an SSE
+//! register, which no System V classification produces) gets `None`: the Rust routines make
+//! those calls.
+
+use ffi_trait::raw::MissingPointer;
+use ffi_trait::{ArgKind, Type};
+
+use crate::abi::plan::{ArgPlan, Loc, Piece, Plan, RetPlan};
+
+/// `rax`, `rdx`, `rbx`, `rsp`, ... in the encoding's register numbers.
+const RAX: u8 = 0;
+const RDX: u8 = 2;
+const RBX: u8 = 3;
+const RSP: u8 = 4;
+const RSI: u8 = 6;
+const RDI: u8 = 7;
+const R10: u8 = 10;
+const R11: u8 = 11;
+
+/// The System V integer argument registers in order: `rdi rsi rdx rcx r8 r9`.
+const GP_ARG: [u8; 6] = [RDI, RSI, RDX, 1, 8, 9];
+
+/// The bytes of a stub for `plan` (a System V plan of a function returning `ret`), or
+/// `None` for a plan the encoder does not take. `variadic`: the function takes variable
+/// arguments (the stub sets `al`).
+pub(crate) fn emit_call_stub(plan: &Plan, ret: &Type, variadic: bool) -> Option<Vec<u8>> {
+    let mut a = Asm {
+        frame: 16 * (u32::from(plan.stack_words).div_ceil(2)),
+        ..Asm::default()
+    };
+    // The return slot survives the call in `rbx` (callee-saved; the push also aligns the
+    // stack), the function waits in `r11`, and `rsi` stays the argument array until the
+    // argument that goes in `rsi` is loaded last.
+    a.push(RBX);
+    a.mov_rr(RBX, RDX);
+    a.mov_rr(R11, RDI);
+    if a.frame > 0 {
+        a.sub_rsp(a.frame);
+    }
+    if !plan.args.is_empty() {
+        a.test_rr(RSI);
+        a.jz_fault(MissingPointer::Args.code());
+    }
+    if !matches!(plan.ret, RetPlan::Void) {
+        a.test_rr(RBX);
+        a.jz_fault(MissingPointer::Ret.code());
+    }
+    // Stack words first: the argument registers are free scratch until the register phase.
+    for (k, arg) in plan.args.iter().enumerate() {
+        match arg {
+            ArgPlan::Scalar {
+                expect,
+                promote_f32,
+                loc: Loc::Stack(w),
+                ..
+            } => {
+                a.arg_pointer(k);
+                if *promote_f32 {
+                    // cvtss2sd xmm15, [rax]; movsd [rsp + 8w], xmm15
+                    a.sse_load(0xF3, 0x5A, 15, RAX, 0);
+                    a.mem(Some(0xF2), false, &[0x0F, 0x11], 15, RSP, 8 * i32::from(*w));
+                } else {
+                    a.load_scalar_gp(RDI, *expect)?;
+                    a.store(8, RDI, RSP, 8 * i32::from(*w));
+                }
+            }
+            ArgPlan::Pieces { pieces, .. } if pieces.iter().any(|p| is_stack(p.loc)) => {
+                a.arg_pointer(k);
+                for p in pieces.iter() {
+                    let Loc::Stack(w) = p.loc else { return None };
+                    a.load_bytes(RDI, RAX, i32::from(p.offset), p.len)?;
+                    a.store(8, RDI, RSP, 8 * i32::from(w));
+                }
+            }
+            ArgPlan::StackCopy { size, word } => {
+                a.arg_pointer(k);
+                let mut off = 0u32;
+                while off < *size {
+                    let len = (*size - off).min(8) as u8;
+                    a.load_bytes(RDI, RAX, off as i32, len)?;
+                    a.store(8, RDI, RSP, 8 * i32::from(*word) + off as i32);
+                    off += 8;
+                }
+            }
+            ArgPlan::ByRef { .. } => return None,
+            _ => {}
+        }
+    }
+    // The hidden return pointer (§3.2.3: a MEMORY-class return's address goes in `rdi`).
+    if matches!(plan.ret, RetPlan::Indirect { .. }) {
+        if !plan.sret_in_gp0 {
+            return None;
+        }
+        a.mov_rr(RDI, RBX);
+    }
+    // Register arguments, the one that goes in `rsi` (if any) last, its `rsi` piece last.
+    let in_rsi = plan.args.iter().position(uses_rsi);
+    let order = (0..plan.args.len())
+        .filter(|&k| Some(k) != in_rsi)
+        .chain(in_rsi);
+    for k in order {
+        match &plan.args[k] {
+            ArgPlan::Scalar {
+                expect,
+                promote_f32,
+                loc,
+                ..
+            } => match *loc {
+                Loc::Gp(n) => {
+                    a.arg_pointer(k);
+                    a.load_scalar_gp(*GP_ARG.get(n as usize)?, *expect)?;
+                }
+                Loc::Fp(n) => {
+                    a.arg_pointer(k);
+                    match expect {
+                        ArgKind::F64 => a.sse_load(0xF2, 0x10, n, RAX, 0),
+                        ArgKind::F32 if *promote_f32 => a.sse_load(0xF3, 0x5A, n, RAX, 0),
+                        ArgKind::F32 => a.sse_load(0xF3, 0x10, n, RAX, 0),
+                        _ => return None,
+                    }
+                }
+                Loc::Stack(_) => {}
+            },
+            ArgPlan::Pieces { pieces, .. } if !pieces.iter().any(|p| is_stack(p.loc)) => {
+                a.arg_pointer(k);
+                let (last, first): (Vec<&Piece>, Vec<&Piece>) =
+                    pieces.iter().partition(|p| p.loc == Loc::Gp(1));
+                for p in first.into_iter().chain(last) {
+                    a.load_piece(p)?;
+                }
+            }
+            _ => {}
+        }
+    }
+    if variadic {
+        // A variadic call: `al` bounds the vector registers used (§3.5.7).
+        a.mov_eax_imm(u32::try_from(plan.extra).ok()?);
+    }
+    a.call_r11();
+    a.store_return(plan, ret)?;
+    a.xor_eax();
+    a.epilogue();
+    a.emit_faults();
+    Some(a.finish())
+}
+
+/// Whether an argument puts (a piece of) itself in `rsi`, integer argument register 1.
+fn uses_rsi(arg: &ArgPlan) -> bool {
+    match arg {
+        ArgPlan::Scalar { loc, .. } => *loc == Loc::Gp(1),
+        ArgPlan::Pieces { pieces, .. } => pieces.iter().any(|p| p.loc == Loc::Gp(1)),
+        _ => false,
+    }
+}
+
+fn is_stack(loc: Loc) -> bool {
+    matches!(loc, Loc::Stack(_))
+}
+
+/// A minimal x86-64 encoder: the instruction forms the stubs use, every memory operand
+/// `[base + disp32]`.
+#[derive(Default)]
+struct Asm {
+    code: Vec<u8>,
+    /// The `rel32` field of each `jz` to a fault exit, and the fault code it returns.
+    faults: Vec<(usize, u32)>,
+    /// Bytes `sub rsp` reserved below the saved `rbx` (the epilogues give them back).
+    frame: u32,
+}
+
+impl Asm {
+    fn byte(&mut self, b: u8) {
+        self.code.push(b);
+    }
+
+    fn rex(&mut self, w: bool, reg: u8, base: u8, force: bool) {
+        let rex = 0x40 | (u8::from(w) << 3) | ((reg >> 3) << 2) | (base >> 3);
+        if rex != 0x40 || force {
+            self.byte(rex);
+        }
+    }
+
+    /// `prefix? REX? opcode modrm(reg, [base + disp32])`.
+    fn mem(&mut self, prefix: Option<u8>, w: bool, opcode: &[u8], reg: u8, base: u8, disp: i32) {
+        if let Some(p) = prefix {
+            self.byte(p);
+        }
+        // A byte store from `r11b` needs REX anyway (`r11` is above 7).
+        self.rex(w, reg, base, false);
+        self.code.extend_from_slice(opcode);
+        self.byte(0x80 | ((reg & 7) << 3) | (base & 7));
+        if base & 7 == RSP {
+            // `rsp`/`r12` as a base needs a SIB byte (no index).
+            self.byte(0x24);
+        }
+        self.code.extend_from_slice(&disp.to_le_bytes());
+    }
+
+    /// `REX? opcode modrm(reg, rm)` with both operands registers.
+    fn rr(&mut self, w: bool, opcode: &[u8], reg: u8, rm: u8) {
+        self.rex(w, reg, rm, false);
+        self.code.extend_from_slice(opcode);
+        self.byte(0xC0 | ((reg & 7) << 3) | (rm & 7));
+    }
+
+    fn push(&mut self, r: u8) {
+        self.rex(false, 0, r, false);
+        self.byte(0x50 | (r & 7));
+    }
+
+    fn pop(&mut self, r: u8) {
+        self.rex(false, 0, r, false);
+        self.byte(0x58 | (r & 7));
+    }
+
+    /// `mov dst, src` (64-bit).
+    fn mov_rr(&mut self, dst: u8, src: u8) {
+        self.rr(true, &[0x89], src, dst);
+    }
+
+    /// `test r, r` (64-bit).
+    fn test_rr(&mut self, r: u8) {
+        self.rr(true, &[0x85], r, r);
+    }
+
+    /// `jz` to an exit returning fault `code` (emitted by [`Asm::emit_faults`]).
+    fn jz_fault(&mut self, code: u32) {
+        self.code.extend_from_slice(&[0x0F, 0x84]);
+        self.faults.push((self.code.len(), code));
+        self.code.extend_from_slice(&[0; 4]);
+    }
+
+    fn sub_rsp(&mut self, bytes: u32) {
+        self.code.extend_from_slice(&[0x48, 0x81, 0xEC]);
+        self.code.extend_from_slice(&bytes.to_le_bytes());
+    }
+
+    /// `rax = args[k]; test rax, rax; jz fault(args[k] null)`.
+    fn arg_pointer(&mut self, k: usize) {
+        self.mem(None, true, &[0x8B], RAX, RSI, 8 * k as i32);
+        self.test_rr(RAX);
+        self.jz_fault(MissingPointer::Arg(k).code());
+    }
+
+    /// Loads the scalar at `[rax]` of kind `kind` into integer register `dst` with its
+    /// width: the register image `ArgKind::raw_image` gives.
+    fn load_scalar_gp(&mut self, dst: u8, kind: ArgKind) -> Option<()> {
+        match kind {
+            ArgKind::I64
+            | ArgKind::U64
+            | ArgKind::Isize
+            | ArgKind::Usize
+            | ArgKind::Ptr
+            | ArgKind::Buffer
+            | ArgKind::F64 => self.mem(None, true, &[0x8B], dst, RAX, 0),
+            // movsxd: the image of an `i32` is its sign extension.
+            ArgKind::I32 => self.mem(None, true, &[0x63], dst, RAX, 0),
+            ArgKind::U32 | ArgKind::F32 => self.mem(None, false, &[0x8B], dst, RAX, 0),
+            ArgKind::I16 => self.mem(None, true, &[0x0F, 0xBF], dst, RAX, 0),
+            ArgKind::U16 => self.mem(None, false, &[0x0F, 0xB7], dst, RAX, 0),
+            ArgKind::I8 => self.mem(None, true, &[0x0F, 0xBE], dst, RAX, 0),
+            ArgKind::U8 => self.mem(None, false, &[0x0F, 0xB6], dst, RAX, 0),
+            ArgKind::Bool => {
+                // movzx; then neg / sbb / neg: 1 for any non-zero byte, 0 for zero.
+                self.mem(None, false, &[0x0F, 0xB6], dst, RAX, 0);
+                self.rr(false, &[0xF7], 3, dst);
+                self.rr(false, &[0x19], dst, dst);
+                self.rr(false, &[0xF7], 3, dst);
+            }
+            ArgKind::Struct => return None,
+        }
+        Some(())
+    }
+
+    /// `movsd`/`movss`/`cvtss2sd xmm{x}, [base + disp]` (`prefix 0F op`).
+    fn sse_load(&mut self, prefix: u8, op: u8, x: u8, base: u8, disp: i32) {
+        self.mem(Some(prefix), false, &[0x0F, op], x, base, disp);
+    }
+
+    /// Loads `len` (1..=8) bytes at `[base + disp]` zero-extended into integer register
+    /// `dst`, never touching a byte outside them; `r10` is scratch.
+    fn load_bytes(&mut self, dst: u8, base: u8, disp: i32, len: u8) -> Option<()> {
+        // Chunks of 4, 2, 1 bytes from the lowest address, loaded highest first.
+        let mut chunks = Vec::new();
+        let mut off = 0u8;
+        for size in [8u8, 4, 2, 1] {
+            if len - off >= size && (size < 8 || off == 0) {
+                chunks.push((off, size));
+                off += size;
+            }
+            if off == len {
+                break;
+            }
+        }
+        if off != len || chunks.is_empty() {
+            return None;
+        }
+        let mut first = true;
+        for &(o, size) in chunks.iter().rev() {
+            let reg = if first { dst } else { R10 };
+            let d = disp + i32::from(o);
+            match size {
+                8 => self.mem(None, true, &[0x8B], reg, base, d),
+                4 => self.mem(None, false, &[0x8B], reg, base, d),
+                2 => self.mem(None, false, &[0x0F, 0xB7], reg, base, d),
+                _ => self.mem(None, false, &[0x0F, 0xB6], reg, base, d),
+            }
+            if !first {
+                // shl dst, 8 * size; or dst, r10
+                self.rr(true, &[0xC1], 4, dst);
+                self.byte(8 * size);
+                self.rr(true, &[0x09], R10, dst);
+            }
+            first = false;
+        }
+        Some(())
+    }
+
+    /// One register piece of a struct argument at `[rax]`.
+    fn load_piece(&mut self, p: &Piece) -> Option<()> {
+        match p.loc {
+            Loc::Gp(n) => {
+                self.load_bytes(*GP_ARG.get(n as usize)?, RAX, i32::from(p.offset), p.len)
+            }
+            Loc::Fp(x) => {
+                match p.len {
+                    8 => self.sse_load(0xF2, 0x10, x, RAX, i32::from(p.offset)),
+                    4 => self.sse_load(0xF3, 0x10, x, RAX, i32::from(p.offset)),
+                    _ => return None,
+                }
+                Some(())
+            }
+            Loc::Stack(_) => None,
+        }
+    }
+
+    /// `mov [base + disp], src` of `width` bytes (8, 4, 2 or 1).
+    fn store(&mut self, width: u8, src: u8, base: u8, disp: i32) {
+        match width {
+            8 => self.mem(None, true, &[0x89], src, base, disp),
+            4 => self.mem(None, false, &[0x89], src, base, disp),
+            2 => self.mem(Some(0x66), false, &[0x89], src, base, disp),
+            _ => {
+                // A byte store of a register other than al/cl/dl/bl needs a REX prefix.
+                debug_assert!(src == RAX || src >= 8);
+                self.mem(None, false, &[0x88], src, base, disp)
+            }
+        }
+    }
+
+    /// Stores `len` (1..=8) low bytes of integer register `src` at `[rbx + disp]`; `r11`
+    /// is scratch (the function's address is no longer needed).
+    fn store_bytes(&mut self, src: u8, disp: i32, len: u8) {
+        if len == 8 {
+            self.store(8, src, RBX, disp);
+            return;
+        }
+        self.mov_rr(R11, src);
+        let mut off = 0u8;
+        for size in [4u8, 2, 1] {
+            if len - off >= size {
+                self.store(size, R11, RBX, disp + i32::from(off));
+                off += size;
+                if off < len {
+                    // shr r11, 8 * size
+                    self.rr(true, &[0xC1], 5, R11);
+                    self.byte(8 * size);
+                }
+            }
+        }
+    }
+
+    /// Writes the return registers to `[rbx]` as the raw convention says.
+    fn store_return(&mut self, plan: &Plan, ret: &Type) -> Option<()> {
+        match &plan.ret {
+            RetPlan::Void | RetPlan::Indirect { .. } => {}
+            RetPlan::Float => match ret {
+                Type::F64 => self.mem(Some(0xF2), false, &[0x0F, 0x11], 0, RBX, 0),
+                Type::F32 => self.mem(Some(0xF3), false, &[0x0F, 0x11], 0, RBX, 0),
+                _ => return None,
+            },
+            RetPlan::Int => {
+                // Widen `rax` to the 64-bit image `RawReturn::write` stores.
+                match ret {
+                    Type::Bool => {
+                        // test al, al; setne al; movzx eax, al
+                        self.code.extend_from_slice(&[0x84, 0xC0, 0x0F, 0x95, 0xC0]);
+                        self.rr(false, &[0x0F, 0xB6], RAX, RAX);
+                    }
+                    Type::I8 => self.rr(true, &[0x0F, 0xBE], RAX, RAX),
+                    Type::U8 => self.rr(false, &[0x0F, 0xB6], RAX, RAX),
+                    Type::I16 => self.rr(true, &[0x0F, 0xBF], RAX, RAX),
+                    Type::U16 => self.rr(false, &[0x0F, 0xB7], RAX, RAX),
+                    Type::I32 => self.rr(true, &[0x63], RAX, RAX),
+                    Type::U32 => self.rr(false, &[0x89], RAX, RAX),
+                    Type::I64 | Type::U64 | Type::Isize | Type::Usize | Type::Ptr => {}
+                    _ => return None,
+                }
+                self.store(8, RAX, RBX, 0);
+            }
+            RetPlan::Pieces { pieces, .. } => {
+                for p in pieces.iter() {
+                    let disp = i32::from(p.offset);
+                    match (p.reg, p.len) {
+                        (0, len) => self.store_bytes(RAX, disp, len),
+                        (1, len) => self.store_bytes(RDX, disp, len),
+                        (x @ (2 | 3), 8) => {
+                            self.mem(Some(0xF2), false, &[0x0F, 0x11], x - 2, RBX, disp)
+                        }
+                        (x @ (2 | 3), 4) => {
+                            self.mem(Some(0xF3), false, &[0x0F, 0x11], x - 2, RBX, disp)
+                        }
+                        _ => return None,
+                    }
+                }
+            }
+        }
+        Some(())
+    }
+
+    fn mov_eax_imm(&mut self, v: u32) {
+        self.byte(0xB8);
+        self.code.extend_from_slice(&v.to_le_bytes());
+    }
+
+    fn xor_eax(&mut self) {
+        self.code.extend_from_slice(&[0x31, 0xC0]);
+    }
+
+    /// `call r11`.
+    fn call_r11(&mut self) {
+        self.code.extend_from_slice(&[0x41, 0xFF, 0xD3]);
+    }
+
+    /// `add rsp, frame; pop rbx; ret`.
+    fn epilogue(&mut self) {
+        if self.frame > 0 {
+            self.code.extend_from_slice(&[0x48, 0x81, 0xC4]);
+            self.code.extend_from_slice(&self.frame.to_le_bytes());
+        }
+        self.pop(RBX);
+        self.byte(0xC3);
+    }
+
+    /// The fault exits: for each `jz`, `mov eax, code` and the epilogue (exits of the same
+    /// code shared).
+    fn emit_faults(&mut self) {
+        let mut faults = std::mem::take(&mut self.faults);
+        faults.sort_by_key(|&(_, code)| code);
+        let mut exit = None;
+        for (at, code) in faults {
+            let here = match exit {
+                Some((c, here)) if c == code => here,
+                _ => {
+                    let here = self.code.len();
+                    self.mov_eax_imm(code);
+                    self.epilogue();
+                    exit = Some((code, here));
+                    here
+                }
+            };
+            let rel = (here - (at + 4)) as i32;
+            self.code[at..at + 4].copy_from_slice(&rel.to_le_bytes());
+        }
+    }
+
+    fn finish(self) -> Vec<u8> {
+        self.code
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Known encodings (checked against GNU as) of the forms the stubs use.
+    #[test]
+    fn encodes_known_forms() {
+        let mut a = Asm::default();
+        a.mem(None, true, &[0x8B], RAX, R10, 8); // mov rax, [r10 + 8]
+        assert_eq!(a.code, [0x49, 0x8B, 0x82, 8, 0, 0, 0]);
+        let mut a = Asm::default();
+        a.store(8, RDI, RSP, 16); // mov [rsp + 16], rdi
+        assert_eq!(a.code, [0x48, 0x89, 0xBC, 0x24, 16, 0, 0, 0]);
+        let mut a = Asm::default();
+        a.sse_load(0xF2, 0x10, 9, RAX, 0); // movsd xmm9, [rax]
+        assert_eq!(a.code, [0xF2, 0x44, 0x0F, 0x10, 0x88, 0, 0, 0, 0]);
+        let mut a = Asm::default();
+        a.store(1, R11, RBX, 3); // mov [rbx + 3], r11b
+        assert_eq!(a.code, [0x44, 0x88, 0x9B, 3, 0, 0, 0]);
+        let mut a = Asm::default();
+        a.store(2, R11, RBX, 2); // mov [rbx + 2], r11w
+        assert_eq!(a.code, [0x66, 0x44, 0x89, 0x9B, 2, 0, 0, 0]);
+        let mut a = Asm::default();
+        a.mov_rr(R11, RDI); // mov r11, rdi
+        assert_eq!(a.code, [0x49, 0x89, 0xFB]);
+        let mut a = Asm::default();
+        a.push(R11);
+        a.pop(RBX);
+        assert_eq!(a.code, [0x41, 0x53, 0x5B]);
+        let mut a = Asm::default();
+        a.call_r11();
+        a.mem(None, true, &[0x8B], RAX, RSI, 16); // mov rax, [rsi + 16]
+        assert_eq!(a.code, [0x41, 0xFF, 0xD3, 0x48, 0x8B, 0x86, 16, 0, 0, 0]);
+    }
+}
