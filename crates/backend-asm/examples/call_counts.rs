@@ -58,11 +58,11 @@ fn main() {
     // SAFETY: the fixture functions have these signatures.
     let f = unsafe { b.prepare(&lib, symbol, &sig.parse().unwrap()) }.unwrap();
     let code = lib.symbol_address(symbol).unwrap();
-    let (xs, ys) = ([1.0f64; 16], [2.0f64; 16]);
+    let (xs, ys) = ([1.0f64; 4], [2.0f64; 4]);
     let s = S16 { a: 1, b: 2 };
     let ints = [1i64, 2, 3, 4, 5, 6, 7, 8];
     let floats = [1.0f64, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0];
-    let (px, py, len) = (xs.as_ptr(), ys.as_ptr(), 16usize);
+    let (px, py, len) = (xs.as_ptr(), ys.as_ptr(), 4usize);
     let args: Vec<Arg<'_>> = match shape.as_str() {
         "add" => vec![Arg::i32(40), Arg::i32(2)],
         "dot" => vec![Arg::ptr(px), Arg::ptr(py), Arg::usize(len)],

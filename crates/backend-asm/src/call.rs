@@ -9,7 +9,7 @@ use std::mem::MaybeUninit;
 
 use ffi_trait::raw::raw_fault;
 use ffi_trait::{
-    Arg, ArgChecks, ArgKind, ArgsMismatch, Error, Result, Signature, Value,
+    Arg, ArgKind, ArgsMismatch, Error, Result, Signature, Value,
     backend::{arg_kind_error, arg_type_error},
 };
 
@@ -410,6 +410,19 @@ pub(crate) unsafe fn call_planned(
     if ret.len() < f.ret_size as usize {
         return Err(ret_slot_error(f, f.ret_size, ret.len()));
     }
+    if let Some(stub) = f.args_stub {
+        // The plan's compiled stub reads each checked argument's image (or struct bytes)
+        // with the plan's loads compiled in, and writes a struct return into `ret`.
+        // SAFETY: the arguments passed the checks (one per parameter, each of its kind);
+        // `ret` holds at least the struct's size for a struct return; the callers of
+        // `prepare` and `call` asserted the signature and the arguments.
+        let bits = unsafe { stub(f.code.0, args.as_ptr(), ret.as_mut_ptr()) };
+        return Ok(if f.ret_form as u8 <= RetForm::Float as u8 {
+            f.ret_decode.value(bits)
+        } else {
+            Value::Struct
+        });
+    }
     // One jump on the entry: an inline `asm!` call, or the trampoline out of line.
     // SAFETY: the arguments passed the checks; `ret` holds at least the struct's size for
     // a struct return; the callers of `prepare` and `call` asserted the signature and the
@@ -426,59 +439,20 @@ pub(crate) unsafe fn call_planned(
     }
 }
 
-/// [`call_planned`] for arguments whose key placed them where the function's plan does not
-/// take that path (a variadic call, an indirect return, a stack budget, a test's
-/// trampoline): their images are copied out at the indices the key gives (so the argument
-/// array is still never read at another), and the arguments are rebuilt from them out of line.
+/// [`call_planned`] out of line, for arguments whose key placed them where the function's
+/// plan does not take that path (a variadic call, an indirect return, a stack budget, a
+/// test's trampoline): the caller's code stays the key's inline entry and this call.
 ///
 /// # Safety
-/// As [`Backend::call`]; `args` has the function's key (so at most
-/// [`ArgChecks::KEYED_MAX`] arguments, no struct).
-#[inline(always)]
-pub(crate) unsafe fn call_by_images(
+/// As [`Backend::call`].
+#[inline(never)]
+pub(crate) unsafe fn call_unplaced(
     f: &AsmFunction,
     args: &[Arg<'_>],
     ret: &mut [u8],
 ) -> Result<Value> {
-    let mut images = [MaybeUninit::<u64>::uninit(); ArgChecks::KEYED_MAX];
-    for (slot, a) in images.iter_mut().zip(args) {
-        slot.write(a.bits());
-    }
-    // SAFETY: the key's count is at most `KEYED_MAX`, and the first `args.len()` slots were
-    // written just above.
-    let images = unsafe { std::slice::from_raw_parts(images.as_ptr().cast::<u64>(), args.len()) };
     // SAFETY: forwarded from this function's contract.
-    unsafe { call_rebuilt(f, images, ret) }.map_err(|e| *e)
-}
-
-/// The plan's call of arguments rebuilt from their images and the parameters' kinds (a
-/// `ptr` as a raw pointer: the asm backend passes host addresses either way).
-///
-/// The error is boxed so that the result comes back in two registers (as [`call_slow`]'s).
-///
-/// # Safety
-/// As [`call_by_images`]; `images` are the images of arguments with the function's key.
-#[inline(never)]
-pub(crate) unsafe fn call_rebuilt(
-    f: &AsmFunction,
-    images: &[u64],
-    ret: &mut [u8],
-) -> std::result::Result<Value, Box<Error>> {
-    let Some(kinds) = &f.raw else {
-        // (A keyed function has no struct parameter, so `raw` is always there.)
-        return Err(Box::new(count_error(f, images.len())));
-    };
-    let mut args = [MaybeUninit::<Arg<'_>>::uninit(); ArgChecks::KEYED_MAX];
-    for ((slot, kind), image) in args.iter_mut().zip(kinds.iter()).zip(images) {
-        // SAFETY: `image` is a readable 8-byte image whose low bytes hold the value (the
-        // targets are little-endian), and `kind` is a scalar kind.
-        slot.write(unsafe { kind.raw_arg((image as *const u64).cast()) });
-    }
-    // SAFETY: the function's key counts `images.len()` arguments, one per parameter, all
-    // written just above.
-    let args = unsafe { std::slice::from_raw_parts(args.as_ptr().cast::<Arg<'_>>(), images.len()) };
-    // SAFETY: forwarded from this function's contract.
-    unsafe { call_planned(f, args, ret) }.map_err(Box::new)
+    unsafe { call_planned(f, args, ret) }
 }
 
 /// The error of arguments whose key differs from the function's, named from the key alone

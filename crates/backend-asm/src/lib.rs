@@ -66,7 +66,7 @@ pub use abi::registers::{RegisterArg, RegisterPlacement, register_placement};
 use abi::site::{SiteEntry, SitePlacement};
 pub(crate) use abi::target_plan;
 use call::{
-    RetForm, call_by_images, call_planned, decode, key_mismatch_error, raw_call, raw_call_int,
+    RetForm, call_planned, call_unplaced, decode, key_mismatch_error, raw_call, raw_call_int,
     raw_inline_call, raw_site_entry, ret_slot_error, unsupported,
 };
 pub use closure::{Closure, ClosureArgs, ClosureParams, MAX_CLOSURE_ARGS, ReturnSlot};
@@ -138,6 +138,10 @@ pub struct AsmFunction {
     /// Whether the raw entry may be a compiled stub ([`stub`]); tests turn it off to run
     /// the Rust routines.
     compiled_stub: bool,
+    /// The plan's args-form compiled stub ([`stub::StubForm::Args`]): what
+    /// [`Backend::call`] runs for the plans its key does not place, kept in step with the
+    /// plan's entry (`None` for the trampoline's plans and where there is no stub).
+    args_stub: Option<stub::ArgsStub>,
     /// How a scalar return is written into a raw call's return slot.
     raw_ret: RawReturn,
     /// Bytes the return slot must hold: the struct's size for a struct return, else 0.
@@ -185,6 +189,15 @@ impl AsmFunction {
             .filter(|_| !trampoline)
             .and_then(|p| p.entry(&self.plan, self.signature.is_variadic()));
         self.raw_routine = raw_routine_of(self);
+        self.args_stub = if self.compiled_stub && self.inline.is_inline() {
+            stub::args_stub_for_plan(
+                &self.plan,
+                self.signature.ret(),
+                self.signature.is_variadic(),
+            )
+        } else {
+            None
+        };
     }
 
     /// Lets the raw entry be the plan's compiled stub (`true`, the default) or keeps it to
@@ -324,6 +337,7 @@ impl Backend for AsmBackend {
             kinds,
             raw_routine: None,
             compiled_stub: true,
+            args_stub: None,
             ret_size,
             ret_form: RetForm::of(&plan.ret),
             ret_decode: ReturnDecode::of(sig.ret()),
@@ -388,7 +402,7 @@ impl Backend for AsmBackend {
                 return Err(key_mismatch_error(f, key));
             }
             // SAFETY: forwarded from this function's contract.
-            return unsafe { call_by_images(f, args, ret) };
+            return unsafe { call_unplaced(f, args, ret) };
         }
         // SAFETY: forwarded from this function's contract.
         unsafe { call_planned(f, args, ret) }

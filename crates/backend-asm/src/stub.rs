@@ -19,6 +19,7 @@
 //! executable memory, the Rust routines make the calls.
 
 use std::collections::HashMap;
+use std::ffi::c_void;
 use std::sync::Mutex;
 
 use ffi_trait::Type;
@@ -30,17 +31,56 @@ use crate::abi::plan::Plan;
 /// stub's is the function's address, a Rust routine's the function).
 pub(crate) use ffi_trait::raw::RawRoutine;
 
+/// What a stub reads and returns.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub(crate) enum StubForm {
+    /// The raw convention (`ffikit_call`, libffi): `uint32_t stub(code, void *const *args,
+    /// void *ret)`, each argument read through its pointer with its type's width, the return
+    /// written to `ret`, pointers checked (see the module's documentation).
+    #[default]
+    Raw,
+    /// The Rust convention: `uint64_t stub(code, const Arg *args, uint8_t *ret)`, `args` an
+    /// array of 16-byte [`ffi_trait::Arg`]s already checked against the signature: a scalar's
+    /// 64-bit register image at `args[k]`'s offset 0 (sign- or zero-extended as its kind
+    /// says), a struct's bytes at the address there. It returns the scalar return's register
+    /// image (`rax`, or `xmm0`'s low 64 bits) and writes a struct return into `ret` (which
+    /// the caller sized); nothing is checked.
+    Args,
+}
+
+/// A compiled stub of the args form ([`StubForm::Args`]): `(function, arguments, return
+/// slot) -> the scalar return's register image`.
+pub(crate) type ArgsStub =
+    unsafe extern "C" fn(*const c_void, *const ffi_trait::Arg<'_>, *mut u8) -> u64;
+
 /// The most stubs one process makes (one page each, so at most 4 MiB with 4 KiB pages).
 pub(crate) const MAX_STUBS: usize = 1024;
 
 /// Every stub made, by its bytes.
 static STUBS: Mutex<Option<HashMap<Box<[u8]>, usize>>> = Mutex::new(None);
 
-/// The compiled stub of `plan` (a function returning `ret`, variadic or not): made on first
-/// use, then shared; `None` where the encoder does not take the plan, [`MAX_STUBS`] are made,
-/// or executable memory is refused.
+/// The compiled raw-form stub of `plan` (a function returning `ret`, variadic or not): made
+/// on first use, then shared; `None` where the encoder does not take the plan, [`MAX_STUBS`]
+/// are made, or executable memory is refused.
 pub(crate) fn for_plan(plan: &Plan, ret: &Type, variadic: bool) -> Option<RawRoutine> {
-    let code = crate::arch::emit_call_stub(plan, ret, variadic)?;
+    let addr = compiled(plan, ret, variadic, StubForm::Raw)?;
+    // SAFETY: `addr` holds, read+execute, a raw-form stub made by `emit_call_stub`, whose
+    // contract is `RawRoutine`'s with `data` the function's address (the arch module's
+    // documentation).
+    Some(unsafe { std::mem::transmute::<usize, RawRoutine>(addr) })
+}
+
+/// The compiled args-form stub of `plan` ([`StubForm::Args`]); `None` as for [`for_plan`].
+pub(crate) fn args_stub_for_plan(plan: &Plan, ret: &Type, variadic: bool) -> Option<ArgsStub> {
+    let addr = compiled(plan, ret, variadic, StubForm::Args)?;
+    // SAFETY: `addr` holds, read+execute, an args-form stub made by `emit_call_stub`, whose
+    // contract is `ArgsStub`'s (the arch module's documentation).
+    Some(unsafe { std::mem::transmute::<usize, ArgsStub>(addr) })
+}
+
+/// The address of the stub of `form` for `plan`, made or found.
+fn compiled(plan: &Plan, ret: &Type, variadic: bool, form: StubForm) -> Option<usize> {
+    let code = crate::arch::emit_call_stub(plan, ret, variadic, form)?;
     let mut stubs = STUBS.lock().unwrap_or_else(|p| p.into_inner());
     let stubs = stubs.get_or_insert_with(HashMap::new);
     let addr = match stubs.get(code.as_slice()) {
@@ -52,9 +92,7 @@ pub(crate) fn for_plan(plan: &Plan, ret: &Type, variadic: bool) -> Option<RawRou
             addr
         }
     };
-    // SAFETY: `addr` holds, read+execute, a stub made by `emit_call_stub`, whose contract is
-    // `RawRoutine`'s with `data` the function's address (the arch module's documentation).
-    Some(unsafe { std::mem::transmute::<usize, RawRoutine>(addr) })
+    Some(addr)
 }
 
 /// How many stubs are made (for tests of the sharing promise).

@@ -74,8 +74,11 @@ fn arg_of(ty: &Type, bytes: &[u8]) -> Arg<'static> {
 /// How a case is called.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum CallPath {
-    /// `Backend::call` through the inline entry.
+    /// `Backend::call` through the inline entries (compiled stubs turned off).
     Inline,
+    /// `Backend::call` as it runs by default: the key's inline entry, else (x86-64) the
+    /// plan's args-form compiled stub.
+    Stub,
     /// `Backend::call` through the naked trampoline.
     Trampoline,
     /// `Backend::call_raw` (libffi's convention: a pointer to each argument's bytes; the
@@ -102,7 +105,7 @@ fn run_case(
     // SAFETY: the fixture function has exactly this signature (generated from it).
     let mut f = unsafe { b.prepare(lib, symbol, &sig) }.map_err(|e| e.to_string())?;
     f.force_trampoline(path == CallPath::Trampoline);
-    f.use_compiled_stub(path != CallPath::RawRoutine);
+    f.use_compiled_stub(!matches!(path, CallPath::RawRoutine | CallPath::Inline));
     let mut r = Rng(seed ^ index.wrapping_mul(0x9e37));
     let mut h = 0xcbf29ce484222325u64 ^ index;
     let mut storage: Vec<Vec<u8>> = Vec::new();
@@ -211,11 +214,12 @@ fn every_fixture_function_sees_its_arguments() {
     let hand = abi_corpus::cases().iter().filter(|c| c.hand_picked).count();
     assert!(hand >= 200, "only {hand} hand-picked cases");
     let mut failures = Vec::new();
-    // Every case through the inline entry, the naked trampoline, the raw (libffi-style)
-    // call and the raw entry the C API runs (compiled stub and Rust routine), three seeds
-    // each.
+    // Every case through the inline entries, `Backend::call` with compiled stubs, the naked
+    // trampoline, the raw (libffi-style) call and the raw entry the C API runs (compiled
+    // stub and Rust routine), three seeds each.
     let paths = [
         CallPath::Inline,
+        CallPath::Stub,
         CallPath::Trampoline,
         CallPath::Raw,
         CallPath::RawEntry,

@@ -483,6 +483,7 @@ pub(crate) fn emit_call_stub(
     _plan: &crate::abi::plan::Plan,
     _ret: &ffi_trait::Type,
     _variadic: bool,
+    _form: crate::stub::StubForm,
 ) -> Option<Vec<u8>> {
     None
 }

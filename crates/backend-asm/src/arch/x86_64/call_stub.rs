@@ -45,6 +45,7 @@ use ffi_trait::raw::MissingPointer;
 use ffi_trait::{ArgKind, Type};
 
 use crate::abi::plan::{ArgPlan, Loc, Piece, Plan, RetPlan};
+use crate::stub::StubForm;
 
 /// `rax`, `rdx`, `rbx`, `rsp`, ... in the encoding's register numbers.
 const RAX: u8 = 0;
@@ -59,12 +60,18 @@ const R11: u8 = 11;
 /// The System V integer argument registers in order: `rdi rsi rdx rcx r8 r9`.
 const GP_ARG: [u8; 6] = [RDI, RSI, RDX, 1, 8, 9];
 
-/// The bytes of a stub for `plan` (a System V plan of a function returning `ret`), or
-/// `None` for a plan the encoder does not take. `variadic`: the function takes variable
-/// arguments (the stub sets `al`).
-pub(crate) fn emit_call_stub(plan: &Plan, ret: &Type, variadic: bool) -> Option<Vec<u8>> {
+/// The bytes of a stub of `form` for `plan` (a System V plan of a function returning
+/// `ret`), or `None` for a plan the encoder does not take. `variadic`: the function takes
+/// variable arguments (the stub sets `al`).
+pub(crate) fn emit_call_stub(
+    plan: &Plan,
+    ret: &Type,
+    variadic: bool,
+    form: StubForm,
+) -> Option<Vec<u8>> {
     let mut a = Asm {
         frame: 16 * (u32::from(plan.stack_words).div_ceil(2)),
+        form,
         ..Asm::default()
     };
     // The return slot survives the call in `rbx` (callee-saved; the push also aligns the
@@ -76,11 +83,11 @@ pub(crate) fn emit_call_stub(plan: &Plan, ret: &Type, variadic: bool) -> Option<
     if a.frame > 0 {
         a.sub_rsp(a.frame);
     }
-    if !plan.args.is_empty() {
+    if form == StubForm::Raw && !plan.args.is_empty() {
         a.test_rr(RSI);
         a.jz_fault(MissingPointer::Args.code());
     }
-    if !matches!(plan.ret, RetPlan::Void) {
+    if form == StubForm::Raw && !matches!(plan.ret, RetPlan::Void) {
         a.test_rr(RBX);
         a.jz_fault(MissingPointer::Ret.code());
     }
@@ -93,18 +100,18 @@ pub(crate) fn emit_call_stub(plan: &Plan, ret: &Type, variadic: bool) -> Option<
                 loc: Loc::Stack(w),
                 ..
             } => {
-                a.arg_pointer(k);
+                let (base, disp) = a.scalar_operand(k);
                 if *promote_f32 {
-                    // cvtss2sd xmm15, [rax]; movsd [rsp + 8w], xmm15
-                    a.sse_load(0xF3, 0x5A, 15, RAX, 0);
+                    // cvtss2sd xmm15, [value]; movsd [rsp + 8w], xmm15
+                    a.sse_load(0xF3, 0x5A, 15, base, disp);
                     a.mem(Some(0xF2), false, &[0x0F, 0x11], 15, RSP, 8 * i32::from(*w));
                 } else {
-                    a.load_scalar_gp(RDI, *expect)?;
+                    a.load_scalar_gp(RDI, *expect, base, disp)?;
                     a.store(8, RDI, RSP, 8 * i32::from(*w));
                 }
             }
             ArgPlan::Pieces { pieces, .. } if pieces.iter().any(|p| is_stack(p.loc)) => {
-                a.arg_pointer(k);
+                a.struct_pointer(k);
                 for p in pieces.iter() {
                     let Loc::Stack(w) = p.loc else { return None };
                     a.load_bytes(RDI, RAX, i32::from(p.offset), p.len)?;
@@ -112,7 +119,7 @@ pub(crate) fn emit_call_stub(plan: &Plan, ret: &Type, variadic: bool) -> Option<
                 }
             }
             ArgPlan::StackCopy { size, word } => {
-                a.arg_pointer(k);
+                a.struct_pointer(k);
                 let mut off = 0u32;
                 while off < *size {
                     let len = (*size - off).min(8) as u8;
@@ -146,22 +153,22 @@ pub(crate) fn emit_call_stub(plan: &Plan, ret: &Type, variadic: bool) -> Option<
                 ..
             } => match *loc {
                 Loc::Gp(n) => {
-                    a.arg_pointer(k);
-                    a.load_scalar_gp(*GP_ARG.get(n as usize)?, *expect)?;
+                    let (base, disp) = a.scalar_operand(k);
+                    a.load_scalar_gp(*GP_ARG.get(n as usize)?, *expect, base, disp)?;
                 }
                 Loc::Fp(n) => {
-                    a.arg_pointer(k);
+                    let (base, disp) = a.scalar_operand(k);
                     match expect {
-                        ArgKind::F64 => a.sse_load(0xF2, 0x10, n, RAX, 0),
-                        ArgKind::F32 if *promote_f32 => a.sse_load(0xF3, 0x5A, n, RAX, 0),
-                        ArgKind::F32 => a.sse_load(0xF3, 0x10, n, RAX, 0),
+                        ArgKind::F64 => a.sse_load(0xF2, 0x10, n, base, disp),
+                        ArgKind::F32 if *promote_f32 => a.sse_load(0xF3, 0x5A, n, base, disp),
+                        ArgKind::F32 => a.sse_load(0xF3, 0x10, n, base, disp),
                         _ => return None,
                     }
                 }
                 Loc::Stack(_) => {}
             },
             ArgPlan::Pieces { pieces, .. } if !pieces.iter().any(|p| is_stack(p.loc)) => {
-                a.arg_pointer(k);
+                a.struct_pointer(k);
                 let (last, first): (Vec<&Piece>, Vec<&Piece>) =
                     pieces.iter().partition(|p| p.loc == Loc::Gp(1));
                 for p in first.into_iter().chain(last) {
@@ -177,7 +184,9 @@ pub(crate) fn emit_call_stub(plan: &Plan, ret: &Type, variadic: bool) -> Option<
     }
     a.call_r11();
     a.store_return(plan, ret)?;
-    a.xor_eax();
+    if form == StubForm::Raw {
+        a.xor_eax();
+    }
     a.epilogue();
     a.emit_faults();
     Some(a.finish())
@@ -205,6 +214,8 @@ struct Asm {
     faults: Vec<(usize, u32)>,
     /// Bytes `sub rsp` reserved below the saved `rbx` (the epilogues give them back).
     frame: u32,
+    /// The convention of the stub being encoded.
+    form: StubForm,
 }
 
 impl Asm {
@@ -274,16 +285,45 @@ impl Asm {
         self.code.extend_from_slice(&bytes.to_le_bytes());
     }
 
-    /// `rax = args[k]; test rax, rax; jz fault(args[k] null)`.
+    /// `rax = args[k]; test rax, rax; jz fault(args[k] null)` (the raw form).
     fn arg_pointer(&mut self, k: usize) {
         self.mem(None, true, &[0x8B], RAX, RSI, 8 * k as i32);
         self.test_rr(RAX);
         self.jz_fault(MissingPointer::Arg(k).code());
     }
 
-    /// Loads the scalar at `[rax]` of kind `kind` into integer register `dst` with its
-    /// width: the register image `ArgKind::raw_image` gives.
-    fn load_scalar_gp(&mut self, dst: u8, kind: ArgKind) -> Option<()> {
+    /// Where scalar argument `k` is read: `[rax]` after [`Asm::arg_pointer`] (raw form), or
+    /// its image in the `Arg` at `[rsi + 16k]` (args form).
+    fn scalar_operand(&mut self, k: usize) -> (u8, i32) {
+        match self.form {
+            StubForm::Raw => {
+                self.arg_pointer(k);
+                (RAX, 0)
+            }
+            StubForm::Args => (RSI, 16 * k as i32),
+        }
+    }
+
+    /// `rax` = the address of struct argument `k`'s bytes.
+    fn struct_pointer(&mut self, k: usize) {
+        match self.form {
+            StubForm::Raw => self.arg_pointer(k),
+            StubForm::Args => self.mem(None, true, &[0x8B], RAX, RSI, 16 * k as i32),
+        }
+    }
+
+    /// Loads scalar argument of kind `kind` at `[base + disp]` into integer register `dst`:
+    /// with its width in the raw form (the register image `ArgKind::raw_image` gives), or
+    /// the `Arg`'s 64-bit image, already that, in the args form.
+    fn load_scalar_gp(&mut self, dst: u8, kind: ArgKind, base: u8, disp: i32) -> Option<()> {
+        if self.form == StubForm::Args {
+            if kind == ArgKind::Struct {
+                return None;
+            }
+            self.mem(None, true, &[0x8B], dst, base, disp);
+            return Some(());
+        }
+        let (RAX, 0) = (base, disp) else { return None };
         match kind {
             ArgKind::I64
             | ArgKind::U64
@@ -409,8 +449,20 @@ impl Asm {
         }
     }
 
-    /// Writes the return registers to `[rbx]` as the raw convention says.
+    /// Writes the return registers to `[rbx]` as the raw convention says, or (args form)
+    /// leaves a scalar's image in `rax` and writes only a struct's pieces.
     fn store_return(&mut self, plan: &Plan, ret: &Type) -> Option<()> {
+        if self.form == StubForm::Args {
+            match &plan.ret {
+                RetPlan::Float => {
+                    // movq rax, xmm0
+                    self.code.extend_from_slice(&[0x66, 0x48, 0x0F, 0x7E, 0xC0]);
+                    return Some(());
+                }
+                RetPlan::Void | RetPlan::Int | RetPlan::Indirect { .. } => return Some(()),
+                RetPlan::Pieces { .. } => {}
+            }
+        }
         match &plan.ret {
             RetPlan::Void | RetPlan::Indirect { .. } => {}
             RetPlan::Float => match ret {
