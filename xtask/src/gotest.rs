@@ -8,6 +8,7 @@ use std::process::Command;
 
 use crate::cmd::{root, run};
 use crate::ctest::tool_present;
+use crate::suites::Outcome;
 
 /// `go` in `dir`, without cargo's `LD_LIBRARY_PATH` (which would load a stale debug
 /// `libffikit.so` ahead of the rpath the package links with).
@@ -47,19 +48,8 @@ pub(crate) fn goffi_module() -> Result<Option<PathBuf>, String> {
     }
 }
 
-/// True when Go is present; otherwise says so loudly, and fails under CI.
-fn go_present() -> Result<bool, String> {
-    if tool_present("go") {
-        return Ok(true);
-    }
-    let msg = "Go tests NOT RUN: `go` is missing (Go 1.25+ is needed for the binding)";
-    eprintln!("xtask: ********** {msg} **********");
-    if std::env::var_os("CI").is_some() {
-        Err(msg.into())
-    } else {
-        Ok(false)
-    }
-}
+/// Why the Go suites cannot run here: `go` is missing.
+const GO_MISSING: &str = "`go` is missing (Go 1.25+ is needed for the binding)";
 
 /// Fails when `gofmt -l` lists a file under `dir` (Go's `cargo fmt --check`).
 fn gofmt_clean(dir: &Path) -> Result<(), String> {
@@ -84,9 +74,9 @@ fn gofmt_clean(dir: &Path) -> Result<(), String> {
 ///
 /// # Errors
 /// The first Go command that fails.
-pub(crate) fn run_go_tests() -> Result<(), String> {
-    if !go_present()? {
-        return Ok(());
+pub(crate) fn run_go_tests() -> Result<Outcome, String> {
+    if !tool_present("go") {
+        return Ok(Outcome::NotRun(GO_MISSING.into()));
     }
     let binding = root().join("bindings/go");
     let example = root().join("examples/go");
@@ -101,18 +91,34 @@ pub(crate) fn run_go_tests() -> Result<(), String> {
         .env("GODEBUG", "cgocheck=1"))?;
     run(&mut go_nocgo(&binding, &["test", "-count=1", "./..."]))?;
     run(go_nocgo(&binding, &["test", "-count=1", "./..."]).env("GOGC", "1"))?;
-    if let Some(goffi) = goffi_module()? {
-        run(&mut go(&goffi, &["vet", "./..."]))?;
-        run(&mut go(
-            &goffi,
-            &["test", GOFFI_LDFLAGS, "-count=1", "./..."],
-        ))?;
-    }
     run(&mut go(&example, &["run", "."]))?;
     eprintln!(
-        "xtask: Go tests passed (gofmt, vet, -race, GOGC=1 cgocheck=1, CGO_ENABLED=0, goffi), example ran"
+        "xtask: Go tests passed (gofmt, vet, -race, GOGC=1 cgocheck=1, CGO_ENABLED=0), example ran"
     );
-    Ok(())
+    Ok(Outcome::Passed)
+}
+
+/// The goffi peer module's vet and tests (the module the Go benchmarks measure goffi with),
+/// built from `../shared/peers/goffi-0.6.3-src.tar.gz`; not run without Go or the tarball.
+///
+/// # Errors
+/// A vet or test failure.
+pub(crate) fn run_goffi_tests() -> Result<Outcome, String> {
+    if !tool_present("go") {
+        return Ok(Outcome::NotRun(GO_MISSING.into()));
+    }
+    if crate::peers::goffi_source()?.is_none() {
+        return Ok(Outcome::NotRun(
+            "../shared/peers/goffi-0.6.3-src.tar.gz is missing".into(),
+        ));
+    }
+    let goffi = root().join("bindings/go/goffi-bench");
+    run(&mut go(&goffi, &["vet", "./..."]))?;
+    run(&mut go(
+        &goffi,
+        &["test", GOFFI_LDFLAGS, "-count=1", "./..."],
+    ))?;
+    Ok(Outcome::Passed)
 }
 
 /// `cargo xtask bench-go`: the binding's benchmarks with and without cgo, and goffi's, one
@@ -122,8 +128,8 @@ pub(crate) fn run_go_tests() -> Result<(), String> {
 /// When the build or a benchmark fails.
 pub(crate) fn bench_go() -> Result<(), String> {
     crate::build::build_all()?;
-    if !go_present()? {
-        return Err("Go is needed for bench-go".into());
+    if !tool_present("go") {
+        return Err(format!("bench-go cannot run: {GO_MISSING}"));
     }
     let binding = root().join("bindings/go");
     let bench = ["test", "-run", "^$", "-bench", ".", "-benchmem"];
@@ -145,9 +151,9 @@ pub(crate) fn bench_go() -> Result<(), String> {
 ///
 /// # Errors
 /// A build or the test binary fails; Go missing under `CI`.
-pub(crate) fn run_go_arm64(target: &str, aarch64_release: &Path) -> Result<(), String> {
-    if !go_present()? {
-        return Ok(());
+pub(crate) fn run_go_arm64(target: &str, aarch64_release: &Path) -> Result<Outcome, String> {
+    if !tool_present("go") {
+        return Ok(Outcome::NotRun(GO_MISSING.into()));
     }
     run(crate::cmd::cargo()
         .args([
@@ -185,5 +191,5 @@ pub(crate) fn run_go_arm64(target: &str, aarch64_release: &Path) -> Result<(), S
         .env("FFIKIT_GO_BACKENDS", "native,asm")
         .env("FFIKIT_GO_EMULATOR", "qemu-aarch64"))?;
     eprintln!("xtask: Go arm64 tests passed under qemu-user (CGO_ENABLED=0, native and asm)");
-    Ok(())
+    Ok(Outcome::Passed)
 }

@@ -19,6 +19,7 @@ mod header;
 mod libffi38;
 mod matrix;
 mod peers;
+mod suites;
 mod test;
 
 use clap::{Parser, Subcommand};
