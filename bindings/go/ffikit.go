@@ -74,6 +74,7 @@ const (
 	StatusBackendError         Status = 28
 	StatusUnsupportedSource    Status = 29
 	StatusInvalidArgument      Status = 30
+	StatusBufferTooLarge       Status = 31
 	// StatusClosed is Go-side only: the handle was closed.
 	StatusClosed Status = -1
 )

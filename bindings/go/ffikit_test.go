@@ -183,6 +183,19 @@ func TestDynamicCalls(t *testing.T) {
 	}
 }
 
+// A wasm buffer larger than the 4 GiB linear memory is refused by its own status, with both
+// sizes in the message.
+func TestWasmBufferTooLarge(t *testing.T) {
+	ctx := newContext(t, "wasm")
+	_, err := ctx.NewBuffer(5 << 30)
+	if !errors.Is(err, ffikit.StatusBufferTooLarge) {
+		t.Fatalf("a 5 GiB wasm buffer: %v", err)
+	}
+	if msg := err.Error(); !strings.Contains(msg, "5368709120") || !strings.Contains(msg, "4294967296") {
+		t.Fatalf("the message lacks the sizes: %s", msg)
+	}
+}
+
 func TestWasmTrapPoisonsTheContext(t *testing.T) {
 	ctx := newContext(t, "wasm")
 	path := filepath.Join(t.TempDir(), "trap.wat")

@@ -67,6 +67,9 @@ use wasmtime::{
 
 /// The size of a WebAssembly page in bytes.
 pub const PAGE: u64 = 65536;
+
+/// The most bytes a 32-bit linear memory holds: 65,536 pages of 64 KiB (4 GiB).
+const WASM32_MEMORY: usize = 1 << 32;
 /// The most arguments a wasm call takes here (and the size of the `ValRaw` scratch).
 pub const MAX_ARGS: usize = 32;
 
@@ -941,6 +944,22 @@ impl Backend for WasmBackend {
     fn alloc_stable_buffer(&mut self, len: usize, align: usize) -> Result<StableBuffer> {
         if !align.is_power_of_two() {
             return Err(Error::InvalidAlignment { align });
+        }
+        // A buffer larger than the linear memory can ever be is refused by its size (not
+        // left to `memory.grow`, whose page arithmetic it would overflow).
+        let (limit, what) = match self.engine.0.config.memory_limit {
+            Some(bytes) => (
+                bytes.min(WASM32_MEMORY),
+                "the context's linear memory limit (WasmConfig::memory_limit)",
+            ),
+            None => (WASM32_MEMORY, "a 32-bit linear memory (4 GiB)"),
+        };
+        if len > limit || align > limit {
+            return Err(Error::BufferTooLarge {
+                bytes: len.max(align),
+                limit,
+                what,
+            });
         }
         let align = align.max(ffi_trait::MIN_BUFFER_ALIGN) as u64;
         let want = len.max(1) as u64;

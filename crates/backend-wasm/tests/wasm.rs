@@ -209,10 +209,42 @@ fn a_memory_limit_caps_growth() {
             "past the limit fails"
         );
     }
+    // Larger than the limit: refused by its size, with both sizes in the message.
     let e = b.alloc_stable_buffer(16 << 20, 64).unwrap_err();
+    assert!(
+        matches!(e, Error::BufferTooLarge { bytes, limit, .. } if bytes == 16 << 20 && limit == 4 << 20),
+        "{e}"
+    );
+    assert!(
+        e.to_string().contains("16777216") && e.to_string().contains("4194304"),
+        "{e}"
+    );
+    // Within the limit but past what is left of it: the grow fails.
+    let e = b.alloc_stable_buffer(4 << 20, 64).unwrap_err();
     assert!(matches!(e, Error::OutOfMemory { .. }), "{e}");
     let small = b.alloc_stable_buffer(4096, 64).unwrap();
     assert_eq!(small.host_ptr() as usize % 64, 0);
+}
+
+/// Sizes no 32-bit linear memory can hold are refused by their size (never wrapped into a
+/// small grow), and an absurd alignment too.
+#[test]
+fn buffers_larger_than_linear_memory_are_refused() {
+    let mut b = WasmBackend::new().unwrap();
+    let _m = faults(&mut b);
+    for len in [(4usize << 30) + 1, 5 << 30, usize::MAX / 2, usize::MAX] {
+        let e = b.alloc_stable_buffer(len, 64).unwrap_err();
+        assert!(
+            matches!(e, Error::BufferTooLarge { bytes, limit, .. } if bytes == len && limit == 1 << 32),
+            "{len}: {e}"
+        );
+    }
+    let e = b.alloc_stable_buffer(64, 1 << 40).unwrap_err();
+    assert!(matches!(e, Error::BufferTooLarge { .. }), "{e}");
+    assert!(
+        b.alloc_stable_buffer(1 << 20, 64).is_ok(),
+        "the context stays usable"
+    );
 }
 
 #[test]

@@ -99,6 +99,9 @@ typedef enum ffikit_status {
   FFIKIT_STATUS_UNSUPPORTED_SOURCE = 29,
   // An argument value is out of its range (e.g. a pool bound of 0).
   FFIKIT_STATUS_INVALID_ARGUMENT = 30,
+  // A buffer larger than the context's memory can ever hold (for wasm, its linear
+  // memory's limit); the message gives both sizes.
+  FFIKIT_STATUS_BUFFER_TOO_LARGE = 31,
 } ffikit_status;
 
 // A stable buffer of a context: memory whose address never changes until it is freed.

@@ -74,6 +74,9 @@ pub enum ffikit_status {
     FFIKIT_STATUS_UNSUPPORTED_SOURCE = 29,
     /// An argument value is out of its range (e.g. a pool bound of 0).
     FFIKIT_STATUS_INVALID_ARGUMENT = 30,
+    /// A buffer larger than the context's memory can ever hold (for wasm, its linear
+    /// memory's limit); the message gives both sizes.
+    FFIKIT_STATUS_BUFFER_TOO_LARGE = 31,
 }
 
 use ffikit_status as S;
@@ -99,6 +102,7 @@ pub(crate) fn status_of(e: &Error) -> ffikit_status {
         Error::PointerOutsideBuffers { .. } => S::FFIKIT_STATUS_POINTER_OUTSIDE_BUFFERS,
         Error::InvalidAlignment { .. } => S::FFIKIT_STATUS_INVALID_ALIGNMENT,
         Error::OutOfMemory { .. } => S::FFIKIT_STATUS_OUT_OF_MEMORY,
+        Error::BufferTooLarge { .. } => S::FFIKIT_STATUS_BUFFER_TOO_LARGE,
         Error::UnknownBackend { .. } => S::FFIKIT_STATUS_UNKNOWN_BACKEND,
         Error::UnsupportedSource { .. } => S::FFIKIT_STATUS_UNSUPPORTED_SOURCE,
         Error::Trap { .. } => S::FFIKIT_STATUS_TRAP,
@@ -149,6 +153,7 @@ pub extern "C" fn ffikit_status_name(status: i32) -> *const c_char {
         28 => "FFIKIT_STATUS_BACKEND_ERROR\0",
         29 => "FFIKIT_STATUS_UNSUPPORTED_SOURCE\0",
         30 => "FFIKIT_STATUS_INVALID_ARGUMENT\0",
+        31 => "FFIKIT_STATUS_BUFFER_TOO_LARGE\0",
         _ => "FFIKIT_STATUS_UNKNOWN\0",
     };
     name.as_ptr().cast()

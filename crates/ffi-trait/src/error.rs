@@ -163,6 +163,18 @@ pub enum Error {
         /// The alignment asked for.
         align: usize,
     },
+    /// A buffer was asked for that can never fit: larger than the context's memory (for
+    /// wasm, its linear memory's limit: the context's `memory_limit` or the 4 GiB of a 32-bit
+    /// memory).
+    #[error("a buffer of {bytes} bytes is larger than {what} ({limit} bytes)")]
+    BufferTooLarge {
+        /// The size asked for, in bytes.
+        bytes: usize,
+        /// The most the context can hold, in bytes.
+        limit: usize,
+        /// What sets the limit (e.g. "the context's linear memory limit").
+        what: &'static str,
+    },
     /// The allocator (or a wasm guest's address space) could not supply the memory.
     #[error("out of memory allocating {bytes} bytes")]
     OutOfMemory {

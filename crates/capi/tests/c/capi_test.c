@@ -125,6 +125,26 @@ static void test_kernels(const char *backend) {
     OK(ctx, ffikit_buffer_new(ctx, N * sizeof(uint32_t), &o));
     OK(other, ffikit_buffer_new(other, N * sizeof(double), &far));
     EXPECT(ctx, ffikit_buffer_new(ctx, 8, NULL), FFIKIT_STATUS_NULL_ARGUMENT);
+    {
+        /* A buffer no context can hold: for wasm, larger than its 4 GiB linear memory, refused
+         * by its own status with both sizes in the message; for native and asm the allocator
+         * refuses it. Nothing is handed out either way. */
+        ffikit_buffer *huge = NULL;
+        ffikit_status st = ffikit_buffer_new(ctx, ((size_t)5) << 30, &huge);
+        if (strcmp(backend, "wasm") == 0) {
+            CHECK(st == FFIKIT_STATUS_BUFFER_TOO_LARGE);
+            CHECK(strstr(ffikit_context_error(ctx), "5368709120") != NULL);
+            CHECK(strstr(ffikit_context_error(ctx), "4294967296") != NULL);
+            CHECK(huge == NULL);
+        } else if (st == FFIKIT_STATUS_OK) {
+            ffikit_buffer_free(huge); /* 5 GiB of overcommitted host memory: fine to refuse or give */
+        }
+        huge = NULL;
+        st = ffikit_buffer_new(ctx, SIZE_MAX / 2, &huge);
+        CHECK(st == (strcmp(backend, "wasm") == 0 ? FFIKIT_STATUS_BUFFER_TOO_LARGE
+                                                  : FFIKIT_STATUS_OUT_OF_MEMORY));
+        CHECK(huge == NULL);
+    }
     CHECK(ffikit_buffer_len(x) == N * sizeof(double));
     CHECK(((uintptr_t)ffikit_buffer_data(x) % 64) == 0);
     double *xs = (double *)ffikit_buffer_data(x), *ys = (double *)ffikit_buffer_data(y);
