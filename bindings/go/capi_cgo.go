@@ -281,6 +281,10 @@ func capiPoolRelease(p, ctx unsafe.Pointer) {
 	C.ffikit_pool_release((*C.ffikit_pool)(p), (*C.ffikit_context)(ctx))
 }
 
+func capiPoolSetDiscardTrapped(p unsafe.Pointer, on bool) {
+	C.ffikit_pool_set_discard_trapped((*C.ffikit_pool)(p), C.bool(on))
+}
+
 func capiPoolFree(p unsafe.Pointer) { C.ffikit_pool_free((*C.ffikit_pool)(p)) }
 
 // cMalloc and cFree manage the C memory of Function.Call's argument area.

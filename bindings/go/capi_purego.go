@@ -66,6 +66,7 @@ var (
 	ffikitPoolAcquire          func(p unsafe.Pointer, out *unsafe.Pointer) int32
 	ffikitPoolAcquireTimeout   func(p unsafe.Pointer, ms uint64, out *unsafe.Pointer) int32
 	ffikitPoolRelease          func(p, ctx unsafe.Pointer)
+	ffikitPoolSetDiscard       func(p unsafe.Pointer, on bool)
 	ffikitPoolFree             func(p unsafe.Pointer)
 	libcMalloc                 func(n uintptr) unsafe.Pointer
 	libcFree                   func(p unsafe.Pointer)
@@ -153,6 +154,7 @@ func loadLibrary() error {
 		bind(&ffikitPoolAcquire, "ffikit_pool_acquire")
 		bind(&ffikitPoolAcquireTimeout, "ffikit_pool_acquire_timeout")
 		bind(&ffikitPoolRelease, "ffikit_pool_release")
+		bind(&ffikitPoolSetDiscard, "ffikit_pool_set_discard_trapped")
 		bind(&ffikitPoolFree, "ffikit_pool_free")
 		purego.RegisterLibFunc(&libcMalloc, libc, "malloc")
 		purego.RegisterLibFunc(&libcFree, libc, "free")
@@ -347,6 +349,8 @@ func capiPoolAcquireTimeout(p unsafe.Pointer, ms uint64) (unsafe.Pointer, Status
 }
 
 func capiPoolRelease(p, ctx unsafe.Pointer) { ffikitPoolRelease(p, ctx) }
+
+func capiPoolSetDiscardTrapped(p unsafe.Pointer, on bool) { ffikitPoolSetDiscard(p, on) }
 
 func capiPoolFree(p unsafe.Pointer) { ffikitPoolFree(p) }
 

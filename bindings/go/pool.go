@@ -61,20 +61,33 @@ func (p *Pool) acquire(timeout time.Duration) (*Context, error) {
 	if w, ok := p.wrappers.Load(key); ok {
 		return w.(*Context), nil
 	}
-	// A native or asm context is never discarded before the pool is freed (only wasm
-	// traps poison), so a wrapper's kernel address stays valid as long as the pool lives.
+	// A native or asm context is never discarded before the pool is freed (only a wasm
+	// context can trap, and only a pool set to discard trapped contexts drops one), so a
+	// wrapper's kernel address stays valid as long as the pool lives.
 	ctx := wrapContext(c, true)
 	w, _ := p.wrappers.LoadOrStore(key, ctx)
 	return w.(*Context), nil
 }
 
-// Release returns a context to the pool (a poisoned one is dropped and replaced on demand).
+// Release returns a context to the pool, which keeps it for the next Acquire (in a pool set
+// to discard trapped contexts, one whose call trapped is dropped and replaced on demand).
 // The context must not be used afterwards by this goroutine.
 func (p *Pool) Release(ctx *Context) {
 	if p.p == nil || ctx == nil || ctx.c == nil {
 		return
 	}
 	capiPoolRelease(p.p, ctx.c)
+	runtime.KeepAlive(p)
+}
+
+// SetDiscardTrapped sets whether a context whose call trapped (a wasm trap or deadline) is
+// dropped when it is released, so that the next Acquire gets a fresh one. Off by default: a
+// trap is the error of that call only, and the context stays usable with its buffers.
+func (p *Pool) SetDiscardTrapped(on bool) {
+	if p.p == nil {
+		return
+	}
+	capiPoolSetDiscardTrapped(p.p, on)
 	runtime.KeepAlive(p)
 }
 

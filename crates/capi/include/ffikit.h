@@ -73,13 +73,15 @@ typedef enum ffikit_status {
   FFIKIT_STATUS_INVALID_ALIGNMENT = 16,
   // Allocation failed (for wasm: the 4 GiB linear memory is exhausted).
   FFIKIT_STATUS_OUT_OF_MEMORY = 17,
-  // The wasm guest trapped (the context is now poisoned).
+  // The wasm guest trapped: the error of that call (the context stays usable).
   FFIKIT_STATUS_TRAP = 18,
-  // The wasm guest ran past its deadline (the context is now poisoned).
+  // The wasm guest ran past its deadline and was stopped: the error of that call (the
+  // context stays usable).
   FFIKIT_STATUS_DEADLINE_EXCEEDED = 19,
   // The asm call needs more stack than its budget or the thread has.
   FFIKIT_STATUS_STACK_BUDGET_EXCEEDED = 20,
-  // The context was poisoned by an earlier trap and takes no more calls.
+  // The context was marked poisoned and takes no more calls (a trap no longer poisons a
+  // context; the number stays reserved for this meaning).
   FFIKIT_STATUS_CONTEXT_POISONED = 21,
   // Every context of the pool is checked out and the pool is at its bound.
   FFIKIT_STATUS_POOL_EXHAUSTED = 22,
@@ -592,12 +594,24 @@ enum ffikit_status ffikit_pool_acquire_timeout(struct ffikit_pool *pool,
                                                struct ffikit_context **out);
 
 // `void ffikit_pool_release(ffikit_pool *pool, ffikit_context *ctx)`: returns a context to
-// its pool. A poisoned context (after a wasm trap) is dropped and replaced on demand. NULL,
-// a context of another pool, or one already released is ignored (nothing changes).
+// its pool, which keeps it for the next checkout; in a pool set to discard trapped contexts
+// (`ffikit_pool_set_discard_trapped`), one whose call trapped is dropped and replaced on
+// demand. NULL, a context of another pool, or one already released is ignored (nothing
+// changes).
 //
 // # Safety
 // `pool` NULL or live; `ctx` not used after this call.
 void ffikit_pool_release(struct ffikit_pool *pool, struct ffikit_context *ctx);
+
+// `void ffikit_pool_set_discard_trapped(ffikit_pool *pool, bool on)`: whether a context
+// whose call trapped (a wasm trap or deadline) is dropped when it is released, so that the
+// next checkout gets a fresh one. Off by default: a trap is the error of that call only,
+// and the context stays usable with its buffers. Takes effect for the contexts released
+// after it, from any thread. NULL is ignored.
+//
+// # Safety
+// `pool` NULL or live.
+void ffikit_pool_set_discard_trapped(struct ffikit_pool *pool, bool on);
 
 // `void ffikit_pool_free(ffikit_pool *pool)`: frees a pool and all its contexts (NULL is a
 // no-op). Every acquired context must have been released first.

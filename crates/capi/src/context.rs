@@ -43,6 +43,10 @@ impl PoolItem for ffikit_context {
     fn is_poisoned(&self) -> bool {
         self.inner.is_poisoned()
     }
+
+    fn has_trapped(&self) -> bool {
+        self.inner.has_trapped()
+    }
 }
 
 /// A stable buffer of a context: memory whose address never changes until it is freed.

@@ -249,8 +249,7 @@ pub unsafe extern "C" fn ffikit_call(
     // nothing else (no trait object, no type-id test, no re-check of what prepare fixed).
     // The entry itself checks the pointers and names a missing one instead of calling
     // (`RawEntry::call`). Such a context is native or asm, which nothing in the C API
-    // poisons (only wasm traps and deadlines do), so the poisoned test is the checked
-    // path's. Anything else takes the checked path below, which names the fault.
+    // poisons, so the poisoned test is the checked path's. Anything else takes the checked path below, which names the fault.
     // SAFETY: `ctx` and `function` are non-null here and live (the caller's contract); the
     // entry's contract (`RawEntry::call`): the count is checked just before, the function
     // was prepared by this context (so it lives, with its library), and the pointed-to
@@ -340,16 +339,11 @@ unsafe fn checked_call(
             if f.owner != c.inner.owner() {
                 return Err(foreign("the function"));
             }
-            // One `match` on the context's backend, then its own raw call (no virtual call).
-            match c.inner.call_raw(&f.function, args.cast(), nargs, ret) {
-                Ok(()) => Ok(()),
-                Err(e) => {
-                    if e.poisons_context() {
-                        c.inner.poison(e.to_string());
-                    }
-                    Err(e.into())
-                }
-            }
+            // One `match` on the context's backend, then its own raw call (no virtual call);
+            // a trap is this call's error (the context records it and stays usable).
+            c.inner
+                .call_raw(&f.function, args.cast(), nargs, ret)
+                .map_err(Into::into)
         })
     }
 }

@@ -135,8 +135,10 @@ unsafe fn acquire(
 }
 
 /// `void ffikit_pool_release(ffikit_pool *pool, ffikit_context *ctx)`: returns a context to
-/// its pool. A poisoned context (after a wasm trap) is dropped and replaced on demand. NULL,
-/// a context of another pool, or one already released is ignored (nothing changes).
+/// its pool, which keeps it for the next checkout; in a pool set to discard trapped contexts
+/// (`ffikit_pool_set_discard_trapped`), one whose call trapped is dropped and replaced on
+/// demand. NULL, a context of another pool, or one already released is ignored (nothing
+/// changes).
 ///
 /// # Safety
 /// `pool` NULL or live; `ctx` not used after this call.
@@ -146,6 +148,24 @@ pub unsafe extern "C" fn ffikit_pool_release(pool: *mut ffikit_pool, ctx: *mut f
         // SAFETY: NULL or live, per the contract.
         if let Some(p) = unsafe { pool.as_ref() } {
             let _ = p.pool.release_raw(ctx, false);
+        }
+    })
+}
+
+/// `void ffikit_pool_set_discard_trapped(ffikit_pool *pool, bool on)`: whether a context
+/// whose call trapped (a wasm trap or deadline) is dropped when it is released, so that the
+/// next checkout gets a fresh one. Off by default: a trap is the error of that call only,
+/// and the context stays usable with its buffers. Takes effect for the contexts released
+/// after it, from any thread. NULL is ignored.
+///
+/// # Safety
+/// `pool` NULL or live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ffikit_pool_set_discard_trapped(pool: *mut ffikit_pool, on: bool) {
+    quietly(|| {
+        // SAFETY: NULL or live, per the contract.
+        if let Some(p) = unsafe { pool.as_ref() } {
+            p.pool.set_discard_trapped(on);
         }
     })
 }

@@ -48,13 +48,15 @@ pub enum ffikit_status {
     FFIKIT_STATUS_INVALID_ALIGNMENT = 16,
     /// Allocation failed (for wasm: the 4 GiB linear memory is exhausted).
     FFIKIT_STATUS_OUT_OF_MEMORY = 17,
-    /// The wasm guest trapped (the context is now poisoned).
+    /// The wasm guest trapped: the error of that call (the context stays usable).
     FFIKIT_STATUS_TRAP = 18,
-    /// The wasm guest ran past its deadline (the context is now poisoned).
+    /// The wasm guest ran past its deadline and was stopped: the error of that call (the
+    /// context stays usable).
     FFIKIT_STATUS_DEADLINE_EXCEEDED = 19,
     /// The asm call needs more stack than its budget or the thread has.
     FFIKIT_STATUS_STACK_BUDGET_EXCEEDED = 20,
-    /// The context was poisoned by an earlier trap and takes no more calls.
+    /// The context was marked poisoned and takes no more calls (a trap no longer poisons a
+    /// context; the number stays reserved for this meaning).
     FFIKIT_STATUS_CONTEXT_POISONED = 21,
     /// Every context of the pool is checked out and the pool is at its bound.
     FFIKIT_STATUS_POOL_EXHAUSTED = 22,

@@ -52,10 +52,14 @@ struct Kernels<B: Backend> {
 /// One backend instance with the kernels library (or module) open, every kernel prepared
 /// as a typed function, and three scratch buffers.
 ///
-/// # Poisoning
-/// A failure that may leave the foreign state broken ([`Error::poisons_context`]: a wasm trap
-/// or deadline) poisons the context: every later call returns [`Error::ContextPoisoned`] and
-/// a [`ContextPool`](crate::ContextPool) discards it instead of handing it out again.
+/// # Traps and poisoning
+/// A wasm trap or deadline ([`Error::is_trap`]) is the error of that call only: the context
+/// stays usable, its buffers intact, and records the trap ([`Context::trapped`]); a
+/// [`ContextPool`](crate::ContextPool) set to
+/// [`discard_trapped`](crate::ContextPool::set_discard_trapped) replaces a context that trapped
+/// instead of handing it out again. A caller that finds the state broken itself marks the
+/// context poisoned ([`Context::poison`]): every later call then returns
+/// [`Error::ContextPoisoned`] and a pool discards it.
 ///
 /// ```no_run
 /// # fn run<B: ffi_trait::Backend>(backend: B, kernels: &std::path::Path) -> ffi_trait::Result<()> {
@@ -75,6 +79,8 @@ pub struct Context<B: Backend> {
     /// out small, reused ids), so checking that a buffer is live is one lookup.
     buffers: Vec<Option<StableBuffer>>,
     poisoned: Option<String>,
+    /// The message of the last trap or deadline of a call, if one happened.
+    trapped: Option<String>,
     backend: B,
 }
 
@@ -128,6 +134,7 @@ impl<B: Backend> Context<B> {
             scratch,
             buffers: Vec::new(),
             poisoned: None,
+            trapped: None,
             backend,
         })
     }
@@ -182,6 +189,21 @@ impl<B: Backend> Context<B> {
     /// Marks the context poisoned by hand (a caller that detected a broken state itself).
     pub fn poison(&mut self, reason: impl Into<String>) {
         self.poisoned.get_or_insert_with(|| reason.into());
+    }
+
+    /// The message of the last wasm trap or deadline of a call on this context, if one
+    /// happened (see the type's docs): the context is still usable.
+    pub fn trapped(&self) -> Option<&str> {
+        self.trapped.as_deref()
+    }
+
+    /// Records `e` as the context's last trap when it is one ([`Error::is_trap`]), as the
+    /// context's own calls do: for callers that call its backend directly (the functions of
+    /// other libraries prepared through [`Context::backend`]).
+    pub fn record_trap(&mut self, e: &Error) {
+        if e.is_trap() {
+            self.trapped = Some(e.to_string());
+        }
     }
 
     /// Allocates a stable buffer of `len` bytes in this context (host memory, or linear
@@ -394,7 +416,7 @@ impl<B: Backend> Context<B> {
         }
     }
 
-    /// `r`, after poisoning the context when `r` is an error that poisons it. Inline, with
+    /// `r`, after recording a trap when `r` is one. Inline, with
     /// the error's handling out of line: the `Ok` path is one test of the result's tag (an
     /// out-of-line `track` copied the whole `Result` through memory on every call).
     #[inline(always)]
@@ -409,9 +431,7 @@ impl<B: Backend> Context<B> {
     #[cold]
     #[inline(never)]
     fn track_error(&mut self, e: &Error) {
-        if e.poisons_context() {
-            self.poison(e.to_string());
-        }
+        self.record_trap(e);
     }
 
     /// Whether `buffer` is a live buffer of this context, and which kind.

@@ -232,8 +232,9 @@ pub enum Error {
         /// Bytes left on the calling thread's stack.
         available: usize,
     },
-    /// A context was used after a failure that may have left its foreign state broken (a
-    /// wasm trap or deadline): it refuses further calls and a pool discards it.
+    /// A context was used after its user marked it poisoned
+    /// ([`Context::poison`](crate::Context::poison)): it refuses further calls and a pool
+    /// discards it. (A trap does not poison a context: see [`Error::is_trap`].)
     #[error("this context is poisoned by an earlier failure and takes no more calls: {reason}")]
     ContextPoisoned {
         /// The message of the failure that poisoned it.
@@ -268,14 +269,14 @@ pub enum Error {
 }
 
 impl Error {
-    /// True for failures after which the context's foreign state cannot be trusted (a wasm
-    /// trap or a deadline stops guest code midway, leaving its globals and memory as they
-    /// were): the context is poisoned and a pool discards it.
-    pub fn poisons_context(&self) -> bool {
-        matches!(
-            self,
-            Error::Trap { .. } | Error::DeadlineExceeded { .. } | Error::ContextPoisoned { .. }
-        )
+    /// True for a wasm trap or deadline: guest code stopped midway. The failure is that
+    /// call's alone: the instance stays usable, with its memory (and so the context's
+    /// buffers) as the guest left it, as wasmtime's own instances do after a trap. A context
+    /// records it ([`Context::trapped`](crate::Context::trapped)) and a pool asked to
+    /// ([`ContextPool::set_discard_trapped`](crate::ContextPool::set_discard_trapped)) replaces such
+    /// a context instead of handing it out again.
+    pub fn is_trap(&self) -> bool {
+        matches!(self, Error::Trap { .. } | Error::DeadlineExceeded { .. })
     }
 }
 

@@ -20,9 +20,11 @@
 //!   [`Error::PoolExhausted`] at once; [`ContextPool::acquire_timeout`] blocks (on a
 //!   `Condvar`, off the hot path) until a context is returned or the timeout passes, then
 //!   returns [`Error::PoolTimeout`].
-//! - **Failure**: a context that is poisoned ([`PoolItem::is_poisoned`], e.g. after a wasm
-//!   trap) or given up with [`PoolGuard::discard`] is dropped on return and its slot becomes
-//!   vacant, so a fresh context replaces it on demand.
+//! - **Failure**: a context that is poisoned ([`PoolItem::is_poisoned`]), given up with
+//!   [`PoolGuard::discard`], or (in a pool set to discard them, [`ContextPool::set_discard_trapped`]) one
+//!   whose call trapped ([`PoolItem::has_trapped`]) is dropped on return and its slot becomes
+//!   vacant, so a fresh context replaces it on demand. A trap alone leaves a context usable
+//!   (see [`Context`]), so by default the pool keeps it.
 //!
 //! The `object-pool` crate's `Pool` keeps its objects in a `Mutex<Vec<T>>`; it is measured
 //! beside this pool in the `pool` benchmark as the lock-based peer.
@@ -30,7 +32,7 @@
 use std::cell::{Cell, UnsafeCell};
 use std::ops::{Deref, DerefMut};
 use std::ptr::NonNull;
-use std::sync::atomic::{AtomicU8, AtomicU32, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -47,11 +49,21 @@ pub trait PoolItem: Send {
     fn is_poisoned(&self) -> bool {
         false
     }
+
+    /// True when a call on the value trapped (a pool made with
+    /// [`ContextPool::set_discard_trapped`] drops it on return).
+    fn has_trapped(&self) -> bool {
+        false
+    }
 }
 
 impl<B: Backend> PoolItem for Context<B> {
     fn is_poisoned(&self) -> bool {
         self.poisoned().is_some()
+    }
+
+    fn has_trapped(&self) -> bool {
+        self.trapped().is_some()
     }
 }
 
@@ -100,6 +112,9 @@ pub struct ContextPool<C: PoolItem> {
     wake: Condvar,
     created: AtomicUsize,
     discarded: AtomicUsize,
+    /// Whether a context whose call trapped is dropped on return
+    /// ([`ContextPool::set_discard_trapped`]).
+    discard_trapped: AtomicBool,
 }
 
 // SAFETY: a slot's value is only accessed by the thread that moved the slot's state to BUSY
@@ -171,7 +186,16 @@ impl<C: PoolItem> ContextPool<C> {
             wake: Condvar::new(),
             created: AtomicUsize::new(0),
             discarded: AtomicUsize::new(0),
+            discard_trapped: AtomicBool::new(false),
         }
+    }
+
+    /// Sets whether a context whose call trapped ([`PoolItem::has_trapped`]) is dropped when
+    /// it is returned, so that the next checkout gets a fresh one (`false`, the default: a
+    /// trap leaves a context usable and the pool keeps it). Takes effect for the contexts
+    /// returned after it, from any thread.
+    pub fn set_discard_trapped(&self, on: bool) {
+        self.discard_trapped.store(on, Ordering::Relaxed);
     }
 
     /// The bound: the most contexts that exist at once.
@@ -313,7 +337,10 @@ impl<C: PoolItem> ContextPool<C> {
         // SAFETY: the slot is BUSY and owned by this thread (the guard or raw checkout that
         // is being returned), so nobody else touches its value.
         let value = unsafe { &mut *s.value.get() };
-        if discard || value.as_ref().is_none_or(PoolItem::is_poisoned) {
+        let drop_it = value.as_ref().is_none_or(|v| {
+            v.is_poisoned() || (v.has_trapped() && self.discard_trapped.load(Ordering::Relaxed))
+        });
+        if discard || drop_it {
             *value = None;
             s.state.store(VACANT, Ordering::Release);
             self.discarded.fetch_add(1, Ordering::Relaxed);

@@ -129,7 +129,16 @@ impl AnyContext {
         ret: *mut std::ffi::c_void,
     ) -> Result<()> {
         // SAFETY: forwarded from the caller's contract.
-        each!(self, c => unsafe { DynBackend::call_raw(c.backend(), f, args, nargs, ret) })
+        let r = each!(self, c => unsafe { DynBackend::call_raw(c.backend(), f, args, nargs, ret) });
+        if let Err(e) = &r {
+            self.record_trap(e);
+        }
+        r
+    }
+
+    /// See [`Context::record_trap`].
+    pub fn record_trap(&mut self, e: &ffi_trait::Error) {
+        each!(self, c => c.record_trap(e))
     }
 
     /// The backend's name.
@@ -146,6 +155,11 @@ impl AnyContext {
     /// Why the context is poisoned, if it is.
     pub fn poisoned(&self) -> Option<&str> {
         each!(self, c => c.poisoned())
+    }
+
+    /// See [`Context::trapped`].
+    pub fn trapped(&self) -> Option<&str> {
+        each!(self, c => c.trapped())
     }
 
     /// See [`Context::poison`].
@@ -281,6 +295,11 @@ impl PoolItem for AnyContext {
     #[inline]
     fn is_poisoned(&self) -> bool {
         self.poisoned().is_some()
+    }
+
+    #[inline]
+    fn has_trapped(&self) -> bool {
+        self.trapped().is_some()
     }
 }
 

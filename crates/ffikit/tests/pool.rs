@@ -160,8 +160,7 @@ fn in_place_buffers_and_copies_agree() {
     }
 }
 
-/// A module with the kernels' exports whose `sum_f64` traps: the context that ran it is
-/// poisoned and the pool replaces it.
+/// A module with the kernels' exports whose `sum_f64` traps.
 const TRAPPING_KERNELS: &str = r#"
 (module
   (memory (export "memory") 2)
@@ -174,9 +173,8 @@ const TRAPPING_KERNELS: &str = r#"
 )"#;
 
 #[cfg(feature = "wasm")]
-#[test]
-fn a_trapped_wasm_context_is_poisoned_and_discarded() {
-    let make = || {
+fn trapping_pool() -> ContextPool<Context<ffikit::WasmBackend>> {
+    ContextPool::new(1, || {
         Context::new(
             ffikit::WasmBackend::new()?,
             Source::Bytes(TRAPPING_KERNELS.as_bytes()),
@@ -184,17 +182,59 @@ fn a_trapped_wasm_context_is_poisoned_and_discarded() {
                 capacity_bytes: 1024,
             },
         )
-    };
-    let pool = ContextPool::new(1, make);
+    })
+}
+
+/// A trap is the error of that call: the context stays usable with its buffers intact,
+/// records the trap, and the pool hands the same context out again.
+#[cfg(feature = "wasm")]
+#[test]
+fn a_trapped_wasm_context_stays_usable() {
+    let pool = trapping_pool();
+    {
+        let mut ctx = pool.try_acquire().unwrap();
+        let buf = ctx.alloc_buffer(64).unwrap();
+        // SAFETY: a live buffer of this context, used by nothing else meanwhile.
+        unsafe { buf.as_mut_slice_of::<u32>()[..2].copy_from_slice(&[7, 9]) };
+        assert_eq!(ctx.add_u32(2, 3).unwrap(), 5);
+        assert!(ctx.trapped().is_none());
+        let e = ctx.sum_f64(&[1.0]).unwrap_err();
+        assert!(matches!(e, Error::Trap { .. }) && e.is_trap(), "{e}");
+        assert!(ctx.trapped().is_some_and(|m| m.contains("ffikit_sum_f64")));
+        assert_eq!(ctx.add_u32(2, 3).unwrap(), 5, "usable after the trap");
+        // SAFETY: as above.
+        let kept = unsafe { &buf.as_mut_slice_of::<u32>()[..2] };
+        assert_eq!(kept, [7, 9], "buffers intact");
+        let e = ctx.sum_f64(&[1.0]).unwrap_err();
+        assert!(
+            matches!(e, Error::Trap { .. }),
+            "the next trap is its own call's: {e}"
+        );
+        assert!(ctx.poisoned().is_none());
+    }
+    let mut again = pool.try_acquire().unwrap();
+    assert!(again.trapped().is_some(), "the same context came back");
+    assert_eq!(again.add_u32(2, 3).unwrap(), 5);
+    let st = pool.stats();
+    assert_eq!((st.created, st.discarded, st.live), (1, 0, 1));
+}
+
+/// A pool set to discard trapped contexts replaces one whose call trapped.
+#[cfg(feature = "wasm")]
+#[test]
+fn a_pool_discards_trapped_contexts_when_asked() {
+    let pool = trapping_pool();
+    pool.set_discard_trapped(true);
     {
         let mut ctx = pool.try_acquire().unwrap();
         assert_eq!(ctx.add_u32(2, 3).unwrap(), 5);
-        let e = ctx.sum_f64(&[1.0]).unwrap_err();
-        assert!(matches!(e, Error::Trap { .. }), "{e}");
-        let e = ctx.add_u32(2, 3).unwrap_err();
-        assert!(matches!(e, Error::ContextPoisoned { .. }), "{e}");
+    }
+    {
+        let mut ctx = pool.try_acquire().unwrap();
+        assert!(ctx.sum_f64(&[1.0]).unwrap_err().is_trap());
     }
     let mut fresh = pool.try_acquire().unwrap();
+    assert!(fresh.trapped().is_none(), "a fresh context");
     assert_eq!(fresh.add_u32(2, 3).unwrap(), 5);
     let st = pool.stats();
     assert_eq!((st.created, st.discarded, st.live), (2, 1, 1));

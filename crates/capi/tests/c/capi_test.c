@@ -401,7 +401,8 @@ static void test_dynamic_wasm(void) {
     ffikit_function_free(sum);
     ffikit_library_free(mod);
 
-    /* A trap: its own status, then the context is poisoned. */
+    /* A trap: its own status and message, the error of that call only: the context stays
+     * usable with its buffers intact, and the next trap is that call's own. */
     char path[512];
     snprintf(path, sizeof path, "%s/trap.wat", tmp);
     FILE *f = fopen(path, "w");
@@ -411,19 +412,25 @@ static void test_dynamic_wasm(void) {
     fclose(f);
     ffikit_library *trap = NULL;
     ffikit_function *boom = NULL;
+    ffikit_buffer *kept = NULL;
+    OK(ctx, ffikit_buffer_new(ctx, 64, &kept));
+    if (kept) ((uint32_t *)ffikit_buffer_data(kept))[0] = 0xfeedu;
     OK(ctx, ffikit_library_open(ctx, path, &trap));
     OK(ctx, ffikit_prepare(ctx, trap, "boom", "void()", &boom));
     EXPECT(ctx, ffikit_call(ctx, boom, NULL, 0, NULL), FFIKIT_STATUS_TRAP);
     CHECK(strstr(ffikit_context_error(ctx), "boom") != NULL);
     uint32_t u = 0;
-    EXPECT(ctx, ffikit_add_u32(ctx, 1, 2, &u), FFIKIT_STATUS_CONTEXT_POISONED);
-    EXPECT(ctx, ffikit_call(ctx, boom, NULL, 0, NULL), FFIKIT_STATUS_CONTEXT_POISONED);
+    OK(ctx, ffikit_add_u32(ctx, 1, 2, &u));
+    CHECK(u == 3);
+    CHECK(kept && ((uint32_t *)ffikit_buffer_data(kept))[0] == 0xfeedu);
+    EXPECT(ctx, ffikit_call(ctx, boom, NULL, 0, NULL), FFIKIT_STATUS_TRAP);
+    ffikit_buffer_free(kept);
     ffikit_function_free(boom);
     ffikit_library_free(trap);
     ffikit_context_free(ctx);
 }
 
-/* Pools: checkout, the same context back, the bound, poisoning, threads. */
+/* Pools: checkout, the same context back, the bound, trapped contexts, threads. */
 struct worker {
     ffikit_pool *pool;
     int id;
@@ -450,6 +457,51 @@ static void *work(void *arg) {
         ffikit_pool_release(w->pool, ctx);
     }
     return NULL;
+}
+
+/* One trapping call on a checked-out context, then released: the context keeps its trap's
+ * message, so a context handed out again with an empty message is a fresh one. */
+static ffikit_context *trap_in_pool(ffikit_pool *pool) {
+    ffikit_context *ctx = NULL;
+    OK(NULL, ffikit_pool_acquire(pool, &ctx));
+    if (!ctx) return NULL;
+    const char *tmp = getenv("FFIKIT_TEST_TMP");
+    char path[512];
+    snprintf(path, sizeof path, "%s/pool_trap.wat", tmp ? tmp : "/tmp");
+    FILE *f = fopen(path, "w");
+    CHECK(f != NULL);
+    if (f) {
+        fputs("(module (memory (export \"memory\") 1) (func (export \"boom\") unreachable))", f);
+        fclose(f);
+    }
+    ffikit_library *lib = NULL;
+    ffikit_function *boom = NULL;
+    OK(ctx, ffikit_library_open(ctx, path, &lib));
+    OK(ctx, ffikit_prepare(ctx, lib, "boom", "void()", &boom));
+    EXPECT(ctx, ffikit_call(ctx, boom, NULL, 0, NULL), FFIKIT_STATUS_TRAP);
+    ffikit_function_free(boom);
+    ffikit_library_free(lib);
+    ffikit_pool_release(pool, ctx);
+    return ctx;
+}
+
+/* A wasm pool keeps a context whose call trapped (still usable), unless set to discard it. */
+static void pool_trap(ffikit_pool *pool) {
+    ffikit_context *ctx = NULL;
+    trap_in_pool(pool);
+    OK(NULL, ffikit_pool_acquire(pool, &ctx));
+    CHECK(ctx && strstr(ffikit_context_error(ctx), "boom") != NULL); /* the same context */
+    uint32_t u = 0;
+    OK(ctx, ffikit_add_u32(ctx, 20, 22, &u));
+    CHECK(u == 42);
+    ffikit_pool_release(pool, ctx);
+    ffikit_pool_set_discard_trapped(pool, true);
+    ffikit_pool_set_discard_trapped(NULL, true); /* ignored */
+    trap_in_pool(pool);
+    OK(NULL, ffikit_pool_acquire(pool, &ctx));
+    CHECK(ctx && strcmp(ffikit_context_error(ctx), "") == 0); /* a fresh context */
+    ffikit_pool_release(pool, ctx);
+    ffikit_pool_set_discard_trapped(pool, false);
 }
 
 static void test_pool(const char *backend) {
@@ -482,6 +534,7 @@ static void test_pool(const char *backend) {
     ffikit_pool_release(pool, c1);
     ffikit_pool_release(pool, c1); /* a double release is ignored */
     ffikit_pool_release(pool, c2);
+    if (strcmp(backend, "wasm") == 0) pool_trap(pool);
 
     enum { T = 4 };
     pthread_t threads[T];
