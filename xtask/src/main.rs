@@ -14,6 +14,7 @@ mod bench;
 mod build;
 mod cmd;
 mod ctest;
+mod fuzz;
 mod gotest;
 mod header;
 mod libffi38;
@@ -52,6 +53,9 @@ enum Command {
     /// Every backend against its peers, from Rust, C and Go, by size and threads: writes
     /// target/bench-matrix/ (matrix.md, results.json/.csv, crossover.md, chart.svg/.png).
     BenchMatrix(matrix::MatrixArgs),
+    /// Run the cargo-fuzz targets (fuzz/) from their seeds, each for --seconds (nightly and
+    /// cargo-fuzz needed).
+    Fuzz(fuzz::FuzzArgs),
 }
 
 fn main() {
@@ -64,6 +68,7 @@ fn main() {
         Command::BenchC => ctest::bench_c(),
         Command::BenchGo => gotest::bench_go(),
         Command::BenchMatrix(args) => matrix::bench_matrix(&args),
+        Command::Fuzz(args) => fuzz::fuzz_command(&args),
     };
     if let Err(e) = result {
         eprintln!("xtask: error: {e}");

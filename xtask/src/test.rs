@@ -18,6 +18,10 @@ pub(crate) struct TestArgs {
     no_matrix: bool,
 }
 
+/// Seconds each fuzz target runs in `cargo xtask test` (`cargo xtask fuzz --seconds N` runs
+/// longer).
+const FUZZ_SECONDS: u64 = 20;
+
 /// Builds everything once, then runs every suite (each to its end, a failure reported and
 /// the run going on), and ends with one line counting the suites passed, failed and not run.
 pub(crate) fn run_all(args: &TestArgs) -> Result<(), String> {
@@ -46,6 +50,10 @@ pub(crate) fn run_all(args: &TestArgs) -> Result<(), String> {
     );
     l.run("goffi peer tests", crate::gotest::run_goffi_tests);
     l.run("context pool under ThreadSanitizer", thread_sanitizer);
+    l.run(
+        &format!("fuzz targets ({FUZZ_SECONDS} s each: signature, capi_call, wasm_load, pool)"),
+        || crate::fuzz::run_targets(&crate::fuzz::TARGETS, FUZZ_SECONDS),
+    );
     l.run("AArch64 under qemu-user (Rust and Go)", || aarch64(args));
     if !args.no_lint {
         l.run("lints (cargo fmt --check, clippy -D warnings)", || {

@@ -1,0 +1,1 @@
+(module (import "env" "f" (func)) (memory (export "memory") 1))
