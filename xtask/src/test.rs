@@ -16,6 +16,10 @@ pub(crate) struct TestArgs {
     /// Skip the quick benchmark-matrix run at the end.
     #[arg(long)]
     no_matrix: bool,
+    /// Run the whole systematic ABI corpus (over 15,000 signatures, through every call form
+    /// and as closures from C threads, on x86-64 and AArch64) instead of its fixed sample.
+    #[arg(long)]
+    full_abi: bool,
 }
 
 /// Seconds each fuzz target runs in `cargo xtask test` (`cargo xtask fuzz --seconds N` runs
@@ -29,6 +33,12 @@ pub(crate) fn run_all(args: &TestArgs) -> Result<(), String> {
     // build them (and libffikit.so) once up front so a build failure is reported here
     // rather than in a test (and no suite runs on a broken build).
     crate::build::build_all()?;
+    if args.full_abi {
+        eprintln!("xtask: the whole systematic ABI corpus runs (--full-abi)");
+        // SAFETY: xtask is single-threaded here; the test processes started from now on
+        // inherit it.
+        unsafe { std::env::set_var("FFIKIT_FULL_ABI", "1") };
+    }
     let ci = std::env::var_os("CI").is_some();
     let mut l = Ledger::default();
     l.run("Rust tests (cargo test --workspace --all-targets)", || {

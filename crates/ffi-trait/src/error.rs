@@ -67,7 +67,11 @@ pub enum Error {
         actual: String,
     },
     /// A call passed the wrong number of arguments.
-    #[error("`{function}` takes {expected} arguments, {got} were passed")]
+    #[error(
+        "`{function}` takes {expected} argument{}, {got} {} passed",
+        if *.expected == 1 { "" } else { "s" },
+        if *.got == 1 { "was" } else { "were" }
+    )]
     ArgumentCount {
         /// The function called.
         function: String,

@@ -209,6 +209,32 @@ struct Parser<'a> {
 const TYPE_WORDS: &str =
     "a type (bool, i8, u8, i16, u16, i32, u32, i64, u64, isize, usize, f32, f64, ptr or `{...}`)";
 
+const RETURN_WORDS: &str = "a return type (void, bool, i8, u8, i16, u16, i32, u32, i64, u64, \
+     isize, usize, f32, f64, ptr or `{...}`)";
+
+/// The ffikit type a C (or Rust, or libffi) type name is written as, for the error of a
+/// signature that uses that name: `double` is `f64`. LP64 sizes (`long` is 64-bit), as on
+/// the targets ffikit supports.
+fn suggestion(name: &str) -> Option<&'static str> {
+    Some(match name {
+        "double" | "f64_t" | "float64" | "float64_t" => "f64",
+        "float" | "float32" | "float32_t" => "f32",
+        "int" | "signed" | "int32_t" | "sint32" | "long32" => "i32",
+        "unsigned" | "uint" | "uint32_t" | "uint32" => "u32",
+        "long" | "int64_t" | "sint64" | "longlong" => "i64",
+        "ulong" | "uint64_t" | "uint64" => "u64",
+        "short" | "int16_t" | "sint16" => "i16",
+        "ushort" | "uint16_t" | "uint16" => "u16",
+        "char" | "schar" | "int8_t" | "sint8" => "i8",
+        "uchar" | "uint8_t" | "uint8" | "byte" => "u8",
+        "size_t" | "uintptr_t" | "usize_t" => "usize",
+        "ssize_t" | "intptr_t" | "ptrdiff_t" | "off_t" => "isize",
+        "_Bool" | "boolean" => "bool",
+        "pointer" | "voidptr" | "void_p" | "string" | "cstring" | "str" => "ptr",
+        _ => return None,
+    })
+}
+
 impl<'a> Parser<'a> {
     fn new(text: &'a str) -> Parser<'a> {
         Parser { text, pos: 0 }
@@ -260,6 +286,28 @@ impl<'a> Parser<'a> {
         }
     }
 
+    /// Whether the next character is `*` (a C pointer declarator after a type name).
+    fn pointer_follows(&self) -> bool {
+        self.text[self.pos..].trim_start().starts_with('*')
+    }
+
+    /// The error of type name `name` (just read, at `at`) that is not a type of the grammar:
+    /// what was expected, and, for a C name (`double`, `char *`), how it is written here.
+    fn unknown_type(&self, at: usize, expected: &str, name: &str) -> ParseError {
+        let pointer = self.pointer_follows();
+        let hint = if pointer {
+            Some("ptr")
+        } else {
+            suggestion(name).or_else(|| suggestion(&name.to_ascii_lowercase()))
+        };
+        let mut e = self.error(at, expected, Token::Ident(name));
+        if let Some(ours) = hint {
+            let star = if pointer { " *" } else { "" };
+            e.found = format!("`{name}{star}` (write `{ours}` for it)");
+        }
+        e
+    }
+
     fn expect(&mut self, want: Token<'static>, words: &str) -> Result<(), ParseError> {
         let (tok, at) = self.next();
         if tok == want {
@@ -271,6 +319,11 @@ impl<'a> Parser<'a> {
 
     fn signature(&mut self) -> Result<Signature, ParseError> {
         let ret = self.ty(0, Place::Return)?;
+        if ret == Type::Void && self.pointer_follows() {
+            // `void *f(...)`: a pointer return.
+            let at = self.text.len() - self.text.trim_start().len();
+            return Err(self.unknown_type(at, RETURN_WORDS, "void"));
+        }
         self.expect(Token::LParen, "`(` after the return type")?;
         let mut args = Vec::new();
         let mut fixed = None;
@@ -313,11 +366,14 @@ impl<'a> Parser<'a> {
     fn ty(&mut self, depth: usize, place: Place) -> Result<Type, ParseError> {
         let (tok, at) = self.next();
         let expected = match place {
-            Place::Return => "a return type (void or a type)",
+            Place::Return => RETURN_WORDS,
             Place::Argument | Place::Field => TYPE_WORDS,
         };
         match tok {
             Token::Ident(name) => match (Type::from_scalar_name(name), place) {
+                (Some(Type::Void), Place::Argument) if self.pointer_follows() => {
+                    Err(self.unknown_type(at, TYPE_WORDS, name))
+                }
                 (Some(Type::Void), Place::Argument) => Err(self.error(
                     at,
                     "an argument type (void is only a return type; write `()` for no arguments)",
@@ -327,7 +383,7 @@ impl<'a> Parser<'a> {
                     Err(self.error(at, "a field type (void is only a return type)", tok))
                 }
                 (Some(t), _) => Ok(t),
-                (None, _) => Err(self.error(at, expected, tok)),
+                (None, _) => Err(self.unknown_type(at, expected, name)),
             },
             Token::LBrace => {
                 if depth >= MAX_STRUCT_DEPTH {

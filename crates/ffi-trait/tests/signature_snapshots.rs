@@ -65,6 +65,13 @@ const ERRORS: &[&str] = &[
     "i32(i32 ; i32)",
     "i32(é)",
     "(i32)",
+    "double(double, int)",
+    "i32(int, size_t)",
+    "i32(char *, unsigned)",
+    "i64(long long)",
+    "void(void *)",
+    "void *(i32)",
+    "i32(Foo)",
 ];
 
 #[test]
