@@ -283,6 +283,56 @@ fn every_fixture_function_sees_its_arguments() {
     );
 }
 
+/// The systematic corpus (`abi_corpus::systematic_cases`: over 15,000 signatures, the JDK
+/// FFM generator's shapes and more) through every call form: its fixed sample in every run,
+/// all of it under `FFIKIT_FULL_ABI=1` (`cargo xtask test --full-abi`).
+#[test]
+fn the_systematic_corpus_through_every_call_form() {
+    let mut b = AsmBackend::new().unwrap();
+    let lib = b
+        .open(Source::Path(abi_corpus::systematic_fixture()))
+        .unwrap();
+    let cases = abi_corpus::systematic_cases();
+    let paths = [
+        CallPath::Inline,
+        CallPath::Stub,
+        CallPath::Trampoline,
+        CallPath::Raw,
+        CallPath::RawEntry,
+        CallPath::RawRoutine,
+    ];
+    let started = std::time::Instant::now();
+    let mut failures = Vec::new();
+    for path in paths {
+        for (index, case) in cases.iter().enumerate() {
+            let (symbol, text) = (&case.symbol, &case.signature);
+            if let Err(e) = run_case(&mut b, &lib, index as u64, symbol, text, 11, path) {
+                failures.push(format!("{symbol} `{text}` ({path:?}): {e}"));
+            }
+        }
+    }
+    let calls = cases.len() * paths.len();
+    assert!(
+        failures.is_empty(),
+        "{} of {calls} calls failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    println!(
+        "systematic ABI corpus ({}): {} of {} signatures x {} call forms = {calls} calls, 0 \
+         mismatches, in {:.1} s",
+        if abi_corpus::systematic_is_full() {
+            "full"
+        } else {
+            "fixed sample; FFIKIT_FULL_ABI=1 runs all"
+        },
+        cases.len(),
+        abi_corpus::systematic_total(),
+        paths.len(),
+        started.elapsed().as_secs_f64()
+    );
+}
+
 /// The registers and stack words `ffx_capture` was entered with.
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]

@@ -11,6 +11,8 @@
 
 use std::cell::Cell;
 use std::ffi::c_void;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use backend_asm::{AsmBackend, Closure};
 use ffi_trait::{Arg, Backend, Signature, Source, Type, Value};
@@ -26,6 +28,96 @@ fn fixture() -> (AsmBackend, ffi_trait::SharedLibrary) {
     (b, lib)
 }
 
+/// Every signature of the systematic corpus (its fixed sample, or all of it under
+/// `FFIKIT_FULL_ABI=1`) as a closure that C's `cb_N` calls, from the test's thread and from a
+/// thread C creates: the closure sees every argument C passed and C gets its return.
+#[test]
+fn c_calls_a_closure_of_every_systematic_signature_from_its_threads() {
+    let mut b = AsmBackend::new().unwrap();
+    let lib = b
+        .open(Source::Path(abi_corpus::systematic_fixture()))
+        .unwrap();
+    let driver_sig: Signature = "u64(ptr, u64, ptr)".parse().unwrap();
+    // SAFETY: `ffx_drive_on_thread(driver, cb, seed, h)` runs `driver(cb, seed, h)` on a new
+    // thread and returns its result.
+    let on_thread = unsafe {
+        b.prepare(
+            &lib,
+            "ffx_drive_on_thread",
+            &"u64(ptr, ptr, u64, ptr)".parse().unwrap(),
+        )
+    }
+    .unwrap();
+    let cases = abi_corpus::systematic_cases();
+    let started = std::time::Instant::now();
+    let mut failures = Vec::new();
+    for (index, case) in cases.iter().enumerate() {
+        let (symbol, text) = (&case.symbol, &case.signature);
+        let sig: Signature = text.parse().unwrap();
+        let seen = Arc::new(AtomicU64::new(0));
+        let closure = fixture_closure_into(index as u64, &sig, Some(seen.clone()));
+        let driver = symbol.replace("abi_", "cb_");
+        // SAFETY: `cb_N(cbt_N, uint64_t, uint64_t *)` is generated with this signature.
+        let f = unsafe { b.prepare(&lib, &driver, &driver_sig) }.unwrap();
+        let driver_code = lib.symbol_address(&driver).unwrap();
+        for (seed, c_thread) in [(5u64, false), (0xfeed_beef, true)] {
+            let mut h_c = 0u64;
+            seen.store(0, Ordering::SeqCst);
+            let h_ptr = Arg::ptr(&mut h_c as *mut u64);
+            // SAFETY: the closure has the signature the driver calls it with; `h_c` is
+            // written once, before the call returns (the C thread is joined).
+            let v = unsafe {
+                if c_thread {
+                    b.call(
+                        &on_thread,
+                        &[
+                            Arg::ptr(driver_code),
+                            Arg::ptr(closure.code()),
+                            Arg::u64(seed),
+                            h_ptr,
+                        ],
+                        &mut [],
+                    )
+                } else {
+                    b.call(
+                        &f,
+                        &[Arg::ptr(closure.code()), Arg::u64(seed), h_ptr],
+                        &mut [],
+                    )
+                }
+            }
+            .unwrap();
+            let h_rust = seen.load(Ordering::SeqCst);
+            if h_rust != h_c || v != Value::U64(1) {
+                failures.push(format!(
+                    "{symbol} `{text}` seed {seed} (C thread: {c_thread}): closure checksum \
+                     {h_rust:#x}, C passed {h_c:#x}, driver returned {v:?}"
+                ));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} callback calls failed:\n{}",
+        failures.len(),
+        cases.len() * 2,
+        failures.join("\n")
+    );
+    println!(
+        "systematic closures ({}): {} of {} signatures called from C, on the test thread and \
+         on a C-created thread ({} calls, 0 mismatches, {:.1} s)",
+        if abi_corpus::systematic_is_full() {
+            "full"
+        } else {
+            "fixed sample"
+        },
+        cases.len(),
+        abi_corpus::systematic_total(),
+        cases.len() * 2,
+        started.elapsed().as_secs_f64()
+    );
+}
+
 thread_local! {
     /// The checksum the last fixture closure computed on this thread.
     static SEEN: Cell<u64> = const { Cell::new(0) };
@@ -34,6 +126,12 @@ thread_local! {
 /// A closure that behaves like fixture function `abi_{index}`: folds its arguments into the
 /// checksum (recorded in `SEEN`) and returns the value derived from it.
 fn fixture_closure(index: u64, sig: &Signature) -> Closure {
+    fixture_closure_into(index, sig, None)
+}
+
+/// [`fixture_closure`], also storing each checksum in `sink` (readable from any thread: the
+/// closure may run on one C created).
+fn fixture_closure_into(index: u64, sig: &Signature, sink: Option<Arc<AtomicU64>>) -> Closure {
     Closure::new(sig, move |args, ret| {
         let sig = args.signature();
         let mut h = 0xcbf29ce484222325u64 ^ index;
@@ -50,6 +148,9 @@ fn fixture_closure(index: u64, sig: &Signature) -> Closure {
             }
         }
         SEEN.with(|s| s.set(h));
+        if let Some(sink) = &sink {
+            sink.store(h, Ordering::SeqCst);
+        }
         match sig.ret() {
             Type::Void => {}
             Type::Struct(s) => {

@@ -74,6 +74,65 @@ pub fn cases() -> &'static [Case] {
     &corpus().cases
 }
 
+/// One signature in this many of the systematic corpus is in its fixed sample.
+pub const SAMPLE_STEP: usize = 15;
+
+/// Whether the systematic corpus runs in full: `FFIKIT_FULL_ABI` is set to `1` (`cargo xtask
+/// test --full-abi`); otherwise its fixed sample runs.
+pub fn systematic_is_full() -> bool {
+    std::env::var_os("FFIKIT_FULL_ABI").is_some_and(|v| v == "1")
+}
+
+/// The number of signatures in the whole systematic corpus (over 15,000: see
+/// [`systematic_cases`]).
+pub fn systematic_total() -> usize {
+    generate::systematic_sigs().len()
+}
+
+/// The systematic corpus, generated once per process: every return and every list of up to
+/// two parameters over the scalars `i32`, `f32`, `f64`, `ptr` and the structs of one or two
+/// of them (the JDK FFM generator's shapes), three-field structs and HFAs in and out with
+/// the registers exhausted before them, small integers with their extensions (nested in
+/// structs too), and variadic tails. In full under [`systematic_is_full`], else one
+/// signature in [`SAMPLE_STEP`], the same ones on every run.
+fn systematic() -> &'static Corpus {
+    static SYSTEMATIC: OnceLock<Corpus> = OnceLock::new();
+    SYSTEMATIC.get_or_init(|| {
+        let all = generate::systematic_sigs();
+        let chosen: Vec<String> = if systematic_is_full() {
+            all
+        } else {
+            all.into_iter().step_by(SAMPLE_STEP).collect()
+        };
+        generate::generate_from(&chosen, 0)
+    })
+}
+
+/// The systematic corpus's functions in index order (all of them, or the sample: see
+/// [`systematic_is_full`]); `cases[i].symbol == format!("abi_{i}")` in
+/// [`systematic_fixture`].
+pub fn systematic_cases() -> &'static [Case] {
+    &systematic().cases
+}
+
+/// The library of the systematic corpus (with the hand-written fixtures too), built on first
+/// use in `target/abi-fixture/<target>/systematic-{full,sample}/`.
+///
+/// # Panics
+/// As [`fixture`].
+pub fn systematic_fixture() -> &'static Path {
+    static FIXTURE: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    let dir = fixture_dir().join(if systematic_is_full() {
+        "systematic-full"
+    } else {
+        "systematic-sample"
+    });
+    match FIXTURE.get_or_init(|| build_library(&dir, &compiler(), systematic())) {
+        Ok(path) => path,
+        Err(e) => panic!("the systematic ABI fixture library could not be built: {e}"),
+    }
+}
+
 /// The compiler command for the fixture: `FFIKIT_ABI_CC` when set (split on whitespace, so
 /// `ccache gcc` works), else `aarch64-linux-gnu-gcc` for an AArch64 test binary (which runs
 /// under qemu-user on an x86-64 host, or natively on Debian-like AArch64 hosts, where that
@@ -171,6 +230,11 @@ pub fn fixture() -> &'static Path {
 /// When `dir` cannot be created or written, the compiler cannot be run, or it fails (its
 /// output is in the message).
 pub fn build_fixture(dir: &Path, compiler: &[OsString]) -> Result<PathBuf, String> {
+    build_library(dir, compiler, corpus())
+}
+
+/// [`build_fixture`] of `corpus`.
+fn build_library(dir: &Path, compiler: &[OsString], corpus: &Corpus) -> Result<PathBuf, String> {
     let (program, lead) = compiler
         .split_first()
         .ok_or("the C compiler command is empty")?;
@@ -180,7 +244,7 @@ pub fn build_fixture(dir: &Path, compiler: &[OsString]) -> Result<PathBuf, Strin
         .chain(FLAGS.iter().map(|f| (*f).to_owned()))
         .collect::<Vec<_>>()
         .join(" ");
-    let generated = format!("/* {command_line} */\n{}", corpus().source);
+    let generated = format!("/* {command_line} */\n{}", corpus.source);
     let lib = dir.join("libffikit_abi_fixture.so");
     let main = dir.join("abi_fixture.c");
     let hand = dir.join("handwritten.c");

@@ -521,7 +521,79 @@ pub(super) fn generate() -> Corpus {
     let mut all = categories();
     let hand = all.len();
     all.extend(random_sigs(300));
+    generate_from(&all, hand)
+}
 
+/// The systematic corpus's signatures, in a fixed order (see [`super::systematic_cases`]):
+///
+/// - every return (`void`, and the 24 types below) with every list of up to two parameters
+///   of the 24 types: the scalars `i32`, `f32`, `f64`, `ptr` and every struct of one or two
+///   of them (the shapes of the JDK's FFM test generator), 25 x 601 = 15,025 signatures;
+/// - every struct of three of those scalars, in and out, alone and after six integer and
+///   eight floating-point arguments (register exhaustion): 128;
+/// - HFAs of one to four `f32` or `f64`, in and out, alone and after eight `f64`: 16;
+/// - small integers (`bool`, `i8`, `u8`, `i16`, `u16`) with their sign and zero extension,
+///   as arguments, returns and struct fields, nested one level: 50;
+/// - variadic tails of every scalar kind after one or two fixed arguments: 28.
+pub(super) fn systematic_sigs() -> Vec<String> {
+    let base = ["i32", "f32", "f64", "ptr"];
+    let mut types: Vec<String> = base.iter().map(|s| (*s).to_owned()).collect();
+    types.extend(base.iter().map(|a| format!("{{{a}}}")));
+    for a in base {
+        for b in base {
+            types.push(format!("{{{a}, {b}}}"));
+        }
+    }
+    let mut lists: Vec<String> = vec![String::new()];
+    lists.extend(types.iter().cloned());
+    for a in &types {
+        for b in &types {
+            lists.push(format!("{a}, {b}"));
+        }
+    }
+    let mut v = Vec::new();
+    for ret in std::iter::once("void".to_owned()).chain(types.iter().cloned()) {
+        for params in &lists {
+            v.push(format!("{ret}({params})"));
+        }
+    }
+    let exhaust = "i64, i64, i64, i64, i64, i64, f64, f64, f64, f64, f64, f64, f64, f64";
+    for a in base {
+        for b in base {
+            for c in base {
+                let s = format!("{{{a}, {b}, {c}}}");
+                v.push(format!("{s}({s})"));
+                v.push(format!("{s}({exhaust}, {s})"));
+            }
+        }
+    }
+    for f in ["f32", "f64"] {
+        for n in 1..=4 {
+            let h = format!("{{{}}}", vec![f; n].join(", "));
+            v.push(format!("{h}({h}, {h})"));
+            v.push(format!("{h}(f64, f64, f64, f64, f64, f64, f64, f64, {h})"));
+        }
+    }
+    let small = ["bool", "i8", "u8", "i16", "u16"];
+    for t in small {
+        for u in small {
+            v.push(format!("{t}({u}, {t}, f32)"));
+            v.push(format!("{{{t}, {u}}}({t}, {{{u}, {{{t}}}}})"));
+        }
+    }
+    let tails = ["i32", "i64", "f64", "f32", "ptr", "u8", "i16"];
+    for t in tails {
+        v.push(format!("i32(ptr, ..., {t})"));
+        v.push(format!("f64(i32, ..., {t}, {t})"));
+        v.push(format!("i64(f64, i32, ..., {t}, f64, {t})"));
+        v.push(format!("void(ptr, ..., i64, i64, i64, i64, i64, i64, {t})"));
+    }
+    v
+}
+
+/// The corpus of `all` (the first `hand` of them hand-picked): each signature's fixture
+/// function `abi_N` and callback driver `cb_N`, N its index in `all`.
+pub(super) fn generate_from(all: &[String], hand: usize) -> Corpus {
     let mut structs = Structs::default();
     let mut funcs = String::new();
     let mut cases = Vec::with_capacity(all.len());

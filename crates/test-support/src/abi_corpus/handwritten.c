@@ -141,6 +141,30 @@ uint64_t ffx_call_on_thread(uint64_t (*cb)(uint64_t), uint64_t x) {
     return c.out;
 }
 
+struct ffx_thread_drive {
+    uint64_t (*driver)(void *, uint64_t, uint64_t *);
+    void *cb;
+    uint64_t seed, *h, out;
+};
+
+static void *ffx_drive_main(void *p) {
+    struct ffx_thread_drive *d = p;
+    d->out = d->driver(d->cb, d->seed, d->h);
+    return 0;
+}
+
+/* Runs a corpus callback driver `cb_N(cb, seed, h)` on a thread this C code creates, so that
+ * the closure `cb` is entered from a thread the Rust runtime never saw; returns the driver's
+ * result, or UINT64_MAX when the thread could not be created. */
+uint64_t ffx_drive_on_thread(uint64_t (*driver)(void *, uint64_t, uint64_t *), void *cb,
+                             uint64_t seed, uint64_t *h) {
+    struct ffx_thread_drive d = { driver, cb, seed, h, 0 };
+    pthread_t t;
+    if (pthread_create(&t, 0, ffx_drive_main, &d) != 0) return UINT64_MAX;
+    pthread_join(t, 0);
+    return d.out;
+}
+
 /* The bench shapes as C callers: each calls cb n times and folds the results, so the
  * callback bench times C calling the function pointer, as a C library would. */
 int64_t ffx_cb_loop_i64(int64_t (*cb)(int64_t, int64_t), int64_t n) {
