@@ -160,6 +160,33 @@ pub(crate) fn run_c_tests() -> Result<Outcome, String> {
     Ok(Outcome::Passed)
 }
 
+/// The systematic ABI corpus through the C API (`crates/capi/tests/c/abi_corpus.c`): every
+/// fixture function prepared with `ffikit_prepare` and called with `ffikit_call` by the
+/// corpus's raw drivers, which compare each call with the direct one; the fixed sample, or
+/// all of it when `FFIKIT_FULL_ABI=1` (`--full-abi`).
+///
+/// # Errors
+/// A failed build, call or comparison.
+pub(crate) fn run_c_abi_corpus() -> Result<Outcome, String> {
+    let built = build_all()?;
+    let fixture = ffikit_test_support::abi_corpus::systematic_fixture();
+    let signatures = fixture.with_file_name("signatures.txt");
+    let dir = out_dir()?;
+    let program = dir.join("abi_corpus");
+    compile(
+        &built,
+        "gcc",
+        &["-std=c99", "-O1", "-g"],
+        &[&root().join("crates/capi/tests/c/abi_corpus.c")],
+        &program,
+        &["-ldl"],
+    )?;
+    run(c_program(&program)
+        .env("FFIKIT_ABI_FIXTURE", fixture)
+        .env("FFIKIT_ABI_SIGNATURES", &signatures))?;
+    Ok(Outcome::Passed)
+}
+
 /// The C API test program (built by [`run_c_tests`]) under valgrind's memcheck: any error, or
 /// a definite or indirect leak, fails it; only those are shown (wasmtime's "possibly lost"
 /// pools are not).

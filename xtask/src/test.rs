@@ -55,6 +55,10 @@ pub(crate) fn run_all(args: &TestArgs) -> Result<(), String> {
     );
     l.run("C API tests under valgrind", crate::ctest::run_c_valgrind);
     l.run(
+        "systematic ABI corpus through ffikit_call (C)",
+        crate::ctest::run_c_abi_corpus,
+    );
+    l.run(
         "Go binding tests (gofmt, vet, -race, GOGC=1, CGO_ENABLED=0, example)",
         crate::gotest::run_go_tests,
     );

@@ -233,8 +233,31 @@ pub fn build_fixture(dir: &Path, compiler: &[OsString]) -> Result<PathBuf, Strin
     build_library(dir, compiler, corpus())
 }
 
-/// [`build_fixture`] of `corpus`.
+/// [`build_fixture`] of `corpus`, and beside the library `signatures.txt`: each case's
+/// signature on its own line, in index order (for C programs that call `abi_N` through
+/// `rc_N`).
 fn build_library(dir: &Path, compiler: &[OsString], corpus: &Corpus) -> Result<PathBuf, String> {
+    let lib = build_library_only(dir, compiler, corpus)?;
+    let list: String = corpus
+        .cases
+        .iter()
+        .map(|c| format!("{}\n", c.signature))
+        .collect();
+    let path = dir.join("signatures.txt");
+    if std::fs::read(&path).ok().as_deref() != Some(list.as_bytes()) {
+        let tmp = dir.join(format!("tmp-{}-signatures.txt", std::process::id()));
+        std::fs::write(&tmp, &list)
+            .and_then(|()| std::fs::rename(&tmp, &path))
+            .map_err(|e| format!("writing {}: {e}", path.display()))?;
+    }
+    Ok(lib)
+}
+
+fn build_library_only(
+    dir: &Path,
+    compiler: &[OsString],
+    corpus: &Corpus,
+) -> Result<PathBuf, String> {
     let (program, lead) = compiler
         .split_first()
         .ok_or("the C compiler command is empty")?;
