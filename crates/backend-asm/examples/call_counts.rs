@@ -4,7 +4,8 @@
 //!
 //! `call_counts <shape> <path> <n>` makes `n` calls: shape `add`, `dot`, `6x8`, `8i64` or
 //! `s16`; path `native` (a typed `extern "C"` pointer), `opaque` (`Backend::call` with kinds
-//! the compiler cannot see) or `raw` (the raw entry `ffikit_call` runs). The instructions of
+//! the compiler cannot see), `const` (`add` only: `Backend::call` with the kinds written at
+//! the call site) or `raw` (the raw entry `ffikit_call` runs). The instructions of
 //! one call are the difference of two runs' totals over the difference of their `n`:
 //!
 //! ```text
@@ -32,7 +33,7 @@ struct S16 {
 fn main() {
     let argv: Vec<String> = std::env::args().collect();
     let [_, shape, path, n] = &argv[..] else {
-        eprintln!("usage: call_counts <add|dot|6x8|8i64|s16> <native|opaque|raw> <n>");
+        eprintln!("usage: call_counts <add|dot|6x8|8i64|s16> <native|opaque|const|raw> <n>");
         std::process::exit(2);
     };
     let n: u64 = n.parse().expect("n is a count");
@@ -96,6 +97,7 @@ fn main() {
         "native" => Path_::Native,
         "opaque" => Path_::Opaque,
         "raw" => Path_::Raw,
+        "const" => Path_::Const,
         other => panic!("unknown path {other}"),
     };
     let entry = <AsmBackend as Backend>::raw_entry(&f).expect("a raw entry");
@@ -106,6 +108,18 @@ fn main() {
             Path_::Opaque => {
                 // SAFETY: the fixture's signature; the pointers are valid.
                 let v = unsafe { b.call(&f, black_box(&args[..]), &mut ret) }.unwrap();
+                black_box(v);
+            }
+            Path_::Const => {
+                // SAFETY: `add`'s signature, no pointers.
+                let v = unsafe {
+                    b.call(
+                        &f,
+                        &[Arg::i32(black_box(40)), Arg::i32(black_box(2))],
+                        &mut ret,
+                    )
+                }
+                .unwrap();
                 black_box(v);
             }
             Path_::Raw => {
@@ -124,6 +138,9 @@ enum Path_ {
     Native,
     Opaque,
     Raw,
+    /// `Backend::call` of `add` with the kinds written at the call site (the compiler sees
+    /// them; the values it does not).
+    Const,
 }
 
 fn ptr<T>(v: &T) -> *const c_void {

@@ -411,17 +411,9 @@ pub(crate) unsafe fn call_planned(
         return Err(ret_slot_error(f, f.ret_size, ret.len()));
     }
     if let Some(stub) = f.args_stub {
-        // The plan's compiled stub reads each checked argument's image (or struct bytes)
-        // with the plan's loads compiled in, and writes a struct return into `ret`.
-        // SAFETY: the arguments passed the checks (one per parameter, each of its kind);
-        // `ret` holds at least the struct's size for a struct return; the callers of
-        // `prepare` and `call` asserted the signature and the arguments.
-        let bits = unsafe { stub(f.code.0, args.as_ptr(), ret.as_mut_ptr()) };
-        return Ok(if f.ret_form as u8 <= RetForm::Float as u8 {
-            f.ret_decode.value(bits)
-        } else {
-            Value::Struct
-        });
+        // SAFETY: the arguments passed the checks and the return slot's size was checked
+        // above; forwarded from this function's contract.
+        return Ok(unsafe { call_args_stub(f, stub, args, ret) });
     }
     // One jump on the entry: an inline `asm!` call, or the trampoline out of line.
     // SAFETY: the arguments passed the checks; `ret` holds at least the struct's size for
@@ -436,6 +428,29 @@ pub(crate) unsafe fn call_planned(
         // SAFETY: forwarded from this function's contract; the arguments passed the
         // checks and the return slot's size was checked above.
         None => unsafe { call_slow(f, args, ret) }.map_err(|e| *e),
+    }
+}
+
+/// The call through the plan's args-form compiled stub: it reads each checked argument's
+/// image (or struct bytes) with the plan's loads compiled in and writes a struct return into
+/// `ret`. Out of line, so that the inline paths of [`Backend::call`] stay small.
+///
+/// # Safety
+/// The arguments passed `f`'s checks (one per parameter, each of its kind); `ret` holds at
+/// least the struct's size for a struct return; the call is sound as for [`Backend::call`].
+#[inline(never)]
+unsafe fn call_args_stub(
+    f: &AsmFunction,
+    stub: crate::stub::ArgsStub,
+    args: &[Arg<'_>],
+    ret: &mut [u8],
+) -> Value {
+    // SAFETY: the contract above.
+    let bits = unsafe { stub(f.code.0, args.as_ptr(), ret.as_mut_ptr()) };
+    if f.ret_form as u8 <= RetForm::Float as u8 {
+        f.ret_decode.value(bits)
+    } else {
+        Value::Struct
     }
 }
 

@@ -214,6 +214,13 @@ impl AsmFunction {
         matches!(self.raw_routine, Some((_, true)))
     }
 
+    /// How many compiled stubs this process made, and the most it makes (past that, plans
+    /// keep the Rust routines): for tests that check coverage.
+    #[doc(hidden)]
+    pub fn compiled_stubs() -> (usize, usize) {
+        (stub::made(), stub::MAX_STUBS)
+    }
+
     /// Runs every call through the naked trampoline even when the inline entry could take
     /// it (for tests that exercise both paths; the inline entry is faster).
     #[doc(hidden)]

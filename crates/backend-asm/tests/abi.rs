@@ -256,12 +256,19 @@ fn every_fixture_function_sees_its_arguments() {
         "{with_entry} of {} fixture functions have a raw entry, {with_stub} a compiled stub",
         abi_corpus::cases().len()
     );
-    // The compiled stubs cover every x86-64 plan (AArch64 has none yet).
-    if cfg!(target_arch = "x86_64") {
-        assert_eq!(
-            with_stub,
-            abi_corpus::cases().len(),
-            "fixture functions without a compiled stub"
+    // The compiled stubs cover every x86-64 plan (AArch64 has none yet), unless this process
+    // (whose other tests compile stubs of their own corpora) filled the stub cache.
+    if cfg!(target_arch = "x86_64") && with_stub < abi_corpus::cases().len() {
+        let (made, max) = backend_asm::AsmFunction::compiled_stubs();
+        assert!(
+            made >= max,
+            "{} fixture functions without a compiled stub while the cache had room ({made} of {max})",
+            abi_corpus::cases().len() - with_stub
+        );
+        println!(
+            "NOTE: the compiled-stub cache is full ({made} of {max}): {} fixture functions \
+             use the Rust routines",
+            abi_corpus::cases().len() - with_stub
         );
     }
     // (x86-64: every fixture; AArch64: 527 of 712 when written, the others pass composites
