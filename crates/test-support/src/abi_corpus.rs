@@ -33,6 +33,7 @@ use std::process::Command;
 use std::sync::OnceLock;
 
 mod generate;
+mod signatures;
 
 /// The hand-written part of the fixture library.
 const HANDWRITTEN: &str = include_str!("abi_corpus/handwritten.c");
@@ -86,7 +87,7 @@ pub fn systematic_is_full() -> bool {
 /// The number of signatures in the whole systematic corpus (over 15,000: see
 /// [`systematic_cases`]).
 pub fn systematic_total() -> usize {
-    generate::systematic_sigs().len()
+    signatures::systematic_sigs().len()
 }
 
 /// The systematic corpus, generated once per process: every return and every list of up to
@@ -98,7 +99,7 @@ pub fn systematic_total() -> usize {
 fn systematic() -> &'static Corpus {
     static SYSTEMATIC: OnceLock<Corpus> = OnceLock::new();
     SYSTEMATIC.get_or_init(|| {
-        let all = generate::systematic_sigs();
+        let all = signatures::systematic_sigs();
         let chosen: Vec<String> = if systematic_is_full() {
             all
         } else {
