@@ -7,9 +7,9 @@
 use std::ffi::c_void;
 use std::mem::MaybeUninit;
 
-use ffi_trait::raw::raw_fault;
+use ffi_trait::raw::{FaultReport, raw_fault};
 use ffi_trait::{
-    Arg, ArgKind, ArgsMismatch, Error, Result, Signature, Value,
+    Arg, ArgChecks, ArgKind, ArgsMismatch, Error, Result, Signature, Value,
     backend::{arg_kind_error, arg_type_error},
 };
 
@@ -128,9 +128,6 @@ pub(crate) fn decode_scalar(f: &AsmFunction, regs: [u64; 6]) -> Value {
     f.ret_decode.value(scalar_bits(f, regs))
 }
 
-/// The register image of a scalar (or `void`) return: the vector return register's for a
-/// [`RetForm::Float`], else the integer one's.
-#[inline(always)]
 /// The entry of `f`'s raw calls that build no [`Arg`]: integer words in their registers (the
 /// plan's `Int` entry, which a variadic call may take too), or scalars the function's key
 /// places, with a scalar return; `None` for every other function.
@@ -147,11 +144,13 @@ pub(crate) fn raw_site_entry(f: &AsmFunction) -> Option<SiteEntry> {
 ///
 /// # Safety
 /// `data` is an [`AsmFunction`] whose [`raw_site_entry`] is `E` and that has its raw kinds,
-/// alive and unchanged; `args` and `ret` as [`ffi_trait::raw::RawEntry::call`].
+/// alive and unchanged; the rest as [`ffi_trait::raw::RawEntry::call_reporting`].
 pub(crate) unsafe extern "C" fn raw_call<const E: u8>(
     data: *const (),
     args: *const *const c_void,
     ret: *mut c_void,
+    sink: *mut c_void,
+    report: FaultReport,
 ) -> u32 {
     // SAFETY: (all) the contract above; the pointers are checked first.
     unsafe {
@@ -159,7 +158,7 @@ pub(crate) unsafe extern "C" fn raw_call<const E: u8>(
         let raw = f.raw.as_deref().unwrap_unchecked();
         let fault = raw_fault(args, raw.len(), ret, f.returns());
         if fault != 0 {
-            return fault;
+            return report(sink, fault);
         }
         let entry = SiteEntry::of_u8(E);
         let regs = SitePlacement::call(
@@ -185,6 +184,8 @@ pub(crate) unsafe extern "C" fn raw_call_int<const N: usize>(
     data: *const (),
     args: *const *const c_void,
     ret: *mut c_void,
+    sink: *mut c_void,
+    report: FaultReport,
 ) -> u32 {
     // SAFETY: (all) the contract above: the `Int` entry puts argument `k < N` in integer
     // register `k`, then in stack word `k - GP_ARGS`; the pointers are checked first.
@@ -193,7 +194,7 @@ pub(crate) unsafe extern "C" fn raw_call_int<const N: usize>(
         let raw = f.raw.as_deref().unwrap_unchecked();
         let fault = raw_fault(args, N, ret, f.returns());
         if fault != 0 {
-            return fault;
+            return report(sink, fault);
         }
         let regs = entry::call_int_words(
             f.code.0,
@@ -214,12 +215,14 @@ pub(crate) unsafe extern "C" fn raw_call_int<const N: usize>(
 ///
 /// # Safety
 /// `data` is an [`AsmFunction`] whose inline entry is not the trampoline, alive and unchanged;
-/// `args` and `ret` as [`ffi_trait::raw::RawEntry::call`] (`ret` holds the struct's size for
-/// a struct return).
+/// the rest as [`ffi_trait::raw::RawEntry::call_reporting`] (`ret` holds the struct's size
+/// for a struct return).
 pub(crate) unsafe extern "C" fn raw_inline_call(
     data: *const (),
     args: *const *const c_void,
     ret: *mut c_void,
+    sink: *mut c_void,
+    report: FaultReport,
 ) -> u32 {
     // SAFETY: (all) the contract above; the plan's loads read arguments below the
     // signature's count, which the raw array holds, each checked present first.
@@ -227,7 +230,7 @@ pub(crate) unsafe extern "C" fn raw_inline_call(
         let f = &*data.cast::<AsmFunction>();
         let fault = raw_fault(args, f.kinds.len(), ret, f.returns());
         if fault != 0 {
-            return fault;
+            return report(sink, fault);
         }
         let source = entry::RawArgs {
             ptrs: args,
@@ -272,6 +275,9 @@ unsafe fn raw_by_args(f: &AsmFunction, args: *const *const c_void, ret: *mut c_v
     };
 }
 
+/// The register image of a scalar (or `void`) return: the vector return register's for a
+/// [`RetForm::Float`], else the integer one's.
+#[inline(always)]
 pub(crate) fn scalar_bits(f: &AsmFunction, regs: [u64; 6]) -> u64 {
     if f.ret_form == RetForm::Float {
         regs[2]
@@ -446,7 +452,15 @@ unsafe fn call_args_stub(
     ret: &mut [u8],
 ) -> Value {
     // SAFETY: the contract above.
-    let bits = unsafe { stub(f.code.0, args.as_ptr(), ret.as_mut_ptr()) };
+    let r = unsafe { stub(f.code.0, args.as_ptr(), ret.as_mut_ptr()) };
+    debug_assert_eq!(r.fault, 0, "checked arguments pass the stub's checks");
+    stub_value(f, r.bits)
+}
+
+/// The [`Value`] of a call through an args-form stub that returned the register image
+/// `bits` (a struct return is already in the caller's slot).
+#[inline(always)]
+pub(crate) fn stub_value(f: &AsmFunction, bits: u64) -> Value {
     if f.ret_form as u8 <= RetForm::Float as u8 {
         f.ret_decode.value(bits)
     } else {
@@ -454,20 +468,104 @@ unsafe fn call_args_stub(
     }
 }
 
-/// [`call_planned`] out of line, for arguments whose key placed them where the function's
-/// plan does not take that path (a variadic call, an indirect return, a stack budget, a
-/// test's trampoline): the caller's code stays the key's inline entry and this call.
+/// [`Backend::call`] by the arguments' key ([`ArgChecks::args_key`]): where the key gives
+/// their placement (`SitePlacement`: each class's arguments consecutive, which covers most
+/// signatures of scalars) and the function's plan agrees with it (checked at prepare), the
+/// arguments are read only at indices the key gives, so that with kinds that are constants
+/// at the call site the array is never built; everything else, errors included, is one
+/// out-of-line call ([`call_off_site`]).
 ///
 /// # Safety
 /// As [`Backend::call`].
-#[inline(never)]
-pub(crate) unsafe fn call_unplaced(
+#[inline(always)]
+pub(crate) unsafe fn call_by_key(
     f: &AsmFunction,
     args: &[Arg<'_>],
     ret: &mut [u8],
 ) -> Result<Value> {
+    let own = f.checks.key();
+    let key = ArgChecks::args_key(args);
+    if let Some(entry) = f.site
+        && key == own
+        && ret.len() >= f.ret_size as usize
+    {
+        // The placement comes from the function's key: a constant where the arguments' key
+        // is one (the comparison just made the two equal); otherwise a few bit operations on
+        // a word of the plan, which do not wait for the arguments.
+        // SAFETY: the arguments have the function's key, whose placement gave `entry` for
+        // the function's plan; the callers of `prepare` and `call` asserted the signature
+        // and the arguments.
+        let regs = unsafe {
+            SitePlacement::call(
+                own,
+                entry,
+                f.code.0,
+                args.len(),
+                #[inline(always)]
+                |i| args.get_unchecked(i).bits(),
+                f.plan.extra,
+            )
+        };
+        // SAFETY: the return slot's size was checked above.
+        return Ok(unsafe { decode(f, regs, ret) });
+    }
+    // Out of line and returning in two registers: with calls returning `Result<Value>`
+    // through memory here, LLVM merged them with the value above in a stack slot that the
+    // caller then copied with one 16-byte load of two 8-byte stores (a store-forwarding
+    // stall: the bench matrix's rust-dynamic asm noop measured 7.7 ns against 2.8 ns for the
+    // native backend's same loop).
     // SAFETY: forwarded from this function's contract.
-    unsafe { call_planned(f, args, ret) }
+    match unsafe { call_off_site(f, args, ret, key) } {
+        Ok(v) => Ok(v),
+        Err(e) => Err(*e),
+    }
+}
+
+/// [`call_by_key`] out of line, with the error boxed so that the result comes back in two
+/// registers: [`Backend::call`]'s path on x86-64 where the args-form stub did not take the
+/// call (no stub, a count or return slot that does not fit, or an argument its check
+/// rejected).
+///
+/// # Safety
+/// As [`Backend::call`].
+#[cfg(target_arch = "x86_64")]
+#[inline(never)]
+pub(crate) unsafe fn call_unstubbed(
+    f: &AsmFunction,
+    args: &[Arg<'_>],
+    ret: &mut [u8],
+) -> std::result::Result<Value, Box<Error>> {
+    // SAFETY: forwarded from this function's contract.
+    unsafe { call_by_key(f, args, ret) }.map_err(Box::new)
+}
+
+/// [`Backend::call`] where the key-placed path does not take the call (`key` is the
+/// arguments' [`ArgChecks::args_key`]): a short return slot, arguments whose key places them
+/// but differs from the function's (an error named from the key alone), or a plan the key
+/// does not place (`call_planned`). Out of line, with the error boxed so that the result
+/// comes back in two registers: see `AsmBackend::call`.
+///
+/// # Safety
+/// As [`Backend::call`].
+#[inline(never)]
+pub(crate) unsafe fn call_off_site(
+    f: &AsmFunction,
+    args: &[Arg<'_>],
+    ret: &mut [u8],
+    key: u64,
+) -> std::result::Result<Value, Box<Error>> {
+    if SitePlacement::of(key).is_some() {
+        // The key places the arguments, but not for this function (or the return slot is
+        // short): none of these paths reads `args` at an index the key does not give.
+        if key != f.checks.key() {
+            return Err(Box::new(key_mismatch_error(f, key)));
+        }
+        if f.site.is_some() {
+            return Err(Box::new(ret_slot_error(f, f.ret_size, ret.len())));
+        }
+    }
+    // SAFETY: forwarded from this function's contract.
+    unsafe { call_planned(f, args, ret) }.map_err(Box::new)
 }
 
 /// The error of arguments whose key differs from the function's, named from the key alone

@@ -65,10 +65,7 @@ use abi::plan::{Plan, RetPlan};
 pub use abi::registers::{RegisterArg, RegisterPlacement, register_placement};
 use abi::site::{SiteEntry, SitePlacement};
 pub(crate) use abi::target_plan;
-use call::{
-    RetForm, call_planned, call_unplaced, decode, key_mismatch_error, raw_call, raw_call_int,
-    raw_inline_call, raw_site_entry, ret_slot_error, unsupported,
-};
+use call::{RetForm, raw_call, raw_call_int, raw_inline_call, raw_site_entry, unsupported};
 pub use closure::{Closure, ClosureArgs, ClosureParams, MAX_CLOSURE_ARGS, ReturnSlot};
 use entry::InlinePlan;
 use stub::RawRoutine;
@@ -194,6 +191,7 @@ impl AsmFunction {
                 &self.plan,
                 self.signature.ret(),
                 self.signature.is_variadic(),
+                self.checks.checks(),
             )
         } else {
             None
@@ -365,54 +363,45 @@ impl Backend for AsmBackend {
         &f.signature
     }
 
-    /// The arguments' key ([`ArgChecks::args_key`]) is computed first. Where it gives their
-    /// placement (`site::SitePlacement`: each class's arguments consecutive, which covers
-    /// most signatures of scalars) and the function's plan agrees with it (checked at
-    /// prepare), the call reads the arguments only at indices the key gives: with kinds
-    /// that are constants at the call site the array is never built. Otherwise the plan's
-    /// inline entry or the trampoline makes the call.
+    /// On x86-64 the call is the plan's args-form compiled stub ([`stub::StubForm::Args`]):
+    /// the count is compared here, the stub compares each argument's header with its
+    /// parameter's check, loads it with the plan's instructions and calls; a failed check
+    /// comes back as a flag, and only then are the arguments walked again to name the error.
+    /// Without a stub (other targets, the stub cap reached, executable memory refused, or
+    /// a stack budget) the arguments' key ([`ArgChecks::args_key`]) is computed: where it
+    /// gives their placement (`site::SitePlacement`) and the function's plan agrees, the
+    /// call reads the arguments only at indices the key gives (with kinds that are constants
+    /// at the call site the array is never built); otherwise the plan's inline entry or the
+    /// trampoline makes the call.
     #[inline(always)]
     unsafe fn call(&mut self, f: &AsmFunction, args: &[Arg<'_>], ret: &mut [u8]) -> Result<Value> {
-        let own = f.checks.key();
-        let key = ArgChecks::args_key(args);
-        if let Some(entry) = f.site
-            && key == own
+        #[cfg(target_arch = "x86_64")]
         {
-            if ret.len() < f.ret_size as usize {
-                return Err(ret_slot_error(f, f.ret_size, ret.len()));
+            if let Some(stub) = f.args_stub
+                && args.len() == f.checks.len()
+                && ret.len() >= f.ret_size as usize
+            {
+                // SAFETY: one argument per parameter (just compared), each checked by the
+                // stub before anything is loaded; `ret` holds the struct's size for a
+                // struct return; the callers of `prepare` and `call` asserted the signature
+                // and the arguments.
+                let r = unsafe { stub(f.code.0, args.as_ptr(), ret.as_mut_ptr()) };
+                if r.fault == 0 {
+                    return Ok(call::stub_value(f, r.bits));
+                }
             }
-            // The placement comes from the function's key: a constant where the arguments'
-            // key is one (the comparison just made the two equal); otherwise a few bit
-            // operations on a word of the plan, which do not wait for the arguments.
-            // SAFETY: the arguments have the function's key, whose placement gave `entry`
-            // for the function's plan; the callers of `prepare` and `call` asserted the
-            // signature and the arguments.
-            let regs = unsafe {
-                SitePlacement::call(
-                    own,
-                    entry,
-                    f.code.0,
-                    args.len(),
-                    #[inline(always)]
-                    |i| args.get_unchecked(i).bits(),
-                    f.plan.extra,
-                )
-            };
-            // SAFETY: the return slot's size was checked above.
-            return Ok(unsafe { decode(f, regs, ret) });
-        }
-        if SitePlacement::of(key).is_some() {
-            // The key places the arguments (a constant answer where the kinds are constants),
-            // but not for this function: none of these paths reads `args` at an index the
-            // key does not give.
-            if key != own {
-                return Err(key_mismatch_error(f, key));
-            }
+            // Out of line and returning in two registers (see `call_off_site`).
             // SAFETY: forwarded from this function's contract.
-            return unsafe { call_unplaced(f, args, ret) };
+            match unsafe { call::call_unstubbed(f, args, ret) } {
+                Ok(v) => Ok(v),
+                Err(e) => Err(*e),
+            }
         }
+        #[cfg(not(target_arch = "x86_64"))]
         // SAFETY: forwarded from this function's contract.
-        unsafe { call_planned(f, args, ret) }
+        unsafe {
+            call::call_by_key(f, args, ret)
+        }
     }
 
     /// The libffi-style call. Integer-class scalar arguments in their registers (and up to

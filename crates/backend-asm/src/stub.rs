@@ -22,7 +22,7 @@ use std::collections::HashMap;
 use std::ffi::c_void;
 use std::sync::Mutex;
 
-use ffi_trait::Type;
+use ffi_trait::{ArgCheck, Type};
 
 use crate::abi::plan::Plan;
 
@@ -39,19 +39,34 @@ pub(crate) enum StubForm {
     /// written to `ret`, pointers checked (see the module's documentation).
     #[default]
     Raw,
-    /// The Rust convention: `uint64_t stub(code, const Arg *args, uint8_t *ret)`, `args` an
-    /// array of 16-byte [`ffi_trait::Arg`]s already checked against the signature: a scalar's
-    /// 64-bit register image at `args[k]`'s offset 0 (sign- or zero-extended as its kind
-    /// says), a struct's bytes at the address there. It returns the scalar return's register
-    /// image (`rax`, or `xmm0`'s low 64 bits) and writes a struct return into `ret` (which
-    /// the caller sized); nothing is checked.
+    /// The Rust convention: `StubReturn stub(code, const Arg *args, uint8_t *ret)`, `args`
+    /// an array of 16-byte [`ffi_trait::Arg`]s, one per parameter (the caller checked the
+    /// count): a scalar's 64-bit register image at `args[k]`'s offset 0 (sign- or
+    /// zero-extended as its kind says), a struct's bytes at the address there, the header
+    /// word at offset 8. The stub first compares every argument's header's low 32 bits with
+    /// its parameter's [`ffi_trait::ArgCheck::header`] and, at the first that differs,
+    /// returns `fault = 1` with nothing called. Otherwise it makes the call and returns
+    /// `fault = 0` with the scalar return's register image in `bits` (`rax`, or `xmm0`'s low
+    /// 64 bits), having written a struct return into `ret` (which the caller sized).
     Args,
 }
 
+/// What an args-form stub returns ([`StubForm::Args`]): two eightbytes of class INTEGER, so
+/// in `rax:rdx` (System V psABI 1.0 §3.2.3), and so in two registers at the Rust caller.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct StubReturn {
+    /// The scalar return's register image (undefined for `void` and struct returns).
+    pub(crate) bits: u64,
+    /// 0 after the call; 1 when an argument's header did not pass its check (nothing was
+    /// called).
+    pub(crate) fault: u64,
+}
+
 /// A compiled stub of the args form ([`StubForm::Args`]): `(function, arguments, return
-/// slot) -> the scalar return's register image`.
+/// slot) -> the scalar return's register image and whether the checks failed`.
 pub(crate) type ArgsStub =
-    unsafe extern "C" fn(*const c_void, *const ffi_trait::Arg<'_>, *mut u8) -> u64;
+    unsafe extern "C" fn(*const c_void, *const ffi_trait::Arg<'_>, *mut u8) -> StubReturn;
 
 /// The most stubs one process makes (one page each, so at most 16 MiB with 4 KiB pages):
 /// 2,048 distinct signatures, each in both forms.
@@ -64,24 +79,37 @@ static STUBS: Mutex<Option<HashMap<Box<[u8]>, usize>>> = Mutex::new(None);
 /// on first use, then shared; `None` where the encoder does not take the plan, [`MAX_STUBS`]
 /// are made, or executable memory is refused.
 pub(crate) fn for_plan(plan: &Plan, ret: &Type, variadic: bool) -> Option<RawRoutine> {
-    let addr = compiled(plan, ret, variadic, StubForm::Raw)?;
+    let addr = compiled(plan, ret, variadic, StubForm::Raw, &[])?;
     // SAFETY: `addr` holds, read+execute, a raw-form stub made by `emit_call_stub`, whose
     // contract is `RawRoutine`'s with `data` the function's address (the arch module's
     // documentation).
     Some(unsafe { std::mem::transmute::<usize, RawRoutine>(addr) })
 }
 
-/// The compiled args-form stub of `plan` ([`StubForm::Args`]); `None` as for [`for_plan`].
-pub(crate) fn args_stub_for_plan(plan: &Plan, ret: &Type, variadic: bool) -> Option<ArgsStub> {
-    let addr = compiled(plan, ret, variadic, StubForm::Args)?;
+/// The compiled args-form stub of `plan` ([`StubForm::Args`]) checking its arguments with
+/// `checks` (one per parameter); `None` as for [`for_plan`].
+pub(crate) fn args_stub_for_plan(
+    plan: &Plan,
+    ret: &Type,
+    variadic: bool,
+    checks: &[ArgCheck],
+) -> Option<ArgsStub> {
+    let addr = compiled(plan, ret, variadic, StubForm::Args, checks)?;
     // SAFETY: `addr` holds, read+execute, an args-form stub made by `emit_call_stub`, whose
     // contract is `ArgsStub`'s (the arch module's documentation).
     Some(unsafe { std::mem::transmute::<usize, ArgsStub>(addr) })
 }
 
-/// The address of the stub of `form` for `plan`, made or found.
-fn compiled(plan: &Plan, ret: &Type, variadic: bool, form: StubForm) -> Option<usize> {
-    let code = crate::arch::emit_call_stub(plan, ret, variadic, form)?;
+/// The address of the stub of `form` for `plan` (with `checks` for the args form), made or
+/// found.
+fn compiled(
+    plan: &Plan,
+    ret: &Type,
+    variadic: bool,
+    form: StubForm,
+    checks: &[ArgCheck],
+) -> Option<usize> {
+    let code = crate::arch::emit_call_stub(plan, ret, variadic, form, checks)?;
     let mut stubs = STUBS.lock().unwrap_or_else(|p| p.into_inner());
     let stubs = stubs.get_or_insert_with(HashMap::new);
     let addr = match stubs.get(code.as_slice()) {

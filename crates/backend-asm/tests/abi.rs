@@ -76,8 +76,8 @@ fn arg_of(ty: &Type, bytes: &[u8]) -> Arg<'static> {
 enum CallPath {
     /// `Backend::call` through the inline entries (compiled stubs turned off).
     Inline,
-    /// `Backend::call` as it runs by default: the key's inline entry, else (x86-64) the
-    /// plan's args-form compiled stub.
+    /// `Backend::call` as it runs by default: on x86-64 the plan's args-form compiled stub
+    /// (the argument checks compiled in); elsewhere the key's inline entry.
     Stub,
     /// `Backend::call` through the naked trampoline.
     Trampoline,

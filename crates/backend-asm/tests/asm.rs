@@ -687,7 +687,106 @@ fn raw_entry_refuses_missing_pointers() {
             ptrs[k] = std::ptr::null();
             let got = entry.call(ptrs.as_ptr(), ret.as_mut_ptr().cast());
             assert_eq!(MissingPointer::from_code(got), Some(MissingPointer::Arg(k)));
+            // The reporting form hands the fault and the caller's sink to the reporter and
+            // returns what it returns (the C API's status).
+            let mut seen = 0u32;
+            let got = entry.call_reporting(
+                ptrs.as_ptr(),
+                ret.as_mut_ptr().cast(),
+                (&mut seen as *mut u32).cast(),
+                record,
+            );
+            assert_eq!((seen, got), (code(MissingPointer::Arg(k)), 1000 + seen));
             ptrs[k] = saved;
         }
+        let mut seen = 0u32;
+        ret = [0; 8];
+        let got = entry.call_reporting(
+            ptrs.as_ptr(),
+            ret.as_mut_ptr().cast(),
+            (&mut seen as *mut u32).cast(),
+            record,
+        );
+        assert_eq!((seen, got, i64::from_ne_bytes(ret)), (0, 0, 21 + 32));
     }
+    // The Rust routines (the stubs turned off, as on AArch64) report the same way.
+    let mut f = f;
+    f.use_compiled_stub(false);
+    let entry = <AsmBackend as Backend>::raw_entry(&f).expect("a raw entry");
+    ptrs[6] = std::ptr::null();
+    let mut seen = 0u32;
+    // SAFETY: as above.
+    let got = unsafe {
+        entry.call_reporting(
+            ptrs.as_ptr(),
+            ret.as_mut_ptr().cast(),
+            (&mut seen as *mut u32).cast(),
+            record,
+        )
+    };
+    let want = MissingPointer::Arg(6).code();
+    assert_eq!((seen, got), (want, 1000 + want));
+}
+
+/// A fault reporter for the tests: records the code in the `u32` at `sink` and returns
+/// 1000 + the code.
+///
+/// # Safety
+/// `sink` points at a writable `u32`.
+unsafe extern "C" fn record(sink: *mut std::ffi::c_void, code: u32) -> u32 {
+    // SAFETY: the contract above.
+    unsafe { *sink.cast::<u32>() = code };
+    1000 + code
+}
+
+/// `Backend::call`'s checks (on x86-64 compiled into the plan's args-form stub, which compares
+/// every argument's header before it loads anything): a struct of the wrong length, and of
+/// two wrong arguments the first, are named, with nothing called; the right arguments then
+/// make the call.
+#[test]
+fn call_checks_every_argument_before_the_call() {
+    let mut b = AsmBackend::new().unwrap();
+    let fx = open(&mut b, abi_fixture());
+    // SAFETY: the fixture's signatures (called only with arguments that fit them).
+    let (swap, eight) = unsafe {
+        (
+            b.prepare(&fx, "ffx_swap16", &sig("{i64, i64}({i64, i64})"))
+                .unwrap(),
+            b.prepare(
+                &fx,
+                "ffx_8i64",
+                &sig("i64(i64, i64, i64, i64, i64, i64, i64, i64)"),
+            )
+            .unwrap(),
+        )
+    };
+    let short = [0u8; 8];
+    // SAFETY: the call must fail before calling.
+    match unsafe { b.call(&swap, &[Arg::bytes(&short)], &mut [0; 16]) }.unwrap_err() {
+        Error::ArgumentType { index: 0, got, .. } => assert!(got.contains("8 bytes"), "{got}"),
+        e => panic!("{e:?}"),
+    }
+    let mut args: Vec<Arg<'_>> = (1..=8).map(Arg::i64).collect();
+    args[3] = Arg::u64(4);
+    args[7] = Arg::f64(8.0);
+    // SAFETY: as above.
+    match unsafe { b.call(&eight, &args, &mut []) }.unwrap_err() {
+        Error::ArgumentType {
+            index: 3,
+            expected,
+            got,
+            ..
+        } => assert_eq!((expected.as_str(), got.as_str()), ("i64", "u64")),
+        e => panic!("{e:?}"),
+    }
+    args[3] = Arg::i64(4);
+    // SAFETY: as above.
+    match unsafe { b.call(&eight, &args, &mut []) }.unwrap_err() {
+        Error::ArgumentType { index: 7, .. } => {}
+        e => panic!("{e:?}"),
+    }
+    args[7] = Arg::i64(8);
+    // SAFETY: eight i64 arguments, as the signature says.
+    let v = unsafe { b.call(&eight, &args, &mut []) }.unwrap();
+    assert_eq!(v, Value::I64(36), "the call is made once the arguments fit");
 }

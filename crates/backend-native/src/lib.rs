@@ -162,15 +162,17 @@ impl NativeFunction {
 
 /// [`NativeBackend::raw_entry`]'s routine: each register loads straight from its argument
 /// pointer with the load prepared for its type, and the return is written to `ret`; the
-/// missing pointer's code with nothing called when one is ([`ffi_trait::raw::raw_fault`]).
+/// missing pointer reported with nothing called when one is ([`ffi_trait::raw::raw_fault`]).
 ///
 /// # Safety
-/// `data` is a live [`NativeFunction`]; `args` and `ret` as
-/// [`ffi_trait::raw::RawEntry::call`].
+/// `data` is a live [`NativeFunction`]; the rest as
+/// [`ffi_trait::raw::RawEntry::call_reporting`].
 unsafe extern "C" fn raw_call(
     data: *const (),
     args: *const *const c_void,
     ret: *mut c_void,
+    sink: *mut c_void,
+    report: ffi_trait::raw::FaultReport,
 ) -> u32 {
     // SAFETY: (all) the contract above; the image of `k < nargs` reads `args[k]`, present.
     unsafe {
@@ -179,7 +181,7 @@ unsafe extern "C" fn raw_call(
         let returns = !matches!(f.signature.ret(), Type::Void);
         let fault = ffi_trait::raw::raw_fault(args, nargs, ret, returns);
         if fault != 0 {
-            return fault;
+            return report(sink, fault);
         }
         let bits = call_images(
             f,

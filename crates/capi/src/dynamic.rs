@@ -246,14 +246,18 @@ pub unsafe extern "C" fn ffikit_call(
 ) -> ffikit_status {
     // The straight path: a function whose backend gave it a raw entry, called with the
     // count it was prepared with on the context that prepared it, runs that entry and
-    // nothing else (no trait object, no type-id test, no re-check of what prepare fixed).
-    // The entry itself checks the pointers and names a missing one instead of calling
-    // (`RawEntry::call`). Such a context is native or asm, which nothing in the C API
-    // poisons, so the poisoned test is the checked path's. Anything else takes the checked path below, which names the fault.
+    // nothing else (no trait object, no type-id test, no re-check of what prepare fixed),
+    // as a tail call: the entry's result is the status. The entry itself checks the
+    // pointers and, instead of calling, passes a missing one to `report_missing_pointer`
+    // with this context (`RawEntry::call_reporting`). Such a context is native or asm,
+    // which nothing in the C API poisons, so the poisoned test is the checked path's.
+    // Anything else takes the checked path below, which names the fault.
     // SAFETY: `ctx` and `function` are non-null here and live (the caller's contract); the
-    // entry's contract (`RawEntry::call`): the count is checked just before, the function
-    // was prepared by this context (so it lives, with its library), and the pointed-to
-    // values are the caller's contract, as for the checked path.
+    // entry's contract (`RawEntry::call_reporting`): the count is checked just before, the
+    // function was prepared by this context (so it lives, with its library), the pointed-to
+    // values are the caller's contract, as for the checked path, and the reporter is sound
+    // with this context. The entry returns 0 or the reporter's result, both an
+    // `ffikit_status` (`#[repr(C)]`, a C `int`): the transmute is of a valid value.
     unsafe {
         if !ctx.is_null() && !function.is_null() {
             let f = &*function;
@@ -262,11 +266,9 @@ pub unsafe extern "C" fn ffikit_call(
                 && f.owner == (*ctx).owner
             {
                 debug_assert!((*ctx).inner.poisoned().is_none());
-                let fault = entry.call(args.cast(), ret);
-                if fault == 0 {
-                    return ffikit_status::FFIKIT_STATUS_OK;
-                }
-                return missing_pointer(ctx, fault);
+                let status =
+                    entry.call_reporting(args.cast(), ret, ctx.cast(), report_missing_pointer);
+                return std::mem::transmute::<u32, ffikit_status>(status);
             }
         }
     }
@@ -274,29 +276,29 @@ pub unsafe extern "C" fn ffikit_call(
     unsafe { checked_call(ctx, function, args, nargs, ret) }
 }
 
-/// The failure of a straight-path call whose raw entry found a pointer missing (`fault`,
-/// a [`MissingPointer`] code): the checked path's status and message for it. Out of line and
-/// cold, so the straight path keeps only `ctx` across its call.
+/// The reporter of a straight-path call whose raw entry found a pointer missing (`fault`,
+/// a [`MissingPointer`] code; `ctx` the calling context): the checked path's status and
+/// message for it, the status as the entry's result. Cold: only a faulty call comes here.
 ///
 /// # Safety
-/// `ctx` is non-null and live.
+/// `ctx` is a non-null, live `ffikit_context` (what `ffikit_call` passes).
 #[cold]
-#[inline(never)]
-unsafe fn missing_pointer(ctx: *mut ffikit_context, fault: u32) -> ffikit_status {
+unsafe extern "C" fn report_missing_pointer(ctx: *mut c_void, fault: u32) -> u32 {
     let name = MissingPointer::from_code(fault)
         .map_or_else(|| "a pointer".to_owned(), MissingPointer::name);
-    // SAFETY: forwarded.
-    unsafe { on_context(ctx, |_| Err(Failure::null(&name))) }
+    // SAFETY: forwarded; `on_context` keeps any panic inside.
+    unsafe { on_context(ctx.cast(), |_| Err(Failure::null(&name))) as u32 }
 }
 
 /// `ffikit_call` with every check, each failure named: the calls its straight path does not
-/// take (no raw entry, a wasm context, or a fault to report). Out of line, so the straight
-/// path's frame stays small.
+/// take (no raw entry, a wasm context, or a fault to report). Out of line and `extern "C"`
+/// (it cannot unwind: `on_context` catches panics), so that `ffikit_call` reaches it with a
+/// tail jump too and its straight path has no frame at all.
 ///
 /// # Safety
 /// As `ffikit_call`.
 #[inline(never)]
-unsafe fn checked_call(
+unsafe extern "C" fn checked_call(
     ctx: *mut ffikit_context,
     function: *const ffikit_function,
     args: *const *mut c_void,

@@ -294,18 +294,41 @@ pub struct RawEntry {
     data: *const (),
 }
 
-/// The routine of a [`RawEntry`]: `call(data, args, ret)`, returning 0 when it made the call
-/// or a [`MissingPointer`]'s code (see [`RawEntry::call`]). A C-ABI function pointer, so that
-/// a routine may be machine code made at run time.
-pub type RawRoutine = unsafe extern "C" fn(*const (), *const *const c_void, *mut c_void) -> u32;
+/// The routine of a [`RawEntry`]: `call(data, args, ret, sink, report)`, returning 0 when it
+/// made the call, or, having called nothing, `report(sink, code)` with the first missing
+/// pointer's [`MissingPointer`] code (see [`RawEntry::call_reporting`]). A C-ABI function
+/// pointer, so that a routine may be machine code made at run time, which passes the fault
+/// on with a tail jump (`report` returns straight to the routine's caller).
+pub type RawRoutine = unsafe extern "C" fn(
+    *const (),
+    *const *const c_void,
+    *mut c_void,
+    *mut c_void,
+    FaultReport,
+) -> u32;
+
+/// What a [`RawRoutine`] calls instead of the function when a pointer is missing:
+/// `report(sink, code)` with the [`MissingPointer`] code, whose result the routine returns.
+/// The C API's reporter records the message on the context `sink` names and returns the
+/// status; [`RawEntry::call`]'s returns the code itself.
+///
+/// # Safety
+/// A reporter is called only by a routine, with the `sink` its caller gave and a nonzero
+/// code; it must not unwind.
+pub type FaultReport = unsafe extern "C" fn(*mut c_void, u32) -> u32;
+
+/// The reporter of [`RawEntry::call`]: the code itself.
+unsafe extern "C" fn fault_code(_sink: *mut c_void, code: u32) -> u32 {
+    code
+}
 
 impl RawEntry {
-    /// An entry that calls `call(data, args, ret)`.
+    /// An entry that calls `call(data, args, ret, sink, report)`.
     ///
     /// # Safety
-    /// `call(data, args, ret)` must do what [`RawEntry::call`] says, sound for every `args`
-    /// and `ret` that meet its contract, for as long as the function `data` belongs to is
-    /// alive and unchanged.
+    /// `call(data, args, ret, sink, report)` must do what [`RawEntry::call_reporting`] says,
+    /// sound for every `args` and `ret` that meet its contract, for as long as the function
+    /// `data` belongs to is alive and unchanged.
     pub unsafe fn new(call: RawRoutine, data: *const ()) -> RawEntry {
         RawEntry { call, data }
     }
@@ -324,8 +347,29 @@ impl RawEntry {
     /// [`Backend::call`](crate::Backend::call).
     #[inline(always)]
     pub unsafe fn call(self, args: *const *const c_void, ret: *mut c_void) -> u32 {
+        // SAFETY: forwarded from the caller's contract and `new`'s; `fault_code` does not
+        // unwind.
+        unsafe { (self.call)(self.data, args, ret, std::ptr::null_mut(), fault_code) }
+    }
+
+    /// [`RawEntry::call`] with the fault passed on: where `call` would return a nonzero
+    /// code, this returns `report(sink, code)` (the routine's last act, a tail call in a
+    /// compiled stub). The C API's `ffikit_call` tail-calls this with its context as `sink`,
+    /// so that its straight path keeps nothing across the call and the routine's result is
+    /// its status.
+    ///
+    /// # Safety
+    /// As [`RawEntry::call`]; `report` is sound to call with `sink` and a nonzero code.
+    #[inline(always)]
+    pub unsafe fn call_reporting(
+        self,
+        args: *const *const c_void,
+        ret: *mut c_void,
+        sink: *mut c_void,
+        report: FaultReport,
+    ) -> u32 {
         // SAFETY: forwarded from the caller's contract and `new`'s.
-        unsafe { (self.call)(self.data, args, ret) }
+        unsafe { (self.call)(self.data, args, ret, sink, report) }
     }
 }
 

@@ -358,6 +358,14 @@ impl ArgCheck {
         ArgCheck { want }
     }
 
+    /// The low 32 bits of the header of every argument this check passes (see [`Arg`]'s
+    /// header table): the value a backend that compiles the check into machine code compares
+    /// an argument's header word with (`Arg` is 16 bytes, `repr(C)`, the header at offset 8).
+    #[inline(always)]
+    pub fn header(self) -> u32 {
+        self.want
+    }
+
     /// 0 when `arg` may be passed for this parameter; nonzero otherwise.
     #[inline(always)]
     pub fn mismatch(self, arg: &Arg<'_>) -> u32 {

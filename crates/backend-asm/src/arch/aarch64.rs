@@ -484,6 +484,7 @@ pub(crate) fn emit_call_stub(
     _ret: &ffi_trait::Type,
     _variadic: bool,
     _form: crate::stub::StubForm,
+    _checks: &[ffi_trait::ArgCheck],
 ) -> Option<Vec<u8>> {
     None
 }

@@ -3,8 +3,10 @@
  * dlsym'd pointer of the right type, the floor), ffikit_call per backend (native where it
  * takes the shape, asm), Debian libffi's ffi_call, and, built with -DFFIKIT_LIBFFI38 (and
  * libffi38.c), libffi 3.8.0's call plan (ffi_call_plan_invoke) and its ffi_call. Every
- * caller's result is checked before it is timed. Medians of repeated batches, each caller's
- * ratio to the direct call and ffikit_call (asm)'s ratio to the libffi 3.8 plan.
+ * caller's result is checked before it is timed; then every caller's batch is timed in turn,
+ * round after round (interleaved, so that a machine speeding up or slowing down touches all
+ * of them alike). Medians of the rounds, each caller's ratio to the direct call and
+ * ffikit_call (asm)'s ratio to the libffi 3.8 plan as medians of the per-round ratios.
  *
  * Run with `cargo xtask bench-c` (FFIKIT_BENCH_SHAPES names the built shapes_lib.so).
  */
@@ -26,7 +28,7 @@
 #ifndef BATCH
 #define BATCH 200000
 #endif
-enum { REPS = 15, DOT_N = 4 }; /* dot over 4 f64: call-bound, as the Rust criterion bench */
+enum { REPS = 21, DOT_N = 4 }; /* dot over 4 f64: call-bound, as the Rust criterion bench */
 
 typedef struct { int64_t a, b; } s16;
 
@@ -36,10 +38,6 @@ static volatile int64_t sink_i;
 static void fail(const char *what) {
     fprintf(stderr, "shapes: %s\n", what);
     exit(1);
-}
-
-static void row(const char *name, double ns, double floor) {
-    printf("| %-34s | %8.2f | %6.2fx |\n", name, ns, ns / floor);
 }
 
 /* The arguments of every shape, as libffi's avalue: pointers to the values. */
@@ -159,44 +157,40 @@ int main(void) {
     }
 #endif
 
-    printf("ffikit_call on the straight path's shapes: ns per call (median of %d x %d calls)\n", REPS, BATCH);
+    printf("ffikit_call on the straight path's shapes: ns per call (median of %d interleaved rounds of "
+           "%d calls per caller); ratios are medians of the per-round ratios\n", REPS, BATCH);
+    enum { C_DIRECT, C_NATIVE, C_ASM, C_LIBFFI, C_PLAN, C_L38, NC };
+    static const char *const caller_names[NC] = {
+        "direct C call (dlsym pointer)", "ffikit_call (native)", "ffikit_call (asm)",
+        "libffi ffi_call (Debian)", "libffi-plan ffi_call_plan_invoke", "libffi-3.8 ffi_call"};
     for (int k = 0; k < 5; k++) {
         shape *s = &shapes[k];
         void *fn = dlsym(lib, s->symbol);
         if (!fn) fail(s->symbol);
         unsigned char out[16];
-        double floor, ns, asm_ns = 0;
-        printf("\n%s\n\n| caller | ns/call | vs direct |\n|---|---:|---:|\n", s->name);
+        /* Every caller is prepared and checked first, then timed in interleaved rounds. */
+        int have[NC] = {0};
+        ffikit_function *f[2] = {NULL, NULL};
         direct(k, fn, out);
         check("the direct call", k, out);
-        MEASURE(floor, direct(k, fn, out); sink_i = out[0]);
-        row("direct C call (dlsym pointer)", floor, floor);
+        have[C_DIRECT] = 1;
         for (int b = 0; b < 2; b++) {
-            ffikit_function *f;
-            if (ffikit_prepare(ctx[b], fl[b], s->symbol, s->signature, &f) != FFIKIT_STATUS_OK) {
-                char name[64];
-                snprintf(name, sizeof name, "ffikit_call (%s): not this shape", names[b]);
-                printf("| %-34s | %8s | %7s |\n", name, "-", "-");
+            if (ffikit_prepare(ctx[b], fl[b], s->symbol, s->signature, &f[b]) != FFIKIT_STATUS_OK) {
+                f[b] = NULL;
                 continue;
             }
             memset(out, 0, 16);
-            if (ffikit_call(ctx[b], f, s->args, s->nargs, out) != FFIKIT_STATUS_OK)
+            if (ffikit_call(ctx[b], f[b], s->args, s->nargs, out) != FFIKIT_STATUS_OK)
                 fail(ffikit_context_error(ctx[b]));
             check("ffikit_call", k, out);
-            MEASURE(ns, ffikit_call(ctx[b], f, s->args, s->nargs, out); sink_i = out[0]);
-            char name[64];
-            snprintf(name, sizeof name, "ffikit_call (%s)", names[b]);
-            row(name, ns, floor);
-            if (b == 1) asm_ns = ns;
-            ffikit_function_free(f);
+            have[C_NATIVE + b] = 1;
         }
         ffi_cif cif;
         if (ffi_prep_cif(&cif, FFI_DEFAULT_ABI, s->nargs, s->ret, s->types) != FFI_OK) fail("ffi_prep_cif");
         memset(out, 0, 16);
         ffi_call(&cif, FFI_FN(fn), out, s->args);
         check("libffi ffi_call", k, out);
-        MEASURE(ns, ffi_call(&cif, FFI_FN(fn), out, s->args); sink_i = out[0]);
-        row("libffi ffi_call (Debian)", ns, floor);
+        have[C_LIBFFI] = 1;
 #ifdef FFIKIT_LIBFFI38
         l38_sig sig;
         char msg[512];
@@ -204,17 +198,46 @@ int main(void) {
         memset(out, 0, 16);
         l38_plan_invoke(sig.plan, FFI_FN(fn), out, s->args);
         check("libffi-plan", k, out);
-        MEASURE(ns, l38_plan_invoke(sig.plan, FFI_FN(fn), out, s->args); sink_i = out[0]);
-        row("libffi-plan ffi_call_plan_invoke", ns, floor);
-        printf("| ffikit_call (asm) / libffi-plan    |          | %6.2fx |\n", asm_ns / ns);
         memset(out, 0, 16);
         l38_ffi_call(sig.cif, FFI_FN(fn), out, s->args);
         check("libffi-3.8", k, out);
-        MEASURE(ns, l38_ffi_call(sig.cif, FFI_FN(fn), out, s->args); sink_i = out[0]);
-        row("libffi-3.8 ffi_call", ns, floor);
+        have[C_PLAN] = have[C_L38] = 1;
+#endif
+        double ns[NC][REPS];
+        for (int r = 0; r < REPS; r++) {
+            ns[C_DIRECT][r] = BATCH_NS(direct(k, fn, out); sink_i = out[0]);
+            for (int b = 0; b < 2; b++) {
+                if (f[b]) ns[C_NATIVE + b][r] = BATCH_NS(ffikit_call(ctx[b], f[b], s->args, s->nargs, out); sink_i = out[0]);
+            }
+            ns[C_LIBFFI][r] = BATCH_NS(ffi_call(&cif, FFI_FN(fn), out, s->args); sink_i = out[0]);
+#ifdef FFIKIT_LIBFFI38
+            ns[C_PLAN][r] = BATCH_NS(l38_plan_invoke(sig.plan, FFI_FN(fn), out, s->args); sink_i = out[0]);
+            ns[C_L38][r] = BATCH_NS(l38_ffi_call(sig.cif, FFI_FN(fn), out, s->args); sink_i = out[0]);
+#endif
+        }
+        printf("\n%s\n\n| caller | ns/call | vs direct |\n|---|---:|---:|\n", s->name);
+        double asm_vs_plan = 0;
+        if (have[C_ASM] && have[C_PLAN]) asm_vs_plan = paired_ratio(ns[C_ASM], ns[C_PLAN], REPS);
+        for (int c = 0; c < NC; c++) {
+            if (!have[c]) {
+                if (c == C_NATIVE || c == C_ASM) {
+                    char name[64];
+                    snprintf(name, sizeof name, "%s: not this shape", caller_names[c]);
+                    printf("| %-34s | %8s | %7s |\n", name, "-", "-");
+                }
+                continue;
+            }
+            double ratio = paired_ratio(ns[c], ns[C_DIRECT], REPS);
+            double copy[REPS];
+            memcpy(copy, ns[c], sizeof copy);
+            printf("| %-34s | %8.2f | %6.2fx |\n", caller_names[c], median_of(copy, REPS), ratio);
+            if (c == C_PLAN) printf("| ffikit_call (asm) / libffi-plan    |          | %6.2fx |\n", asm_vs_plan);
+        }
+        for (int b = 0; b < 2; b++) {
+            if (f[b]) ffikit_function_free(f[b]);
+        }
+#ifdef FFIKIT_LIBFFI38
         l38_release(&sig);
-#else
-        (void)asm_ns;
 #endif
     }
     for (int b = 0; b < 2; b++) {

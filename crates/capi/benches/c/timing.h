@@ -32,4 +32,28 @@ static int cmp_double(const void *a, const void *b) {
         (out) = samples[REPS / 2];                          \
     } while (0)
 
+/* BATCH_NS(body): ns per run of `body` over one batch of BATCH runs (a GNU statement
+ * expression; `body` sees the run index as `i`). For interleaved rounds: time each caller's
+ * batch in turn within a round, and take medians of the per-round ratios (paired_ratio). */
+#define BATCH_NS(body)                                          \
+    __extension__({                                             \
+        double t0_ = now_ns();                                  \
+        for (uint32_t i = 0; i < BATCH; i++) { body; }          \
+        (now_ns() - t0_) / BATCH;                               \
+    })
+
+/* The median of n samples (sorted in place). */
+static inline double median_of(double *v, int n) {
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return v[n / 2];
+}
+
+/* The median over n rounds of a[r] / b[r]: a ratio of two callers timed in the same rounds,
+ * robust to the machine speeding up or slowing down between rounds. */
+static inline double paired_ratio(const double *a, const double *b, int n) {
+    double r[n];
+    for (int k = 0; k < n; k++) r[k] = a[k] / b[k];
+    return median_of(r, n);
+}
+
 #endif

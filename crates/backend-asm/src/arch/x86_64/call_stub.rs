@@ -4,11 +4,14 @@
 //! the bytes; this file only encodes them.
 //!
 //! # The stub's own calling convention (System V)
-//! `uint32_t stub(const void *code, void *const *args, void *ret)`: `rdi` the function to
-//! call, `rsi` the argument pointers, `rdx` the return slot. It returns 0 after the call, or,
-//! with nothing called, the fault code of the first missing pointer
-//! (`ffi_trait::raw::MissingPointer::code`): `args` null (for a function with parameters), `ret` null
-//! (for a function that returns a value), or `args[k]` null.
+//! `uint32_t stub(const void *code, void *const *args, void *ret, void *sink,
+//! uint32_t (*report)(void *sink, uint32_t code))` (`ffi_trait::raw::RawRoutine`): `rdi` the
+//! function to call, `rsi` the argument pointers, `rdx` the return slot, `rcx` and `r8` what
+//! a missing pointer is reported to. It returns 0 after the call, or, with nothing called,
+//! jumps to `report(sink, code)` with the fault code of the first missing pointer
+//! (`ffi_trait::raw::MissingPointer::code`): `args` null (for a function with parameters),
+//! `ret` null (for a function that returns a value), or `args[k]` null. The jump is a tail
+//! call (the stack is as the stub found it), so `report`'s result is the stub's.
 //!
 //! # What it does
 //! ```text
@@ -16,16 +19,25 @@
 //!   mov rbx, rdx; mov r11, rdi                    ; the return slot and the function
 //!   sub rsp, 16 * ceil(stack words / 2)           ; outgoing stack arguments, if any
 //!   test rsi, rsi / test rbx, rbx; jz fault       ; when the plan needs them
-//!   for each stack piece:    rax = args[k]; test; jz fault; copy its bytes to [rsp + 8w]
-//!   for each register piece: rax = args[k]; test; jz fault; load it with its type's width
+//!   cmp qword [rsi + 8k], 0; je fault             ; every argument pointer, in order,
+//!                                                 ; before `rcx` and `r8` are overwritten
+//!   for each stack piece:    rax = args[k]; copy its bytes to [rsp + 8w]
+//!   for each register piece: rax = args[k]; load it with its type's width
 //!                            (the argument in `rsi`, which holds `args`, comes last)
 //!   mov eax, <vector registers used>              ; variadic calls only (§3.5.7)
 //!   call r11
 //!   store the return registers into [rbx] as the plan says
 //!   xor eax, eax; add rsp, ...; pop rbx; ret
 //! fault k:
-//!   mov eax, <fault code k>; add rsp, ...; pop rbx; ret
+//!   mov rdi, rcx; mov esi, <fault code k>; add rsp, ...; pop rbx; jmp r8
 //! ```
+//! The args form (`crate::stub::StubForm::Args`, [`Backend::call`](ffi_trait::Backend::call)'s
+//! convention) reads `Arg`s instead: argument `k`'s image at `[rsi + 16k]`, its header at
+//! `[rsi + 16k + 8]`. It starts with one `cmp dword [rsi + 16k + 8], header; jne fault` per
+//! argument, in order (the argument checks compiled in; nothing is loaded before they all
+//! pass), and returns the pair `(bits, fault)` in `rax:rdx`: the scalar return's image and 0,
+//! or 0 and 1 from its fault exit.
+//!
 //! No frame pointer of its own: a frame-pointer walk from the callee goes from the callee's
 //! frame to the stub's caller's (the stub never touches `rbp`).
 //!
@@ -42,13 +54,17 @@
 //! those calls.
 
 use ffi_trait::raw::MissingPointer;
-use ffi_trait::{ArgKind, Type};
+use ffi_trait::{ArgCheck, ArgKind, Type};
 
 use crate::abi::plan::{ArgPlan, Loc, Piece, Plan, RetPlan};
 use crate::stub::StubForm;
 
+/// The code an args-form stub's fault exit returns in `rdx` (`crate::stub::StubReturn`).
+const ARGS_FAULT: u32 = 1;
+
 /// `rax`, `rdx`, `rbx`, `rsp`, ... in the encoding's register numbers.
 const RAX: u8 = 0;
+const RCX: u8 = 1;
 const RDX: u8 = 2;
 const RBX: u8 = 3;
 const RSP: u8 = 4;
@@ -58,16 +74,18 @@ const R10: u8 = 10;
 const R11: u8 = 11;
 
 /// The System V integer argument registers in order: `rdi rsi rdx rcx r8 r9`.
-const GP_ARG: [u8; 6] = [RDI, RSI, RDX, 1, 8, 9];
+const GP_ARG: [u8; 6] = [RDI, RSI, RDX, RCX, 8, 9];
 
 /// The bytes of a stub of `form` for `plan` (a System V plan of a function returning
 /// `ret`), or `None` for a plan the encoder does not take. `variadic`: the function takes
-/// variable arguments (the stub sets `al`).
+/// variable arguments (the stub sets `al`). `checks`: the args form's argument checks, one
+/// per parameter (the raw form ignores them).
 pub(crate) fn emit_call_stub(
     plan: &Plan,
     ret: &Type,
     variadic: bool,
     form: StubForm,
+    checks: &[ArgCheck],
 ) -> Option<Vec<u8>> {
     let mut a = Asm {
         frame: 16 * (u32::from(plan.stack_words).div_ceil(2)),
@@ -83,6 +101,17 @@ pub(crate) fn emit_call_stub(
     if a.frame > 0 {
         a.sub_rsp(a.frame);
     }
+    if form == StubForm::Args {
+        if checks.len() != plan.args.len() {
+            return None;
+        }
+        for (k, c) in checks.iter().enumerate() {
+            // cmp dword [rsi + 16k + 8], header; jne fault
+            a.mem(None, false, &[0x81], 7, RSI, 16 * k as i32 + 8);
+            a.code.extend_from_slice(&c.header().to_le_bytes());
+            a.jcc_fault(0x85, ARGS_FAULT);
+        }
+    }
     if form == StubForm::Raw && !plan.args.is_empty() {
         a.test_rr(RSI);
         a.jz_fault(MissingPointer::Args.code());
@@ -90,6 +119,14 @@ pub(crate) fn emit_call_stub(
     if form == StubForm::Raw && !matches!(plan.ret, RetPlan::Void) {
         a.test_rr(RBX);
         a.jz_fault(MissingPointer::Ret.code());
+    }
+    if form == StubForm::Raw {
+        for k in 0..plan.args.len() {
+            // cmp qword [rsi + 8k], 0; je fault(args[k] null)
+            a.mem(None, true, &[0x83], 7, RSI, 8 * k as i32);
+            a.byte(0);
+            a.jz_fault(MissingPointer::Arg(k).code());
+        }
     }
     // Stack words first: the argument registers are free scratch until the register phase.
     for (k, arg) in plan.args.iter().enumerate() {
@@ -184,8 +221,10 @@ pub(crate) fn emit_call_stub(
     }
     a.call_r11();
     a.store_return(plan, ret)?;
-    if form == StubForm::Raw {
-        a.xor_eax();
+    match form {
+        StubForm::Raw => a.xor_eax(),
+        // xor edx, edx: no fault (after the return's pieces, which may read `rdx`).
+        StubForm::Args => a.code.extend_from_slice(&[0x31, 0xD2]),
     }
     a.epilogue();
     a.emit_faults();
@@ -275,7 +314,12 @@ impl Asm {
 
     /// `jz` to an exit returning fault `code` (emitted by [`Asm::emit_faults`]).
     fn jz_fault(&mut self, code: u32) {
-        self.code.extend_from_slice(&[0x0F, 0x84]);
+        self.jcc_fault(0x84, code);
+    }
+
+    /// `jcc rel32` (`0F op`: `0x84` jz, `0x85` jnz) to an exit returning fault `code`.
+    fn jcc_fault(&mut self, op: u8, code: u32) {
+        self.code.extend_from_slice(&[0x0F, op]);
         self.faults.push((self.code.len(), code));
         self.code.extend_from_slice(&[0; 4]);
     }
@@ -285,11 +329,9 @@ impl Asm {
         self.code.extend_from_slice(&bytes.to_le_bytes());
     }
 
-    /// `rax = args[k]; test rax, rax; jz fault(args[k] null)` (the raw form).
+    /// `rax = args[k]` (the raw form; checked present at the stub's start).
     fn arg_pointer(&mut self, k: usize) {
         self.mem(None, true, &[0x8B], RAX, RSI, 8 * k as i32);
-        self.test_rr(RAX);
-        self.jz_fault(MissingPointer::Arg(k).code());
     }
 
     /// Where scalar argument `k` is read: `[rax]` after [`Asm::arg_pointer`] (raw form), or
@@ -525,16 +567,22 @@ impl Asm {
 
     /// `add rsp, frame; pop rbx; ret`.
     fn epilogue(&mut self) {
+        self.epilogue_to(&[0xC3]);
+    }
+
+    /// `add rsp, frame; pop rbx` and then `exit` (`ret`, or a tail jump).
+    fn epilogue_to(&mut self, exit: &[u8]) {
         if self.frame > 0 {
             self.code.extend_from_slice(&[0x48, 0x81, 0xC4]);
             self.code.extend_from_slice(&self.frame.to_le_bytes());
         }
         self.pop(RBX);
-        self.byte(0xC3);
+        self.code.extend_from_slice(exit);
     }
 
-    /// The fault exits: for each `jz`, `mov eax, code` and the epilogue (exits of the same
-    /// code shared).
+    /// The fault exits: for each jump, `mov rdi, rcx; mov esi, code` and the epilogue
+    /// ending in `jmp r8` (the report's tail call), or, in the args form, `xor eax, eax;
+    /// mov edx, code` and the epilogue (exits of the same code shared).
     fn emit_faults(&mut self) {
         let mut faults = std::mem::take(&mut self.faults);
         faults.sort_by_key(|&(_, code)| code);
@@ -544,8 +592,19 @@ impl Asm {
                 Some((c, here)) if c == code => here,
                 _ => {
                     let here = self.code.len();
-                    self.mov_eax_imm(code);
-                    self.epilogue();
+                    if self.form == StubForm::Args {
+                        self.xor_eax();
+                        // mov edx, code
+                        self.byte(0xBA);
+                        self.code.extend_from_slice(&code.to_le_bytes());
+                        self.epilogue();
+                    } else {
+                        // mov rdi, rcx; mov esi, code
+                        self.mov_rr(RDI, RCX);
+                        self.byte(0xBE);
+                        self.code.extend_from_slice(&code.to_le_bytes());
+                        self.epilogue_to(&[0x41, 0xFF, 0xE0]); // jmp r8
+                    }
                     exit = Some((code, here));
                     here
                 }
@@ -589,6 +648,13 @@ mod tests {
         a.push(R11);
         a.pop(RBX);
         assert_eq!(a.code, [0x41, 0x53, 0x5B]);
+        let mut a = Asm::default();
+        a.mem(None, false, &[0x81], 7, RSI, 24); // cmp dword [rsi + 24], imm32 (imm follows)
+        assert_eq!(a.code, [0x81, 0xBE, 24, 0, 0, 0]);
+        let mut a = Asm::default();
+        a.mem(None, true, &[0x83], 7, RSI, 8); // cmp qword [rsi + 8], imm8 (imm follows)
+        a.mov_rr(RDI, RCX); // mov rdi, rcx
+        assert_eq!(a.code, [0x48, 0x83, 0xBE, 8, 0, 0, 0, 0x48, 0x89, 0xCF]);
         let mut a = Asm::default();
         a.call_r11();
         a.mem(None, true, &[0x8B], RAX, RSI, 16); // mov rax, [rsi + 16]
