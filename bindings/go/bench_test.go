@@ -372,6 +372,13 @@ func dynamicImpls(b *testing.B, lib, symbol, signature string) map[string]*ffiki
 			b.Fatal(err)
 		}
 		fns[capiRow(backend)+"-call"] = slow
+		// The same function prepared from its address (PrepareAddress): the same plan, so
+		// the same speed as the symbol's row.
+		at, err := ctx.PrepareAddress(symbolAddress(b, lib, symbol), signature)
+		if err != nil {
+			b.Fatal(err)
+		}
+		fns[capiRow(backend)+"-address"] = at
 		if backend == "native" && fastAvailable() {
 			leaf, err := l.PrepareLeaf(symbol, signature, 4096)
 			if err != nil || !leaf.Fast() {
@@ -379,12 +386,27 @@ func dynamicImpls(b *testing.B, lib, symbol, signature string) map[string]*ffiki
 			}
 			fns[fastRow+"-call"] = leaf
 		}
-		b.Cleanup(func() { slow.Close(); l.Close(); ctx.Close() })
+		b.Cleanup(func() { slow.Close(); at.Close(); l.Close(); ctx.Close() })
 		if !cgoEnabled() {
 			break
 		}
 	}
 	return fns
+}
+
+// symbolAddress is symbol's address in lib (a path or a soname), from the system's dynamic
+// loader through purego: an address held outside ffikit, as PrepareAddress takes. The
+// handle stays open for the process.
+func symbolAddress(tb testing.TB, lib, symbol string) uintptr {
+	h, err := purego.Dlopen(lib, purego.RTLD_NOW|purego.RTLD_LOCAL)
+	if err != nil {
+		tb.Fatalf("dlopen %s: %v", lib, err)
+	}
+	addr, err := purego.Dlsym(h, symbol)
+	if err != nil {
+		tb.Fatalf("dlsym %s: %v", symbol, err)
+	}
+	return addr
 }
 
 // cgoEnabled: this test binary calls the C API through cgo.

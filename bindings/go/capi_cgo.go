@@ -199,6 +199,16 @@ func capiPrepare(ctx, lib unsafe.Pointer, symbol, signature string) (unsafe.Poin
 	return unsafe.Pointer(f), Status(st)
 }
 
+func capiPrepareAddress(ctx unsafe.Pointer, code uintptr, signature string) (unsafe.Pointer, Status) {
+	csig := cstr(signature)
+	defer cfree(csig)
+	var f *C.ffikit_function
+	// The address is the caller's code, not Go memory: passing it as a pointer is what C
+	// expects (the Go collector never sees it as a Go pointer).
+	st := C.ffikit_prepare_address((*C.ffikit_context)(ctx), *(*unsafe.Pointer)(unsafe.Pointer(&code)), csig, &f)
+	return unsafe.Pointer(f), Status(st)
+}
+
 func capiFunctionFree(f unsafe.Pointer) { C.ffikit_function_free((*C.ffikit_function)(f)) }
 
 func capiFunctionNargs(f unsafe.Pointer) int {

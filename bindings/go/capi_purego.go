@@ -51,6 +51,7 @@ var (
 	ffikitLibraryOpen          func(ctx unsafe.Pointer, path string, out *unsafe.Pointer) int32
 	ffikitLibraryFree          func(l unsafe.Pointer)
 	ffikitPrepare              func(ctx, lib unsafe.Pointer, symbol, sig string, out *unsafe.Pointer) int32
+	ffikitPrepareAddress       func(ctx unsafe.Pointer, code uintptr, sig string, out *unsafe.Pointer) int32
 	ffikitFunctionFree         func(f unsafe.Pointer)
 	ffikitFunctionNargs        func(f unsafe.Pointer) uintptr
 	ffikitFunctionArgSize      func(f unsafe.Pointer, i uintptr) uintptr
@@ -137,6 +138,7 @@ func loadLibrary() error {
 		bind(&ffikitLibraryOpen, "ffikit_library_open")
 		bind(&ffikitLibraryFree, "ffikit_library_free")
 		bind(&ffikitPrepare, "ffikit_prepare")
+		bind(&ffikitPrepareAddress, "ffikit_prepare_address")
 		bind(&ffikitFunctionFree, "ffikit_function_free")
 		bind(&ffikitFunctionNargs, "ffikit_function_nargs")
 		bind(&ffikitFunctionArgSize, "ffikit_function_arg_size")
@@ -285,6 +287,12 @@ func capiLibraryFree(l unsafe.Pointer) { ffikitLibraryFree(l) }
 func capiPrepare(ctx, lib unsafe.Pointer, symbol, signature string) (unsafe.Pointer, Status) {
 	var f unsafe.Pointer
 	st := ffikitPrepare(ctx, lib, symbol, signature, &f)
+	return f, Status(st)
+}
+
+func capiPrepareAddress(ctx unsafe.Pointer, code uintptr, signature string) (unsafe.Pointer, Status) {
+	var f unsafe.Pointer
+	st := ffikitPrepareAddress(ctx, code, signature, &f)
 	return f, Status(st)
 }
 

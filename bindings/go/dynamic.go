@@ -71,7 +71,35 @@ func (l *Library) Prepare(symbol, signature string) (*Function, error) {
 	if err := check("Prepare", st, l.ctx.c); err != nil {
 		return nil, err
 	}
-	fn := &Function{f: f, ctx: l.ctx, nargs: capiFunctionNargs(f)}
+	return newFunction(f, l.ctx), nil
+}
+
+// PrepareAddress prepares calls of the C signature (ffikit's text form, as for Prepare) of
+// the function at addr, an address the caller already holds: a slot of a C vtable or plugin
+// table, a dlsym result, code a JIT made. It is libffi's ffi_call(cif, fn, ...) and purego's
+// RegisterFunc(&f, addr): the same plan and the same call speed as a prepared symbol, on
+// native and asm contexts (a wasm context refuses it with StatusAddressUnsupported: its
+// functions are a module's exports, prepared by name). A zero addr is StatusNullArgument.
+//
+// No library is kept open for it: the caller keeps the code loaded and unchanged while the
+// Function is used, and the function must really have that signature (nothing can check
+// it). Errors name the function by its address.
+func (c *Context) PrepareAddress(addr uintptr, signature string) (*Function, error) {
+	if c.c == nil {
+		return nil, closedError("PrepareAddress")
+	}
+	f, st := capiPrepareAddress(c.c, addr, signature)
+	runtime.KeepAlive(c)
+	if err := check("PrepareAddress", st, c.c); err != nil {
+		return nil, err
+	}
+	return newFunction(f, c), nil
+}
+
+// newFunction wraps the prepared C function f of context ctx, with the sizes its calls
+// marshal.
+func newFunction(f unsafe.Pointer, ctx *Context) *Function {
+	fn := &Function{f: f, ctx: ctx, nargs: capiFunctionNargs(f)}
 	fn.retSize = capiFunctionRetSize(f)
 	for i := 0; i < fn.nargs; i++ {
 		size := capiFunctionArgSize(f, i)
@@ -80,7 +108,7 @@ func (l *Library) Prepare(symbol, signature string) (*Function, error) {
 		fn.valueBytes += round8(size)
 	}
 	runtime.SetFinalizer(fn, (*Function).Close)
-	return fn, nil
+	return fn
 }
 
 // PrepareLeaf prepares symbol like Prepare and declares it a leaf function, so that its

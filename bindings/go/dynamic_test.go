@@ -2,6 +2,7 @@ package ffikit_test
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"unsafe"
 
@@ -70,5 +71,38 @@ func TestCallValueSizes(t *testing.T) {
 		// purego.SyscallN's argument slice escapes; the leaf path is the allocation-free
 		// one without cgo (TestZeroAllocationsPerCall).
 		t.Logf("%v allocations per struct call through purego (not checked: CGO_ENABLED=0)", n)
+	}
+}
+
+// PrepareAddress calls a function by an address the caller holds (here from the system's
+// loader) with the results of the same function prepared by name, its errors naming the
+// address; a zero address and a wasm context are refused with their own statuses.
+func TestPrepareAddress(t *testing.T) {
+	pow := symbolAddress(t, "libm.so.6", "pow")
+	for _, backend := range []string{"native", "asm"} {
+		ctx := newContext(t, backend)
+		f, err := ctx.PrepareAddress(pow, "f64(f64, f64)")
+		if err != nil {
+			t.Fatalf("%s: %v", backend, err)
+		}
+		x, y, r := 2.0, 10.0, 0.0
+		if err := f.Call(unsafe.Pointer(&r), unsafe.Pointer(&x), unsafe.Pointer(&y)); err != nil || r != 1024 {
+			t.Fatalf("%s: pow(2, 10) = %v, %v", backend, r, err)
+		}
+		err = f.Call(unsafe.Pointer(&r), unsafe.Pointer(&x), nil)
+		if !errors.Is(err, ffikit.StatusNullArgument) || !strings.Contains(err.Error(), "args[1]") {
+			t.Fatalf("%s: nil argument: %v", backend, err)
+		}
+		if _, err := ctx.PrepareAddress(0, "f64(f64, f64)"); !errors.Is(err, ffikit.StatusNullArgument) {
+			t.Fatalf("%s: zero address: %v", backend, err)
+		}
+		if _, err := ctx.PrepareAddress(pow, "f64(f64, f64"); !errors.Is(err, ffikit.StatusInvalidSignature) {
+			t.Fatalf("%s: bad signature: %v", backend, err)
+		}
+		f.Close()
+	}
+	wasm := newContext(t, "wasm")
+	if _, err := wasm.PrepareAddress(pow, "f64(f64, f64)"); !errors.Is(err, ffikit.StatusAddressUnsupported) {
+		t.Fatalf("wasm: %v", err)
 	}
 }

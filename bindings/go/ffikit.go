@@ -75,6 +75,7 @@ const (
 	StatusUnsupportedSource    Status = 29
 	StatusInvalidArgument      Status = 30
 	StatusBufferTooLarge       Status = 31
+	StatusAddressUnsupported   Status = 32
 	// StatusClosed is Go-side only: the handle was closed.
 	StatusClosed Status = -1
 )

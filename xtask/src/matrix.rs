@@ -315,6 +315,9 @@ pub(crate) fn parse_go_bench(text: &str) -> Vec<Record> {
                 "ffikit-fast-call" | "ffikit-nocgo-call" | "ffikit-nocgo-api-call" => {
                     (imp.to_owned(), "native")
                 }
+                // The same function prepared from its address (PrepareAddress): a row for
+                // `go test -bench` readers beside its symbol's, not a matrix row of its own.
+                other if other.ends_with("-address") => return None,
                 other => match other.strip_prefix("ffikit-") {
                     Some(b) => match b.strip_suffix("-call") {
                         Some(b) => ("ffikit-call".to_owned(), b),

@@ -156,10 +156,57 @@ pub struct AsmFunction {
     signature: Signature,
     symbol: Box<str>,
     stack_budget: Option<usize>,
-    _lib: SharedLibrary,
+    /// The library the code is in (`None` for a function prepared from an address, whose
+    /// code the caller keeps alive).
+    _lib: Option<SharedLibrary>,
 }
 
 impl AsmFunction {
+    /// A function with `plan` (of `sig`) at `code`, named `symbol` in errors, keeping `lib`
+    /// (the library that holds the code, `None` for a caller-held address) alive.
+    fn new(
+        code: *const c_void,
+        plan: Plan,
+        sig: &Signature,
+        symbol: Box<str>,
+        lib: Option<SharedLibrary>,
+    ) -> AsmFunction {
+        let checks = ArgChecks::of_signature(sig);
+        let raw = sig.args().iter().map(ArgKind::of).collect();
+        let kinds = sig
+            .args()
+            .iter()
+            .map(|t| ArgKind::of(t).unwrap_or(ArgKind::Struct))
+            .collect();
+        let ret_size = match plan.ret {
+            RetPlan::Indirect { size } | RetPlan::Pieces { size, .. } => size,
+            _ => 0,
+        };
+        let mut f = AsmFunction {
+            code: Code(code),
+            inline: InlinePlan::of(&plan),
+            checks,
+            raw,
+            kinds,
+            raw_routine: None,
+            compiled_stub: true,
+            args_stub: None,
+            ret_size,
+            ret_form: RetForm::of(&plan.ret),
+            ret_decode: ReturnDecode::of(sig.ret()),
+            raw_ret: RawReturn::of(sig.ret()),
+            force_trampoline: false,
+            site: None,
+            plan,
+            signature: sig.clone(),
+            symbol,
+            stack_budget: None,
+            _lib: lib,
+        };
+        f.refresh_fast();
+        f
+    }
+
     /// The function's address.
     pub fn code(&self) -> *const c_void {
         self.code.0
@@ -323,40 +370,31 @@ impl Backend for AsmBackend {
     ) -> Result<AsmFunction> {
         let plan = target_plan(sig)?;
         let code = lib.symbol_address(symbol)?;
-        let checks = ArgChecks::of_signature(sig);
-        let raw = sig.args().iter().map(ArgKind::of).collect();
-        let kinds = sig
-            .args()
-            .iter()
-            .map(|t| ArgKind::of(t).unwrap_or(ArgKind::Struct))
-            .collect();
-        let ret_size = match plan.ret {
-            RetPlan::Indirect { size } | RetPlan::Pieces { size, .. } => size,
-            _ => 0,
-        };
-        let mut f = AsmFunction {
-            code: Code(code),
-            inline: InlinePlan::of(&plan),
-            checks,
-            raw,
-            kinds,
-            raw_routine: None,
-            compiled_stub: true,
-            args_stub: None,
-            ret_size,
-            ret_form: RetForm::of(&plan.ret),
-            ret_decode: ReturnDecode::of(sig.ret()),
-            raw_ret: RawReturn::of(sig.ret()),
-            force_trampoline: false,
-            site: None,
+        Ok(AsmFunction::new(
+            code,
             plan,
-            signature: sig.clone(),
-            symbol: symbol.into(),
-            stack_budget: None,
-            _lib: lib.clone(),
-        };
-        f.refresh_fast();
-        Ok(f)
+            sig,
+            symbol.into(),
+            Some(lib.clone()),
+        ))
+    }
+
+    unsafe fn prepare_address(
+        &mut self,
+        code: *const c_void,
+        sig: &Signature,
+    ) -> Result<AsmFunction> {
+        if code.is_null() {
+            return Err(Error::NullAddress);
+        }
+        let plan = target_plan(sig)?;
+        Ok(AsmFunction::new(
+            code,
+            plan,
+            sig,
+            format!("{code:p}").into(),
+            None,
+        ))
     }
 
     fn signature_of(f: &AsmFunction) -> &Signature {

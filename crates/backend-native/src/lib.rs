@@ -150,7 +150,43 @@ pub struct NativeFunction {
     route: Route,
     signature: Signature,
     symbol: Box<str>,
-    _lib: NativeLibrary,
+    /// The library the code is in (`None` for a function prepared from an address, whose
+    /// code the caller keeps alive).
+    _lib: Option<NativeLibrary>,
+}
+
+impl NativeFunction {
+    /// A function of `sig` at `code`, named `symbol` in errors, keeping `lib` (the library
+    /// that holds the code, `None` for a caller-held address) alive.
+    ///
+    /// # Errors
+    /// [`Error::UnsupportedSignature`] for a signature this backend does not call.
+    fn new(
+        code: *const c_void,
+        sig: &Signature,
+        symbol: Box<str>,
+        lib: Option<NativeLibrary>,
+    ) -> Result<NativeFunction> {
+        let (gather, ret_class) = plan(sig)?;
+        // `plan` accepts scalar arguments only, each with its load.
+        let raw = sig.args().iter().filter_map(ArgKind::of).collect();
+        let all_int = sig
+            .args()
+            .iter()
+            .all(|t| t.scalar_class() == Some(ScalarClass::Integer));
+        Ok(NativeFunction {
+            code: Code(code),
+            checks: ArgChecks::of_signature(sig),
+            raw,
+            gather,
+            route: Route::of(all_int, ret_class),
+            ret_decode: ReturnDecode::of(sig.ret()),
+            raw_ret: RawReturn::of(sig.ret()),
+            signature: sig.clone(),
+            symbol,
+            _lib: lib,
+        })
+    }
 }
 
 impl NativeFunction {
@@ -385,27 +421,19 @@ impl Backend for NativeBackend {
         symbol: &str,
         sig: &Signature,
     ) -> Result<NativeFunction> {
-        let (gather, ret_class) = plan(sig)?;
         let code = lib.symbol_address(symbol)?;
-        // `plan` accepts scalar arguments only, each with its load.
-        let raw = sig.args().iter().filter_map(ArgKind::of).collect();
-        let all_int = sig
-            .args()
-            .iter()
-            .all(|t| t.scalar_class() == Some(ScalarClass::Integer));
-        let checks = ArgChecks::of_signature(sig);
-        Ok(NativeFunction {
-            code: Code(code),
-            checks,
-            raw,
-            gather,
-            route: Route::of(all_int, ret_class),
-            ret_decode: ReturnDecode::of(sig.ret()),
-            raw_ret: RawReturn::of(sig.ret()),
-            signature: sig.clone(),
-            symbol: symbol.into(),
-            _lib: lib.clone(),
-        })
+        NativeFunction::new(code, sig, symbol.into(), Some(lib.clone()))
+    }
+
+    unsafe fn prepare_address(
+        &mut self,
+        code: *const c_void,
+        sig: &Signature,
+    ) -> Result<NativeFunction> {
+        if code.is_null() {
+            return Err(Error::NullAddress);
+        }
+        NativeFunction::new(code, sig, format!("{code:p}").into(), None)
     }
 
     fn signature_of(f: &NativeFunction) -> &Signature {

@@ -104,6 +104,9 @@ typedef enum ffikit_status {
   // A buffer larger than the context's memory can ever hold (for wasm, its linear
   // memory's limit); the message gives both sizes.
   FFIKIT_STATUS_BUFFER_TOO_LARGE = 31,
+  // The backend cannot call a function by its host address (`ffikit_prepare_address` on
+  // a wasm context, whose functions are a module's exports: prepare them by name).
+  FFIKIT_STATUS_ADDRESS_UNSUPPORTED = 32,
 } ffikit_status;
 
 // A stable buffer of a context: memory whose address never changes until it is freed.
@@ -488,6 +491,27 @@ enum ffikit_status ffikit_prepare(struct ffikit_context *ctx,
                                   const char *symbol,
                                   const char *signature,
                                   struct ffikit_function **out);
+
+// `ffikit_status ffikit_prepare_address(ffikit_context *ctx, const void *code, const char
+// *signature, ffikit_function **out)`: prepares calls of the C signature `signature` (the
+// text form of `ffikit_prepare`) of the function at `code`, an address the caller already
+// holds (a vtable or plugin table slot, `dlsym`, code a JIT made): libffi's
+// `ffi_call(cif, fn, ...)`. The same plan and the same `ffikit_call` speed as a prepared
+// symbol. No library is kept open for it: the caller keeps the code alive and unchanged
+// while the function is called. Messages name the function by its address (`0x7f...`).
+//
+// Errors: `NULL_ARGUMENT` (`code`, `signature` or `out`), `INVALID_UTF8`,
+// `INVALID_SIGNATURE`, `UNSUPPORTED_SIGNATURE`, `ADDRESS_UNSUPPORTED` (a wasm context: its
+// functions are a module's exports, prepared by name).
+//
+// # Safety
+// `ctx` is a live context; `signature` a NUL-terminated string; `out` NULL or writable; and
+// `code` is NULL or the address of a function whose C signature really is `signature`
+// (nothing can check it), callable for as long as the prepared function is used.
+enum ffikit_status ffikit_prepare_address(struct ffikit_context *ctx,
+                                          const void *code,
+                                          const char *signature,
+                                          struct ffikit_function **out);
 
 // `void ffikit_function_free(ffikit_function *fn)`: frees a prepared function (NULL is a
 // no-op).

@@ -30,8 +30,9 @@ pub struct ffikit_function {
     entry: Option<RawEntry>,
     nargs: usize,
     owner: OwnerId,
-    // Keeps the code mapped while the function lives.
-    _library: Arc<DynLibrary>,
+    // Keeps the code mapped while the function lives (`None` for a function prepared from
+    // an address: its caller keeps the code alive).
+    _library: Option<Arc<DynLibrary>>,
 }
 
 impl ffikit_function {
@@ -144,7 +145,52 @@ pub unsafe extern "C" fn ffikit_prepare(
                 nargs: sig.args().len(),
                 function,
                 owner: backend.owner(),
-                _library: lib.library.clone(),
+                _library: Some(lib.library.clone()),
+            }));
+            Ok(())
+        })
+    }
+}
+
+/// `ffikit_status ffikit_prepare_address(ffikit_context *ctx, const void *code, const char
+/// *signature, ffikit_function **out)`: prepares calls of the C signature `signature` (the
+/// text form of `ffikit_prepare`) of the function at `code`, an address the caller already
+/// holds (a vtable or plugin table slot, `dlsym`, code a JIT made): libffi's
+/// `ffi_call(cif, fn, ...)`. The same plan and the same `ffikit_call` speed as a prepared
+/// symbol. No library is kept open for it: the caller keeps the code alive and unchanged
+/// while the function is called. Messages name the function by its address (`0x7f...`).
+///
+/// Errors: `NULL_ARGUMENT` (`code`, `signature` or `out`), `INVALID_UTF8`,
+/// `INVALID_SIGNATURE`, `UNSUPPORTED_SIGNATURE`, `ADDRESS_UNSUPPORTED` (a wasm context: its
+/// functions are a module's exports, prepared by name).
+///
+/// # Safety
+/// `ctx` is a live context; `signature` a NUL-terminated string; `out` NULL or writable; and
+/// `code` is NULL or the address of a function whose C signature really is `signature`
+/// (nothing can check it), callable for as long as the prepared function is used.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ffikit_prepare_address(
+    ctx: *mut ffikit_context,
+    code: *const c_void,
+    signature: *const c_char,
+    out: *mut *mut ffikit_function,
+) -> ffikit_status {
+    // SAFETY: forwarded.
+    unsafe {
+        on_context(ctx, |c| {
+            let out = out_ptr(out, "out")?;
+            if code.is_null() {
+                return Err(Failure::null("code"));
+            }
+            let sig: Signature = utf8(signature, "signature")?.parse().map_err(Error::from)?;
+            let backend = c.inner.backend();
+            let function = backend.prepare_address(code, &sig)?;
+            *out = Box::into_raw(Box::new(ffikit_function {
+                entry: function.raw_entry(),
+                nargs: sig.args().len(),
+                function,
+                owner: backend.owner(),
+                _library: None,
             }));
             Ok(())
         })

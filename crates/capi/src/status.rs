@@ -79,6 +79,9 @@ pub enum ffikit_status {
     /// A buffer larger than the context's memory can ever hold (for wasm, its linear
     /// memory's limit); the message gives both sizes.
     FFIKIT_STATUS_BUFFER_TOO_LARGE = 31,
+    /// The backend cannot call a function by its host address (`ffikit_prepare_address` on
+    /// a wasm context, whose functions are a module's exports: prepare them by name).
+    FFIKIT_STATUS_ADDRESS_UNSUPPORTED = 32,
 }
 
 use ffikit_status as S;
@@ -114,6 +117,8 @@ pub(crate) fn status_of(e: &Error) -> ffikit_status {
         Error::PoolExhausted { .. } => S::FFIKIT_STATUS_POOL_EXHAUSTED,
         Error::PoolTimeout { .. } => S::FFIKIT_STATUS_POOL_TIMEOUT,
         Error::UnsupportedTarget(_) => S::FFIKIT_STATUS_UNSUPPORTED_TARGET,
+        Error::NullAddress => S::FFIKIT_STATUS_NULL_ARGUMENT,
+        Error::AddressUnsupported { .. } => S::FFIKIT_STATUS_ADDRESS_UNSUPPORTED,
         _ => S::FFIKIT_STATUS_BACKEND_ERROR,
     }
 }
@@ -156,6 +161,7 @@ pub extern "C" fn ffikit_status_name(status: i32) -> *const c_char {
         29 => "FFIKIT_STATUS_UNSUPPORTED_SOURCE\0",
         30 => "FFIKIT_STATUS_INVALID_ARGUMENT\0",
         31 => "FFIKIT_STATUS_BUFFER_TOO_LARGE\0",
+        32 => "FFIKIT_STATUS_ADDRESS_UNSUPPORTED\0",
         _ => "FFIKIT_STATUS_UNKNOWN\0",
     };
     name.as_ptr().cast()

@@ -92,6 +92,37 @@ pub trait Backend: Send {
         sig: &Signature,
     ) -> Result<Self::Function>;
 
+    /// Prepares a dynamic call of signature `sig` of the function at `code`, an address the
+    /// caller already holds (a vtable or plugin table slot, `dlsym`/`GetProcAddress`, code a
+    /// JIT made): what libffi's `ffi_call(cif, fn, ...)`, goffi's `CallFunction` and Java
+    /// FFM's `downcallHandle(address, ...)` take. The same plan and call path as
+    /// [`Backend::prepare`]; no library is opened or kept alive for it. Errors name the
+    /// function by its address (`0x7f...`).
+    ///
+    /// The default refuses: a backend whose functions are host code addresses (native, asm)
+    /// overrides it; one whose functions live elsewhere (wasm: guest functions in a module)
+    /// keeps the refusal.
+    ///
+    /// # Safety
+    /// `code` is the address of a function whose C signature is `sig`, callable from this
+    /// thread for as long as the returned function is called (the caller keeps whatever
+    /// holds the code, a library or a JIT's buffer, alive).
+    ///
+    /// # Errors
+    /// [`Error::NullAddress`] for a null `code`; [`Error::AddressUnsupported`] from a
+    /// backend that cannot call host code; otherwise as [`Backend::prepare`]
+    /// ([`Error::UnsupportedSignature`]).
+    unsafe fn prepare_address(
+        &mut self,
+        code: *const c_void,
+        sig: &Signature,
+    ) -> Result<Self::Function> {
+        let _ = (code, sig);
+        Err(Error::AddressUnsupported {
+            backend: Self::NAME,
+        })
+    }
+
     /// The signature a function was prepared with.
     fn signature_of(f: &Self::Function) -> &Signature;
 
@@ -489,6 +520,18 @@ pub trait DynBackend: Send {
         symbol: &str,
         sig: &Signature,
     ) -> Result<DynFunction>;
+    /// See [`Backend::prepare_address`].
+    ///
+    /// # Safety
+    /// As [`Backend::prepare_address`].
+    ///
+    /// # Errors
+    /// As [`Backend::prepare_address`].
+    unsafe fn prepare_address(
+        &mut self,
+        code: *const c_void,
+        sig: &Signature,
+    ) -> Result<DynFunction>;
     /// See [`Backend::call`].
     ///
     /// # Safety
@@ -521,6 +564,22 @@ pub trait DynBackend: Send {
     /// # Errors
     /// As [`Backend::free_stable_buffer`].
     fn free_stable_buffer(&mut self, buffer: StableBuffer) -> Result<()>;
+}
+
+/// `f` (prepared with `sig`, named `symbol`) as a type-erased [`DynFunction`], with its
+/// address and raw entry read once.
+fn erase<B: Backend>(f: B::Function, sig: &Signature, symbol: String) -> DynFunction {
+    let address = B::function_address(&f).map_or(0, |p| p as usize);
+    let inner = Box::new(f);
+    let raw_entry = B::raw_entry(&inner);
+    DynFunction {
+        address,
+        raw_entry,
+        inner,
+        type_id: TypeId::of::<B::Function>(),
+        signature: sig.clone(),
+        symbol,
+    }
 }
 
 fn downcast<'a, T: 'static>(inner: &'a (dyn Any + Send), what: &str) -> Result<&'a T> {
@@ -557,17 +616,17 @@ impl<B: Backend> DynBackend for B {
         let lib = downcast::<B::Library>(&*lib.0, "library")?;
         // SAFETY: forwarded from the caller's contract.
         let f = unsafe { Backend::prepare(self, lib, symbol, sig)? };
-        let address = B::function_address(&f).map_or(0, |p| p as usize);
-        let inner = Box::new(f);
-        let raw_entry = B::raw_entry(&inner);
-        Ok(DynFunction {
-            address,
-            raw_entry,
-            inner,
-            type_id: TypeId::of::<B::Function>(),
-            signature: sig.clone(),
-            symbol: symbol.to_owned(),
-        })
+        Ok(erase::<B>(f, sig, symbol.to_owned()))
+    }
+
+    unsafe fn prepare_address(
+        &mut self,
+        code: *const c_void,
+        sig: &Signature,
+    ) -> Result<DynFunction> {
+        // SAFETY: forwarded from the caller's contract.
+        let f = unsafe { Backend::prepare_address(self, code, sig)? };
+        Ok(erase::<B>(f, sig, format!("{code:p}")))
     }
 
     #[inline]

@@ -201,6 +201,20 @@ pub enum Error {
         /// The names that are available, comma separated.
         available: String,
     },
+    /// A function was to be prepared from a null address
+    /// ([`Backend::prepare_address`](crate::Backend::prepare_address)).
+    #[error("the function address is null")]
+    NullAddress,
+    /// The backend cannot call a function by a host code address
+    /// ([`Backend::prepare_address`](crate::Backend::prepare_address)): its functions are not
+    /// host code (wasm's are a module's exports; prepare them by name).
+    #[error(
+        "the {backend} backend cannot call a function by its host address; prepare it by name from its library or module"
+    )]
+    AddressUnsupported {
+        /// The backend's name.
+        backend: &'static str,
+    },
     /// The library source kind is not one this backend can load (for example bytes of a
     /// shared object for the native backend).
     #[error("the {backend} backend cannot load {what}")]

@@ -1,7 +1,8 @@
 /*
  * ffikit_call on the five shapes of its straight call path, in one run: the direct call (a
  * dlsym'd pointer of the right type, the floor), ffikit_call per backend (native where it
- * takes the shape, asm), Debian libffi's ffi_call, and, built with -DFFIKIT_LIBFFI38 (and
+ * takes the shape, asm, and asm on the function prepared from that pointer with
+ * ffikit_prepare_address), Debian libffi's ffi_call, and, built with -DFFIKIT_LIBFFI38 (and
  * libffi38.c), libffi 3.8.0's call plan (ffi_call_plan_invoke) and its ffi_call. Every
  * caller's result is checked before it is timed; then every caller's batch is timed in turn,
  * round after round (interleaved, so that a machine speeding up or slowing down touches all
@@ -159,10 +160,11 @@ int main(void) {
 
     printf("ffikit_call on the straight path's shapes: ns per call (median of %d interleaved rounds of "
            "%d calls per caller); ratios are medians of the per-round ratios\n", REPS, BATCH);
-    enum { C_DIRECT, C_NATIVE, C_ASM, C_LIBFFI, C_PLAN, C_L38, NC };
+    enum { C_DIRECT, C_NATIVE, C_ASM, C_ADDR, C_LIBFFI, C_PLAN, C_L38, NC };
     static const char *const caller_names[NC] = {
         "direct C call (dlsym pointer)", "ffikit_call (native)", "ffikit_call (asm)",
-        "libffi ffi_call (Debian)", "libffi-plan ffi_call_plan_invoke", "libffi-3.8 ffi_call"};
+        "ffikit_call (asm, prepare_address)", "libffi ffi_call (Debian)",
+        "libffi-plan ffi_call_plan_invoke", "libffi-3.8 ffi_call"};
     for (int k = 0; k < 5; k++) {
         shape *s = &shapes[k];
         void *fn = dlsym(lib, s->symbol);
@@ -185,6 +187,15 @@ int main(void) {
             check("ffikit_call", k, out);
             have[C_NATIVE + b] = 1;
         }
+        /* The same function prepared from the address the caller holds: the same plan. */
+        ffikit_function *at = NULL;
+        if (ffikit_prepare_address(ctx[1], fn, s->signature, &at) != FFIKIT_STATUS_OK)
+            fail(ffikit_context_error(ctx[1]));
+        memset(out, 0, 16);
+        if (ffikit_call(ctx[1], at, s->args, s->nargs, out) != FFIKIT_STATUS_OK)
+            fail(ffikit_context_error(ctx[1]));
+        check("ffikit_call (prepare_address)", k, out);
+        have[C_ADDR] = 1;
         ffi_cif cif;
         if (ffi_prep_cif(&cif, FFI_DEFAULT_ABI, s->nargs, s->ret, s->types) != FFI_OK) fail("ffi_prep_cif");
         memset(out, 0, 16);
@@ -204,16 +215,30 @@ int main(void) {
         have[C_PLAN] = have[C_L38] = 1;
 #endif
         double ns[NC][REPS];
+        /* Each round starts at another caller, so that no caller always follows the same
+         * one (a fixed order measured the second of two identical calls ~5% slower). */
         for (int r = 0; r < REPS; r++) {
-            ns[C_DIRECT][r] = BATCH_NS(direct(k, fn, out); sink_i = out[0]);
-            for (int b = 0; b < 2; b++) {
-                if (f[b]) ns[C_NATIVE + b][r] = BATCH_NS(ffikit_call(ctx[b], f[b], s->args, s->nargs, out); sink_i = out[0]);
-            }
-            ns[C_LIBFFI][r] = BATCH_NS(ffi_call(&cif, FFI_FN(fn), out, s->args); sink_i = out[0]);
+            for (int j = 0; j < NC; j++) {
+                int c = (j + r) % NC;
+                if (!have[c]) continue;
+                switch (c) {
+                case C_DIRECT: ns[c][r] = BATCH_NS(direct(k, fn, out); sink_i = out[0]); break;
+                case C_NATIVE:
+                case C_ASM: {
+                    ffikit_context *cx = ctx[c - C_NATIVE];
+                    ffikit_function *fc = f[c - C_NATIVE];
+                    ns[c][r] = BATCH_NS(ffikit_call(cx, fc, s->args, s->nargs, out); sink_i = out[0]);
+                    break;
+                }
+                case C_ADDR: ns[c][r] = BATCH_NS(ffikit_call(ctx[1], at, s->args, s->nargs, out); sink_i = out[0]); break;
+                case C_LIBFFI: ns[c][r] = BATCH_NS(ffi_call(&cif, FFI_FN(fn), out, s->args); sink_i = out[0]); break;
 #ifdef FFIKIT_LIBFFI38
-            ns[C_PLAN][r] = BATCH_NS(l38_plan_invoke(sig.plan, FFI_FN(fn), out, s->args); sink_i = out[0]);
-            ns[C_L38][r] = BATCH_NS(l38_ffi_call(sig.cif, FFI_FN(fn), out, s->args); sink_i = out[0]);
+                case C_PLAN: ns[c][r] = BATCH_NS(l38_plan_invoke(sig.plan, FFI_FN(fn), out, s->args); sink_i = out[0]); break;
+                case C_L38: ns[c][r] = BATCH_NS(l38_ffi_call(sig.cif, FFI_FN(fn), out, s->args); sink_i = out[0]); break;
 #endif
+                default: break;
+                }
+            }
         }
         printf("\n%s\n\n| caller | ns/call | vs direct |\n|---|---:|---:|\n", s->name);
         double asm_vs_plan = 0;
@@ -236,6 +261,7 @@ int main(void) {
         for (int b = 0; b < 2; b++) {
             if (f[b]) ffikit_function_free(f[b]);
         }
+        ffikit_function_free(at);
 #ifdef FFIKIT_LIBFFI38
         l38_release(&sig);
 #endif

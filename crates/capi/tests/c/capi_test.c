@@ -366,6 +366,72 @@ static void test_dynamic_native(const char *backend) {
     ffikit_context_free(ctx);
 }
 
+/* Functions of this program, called through ffikit_prepare_address: addresses the caller
+ * holds, as from a vtable, a plugin's table or a JIT. */
+static int64_t addr_add(int64_t a, int32_t b) { return a + b; }
+typedef struct { double x, y; } addr_vec2;
+static addr_vec2 addr_swap(addr_vec2 v, double k) {
+    addr_vec2 r = {v.y * k, v.x * k};
+    return r;
+}
+
+static void test_prepare_address(const char *backend) {
+    ffikit_context *ctx = NULL;
+    OK(NULL, ffikit_context_new(backend, &ctx));
+    if (!ctx) return;
+    CHECK(strcmp(ffikit_status_name(32), "FFIKIT_STATUS_ADDRESS_UNSUPPORTED") == 0);
+    ffikit_function *f = NULL, *bad = (ffikit_function *)0x1;
+    const void *add_code = (const void *)(uintptr_t)&addr_add;
+    if (strcmp(backend, "wasm") == 0) {
+        EXPECT(ctx, ffikit_prepare_address(ctx, add_code, "i64(i64, i32)", &bad),
+               FFIKIT_STATUS_ADDRESS_UNSUPPORTED);
+        CHECK(strstr(ffikit_context_error(ctx), "by name") != NULL);
+        CHECK(bad == (ffikit_function *)0x1); /* out untouched on failure */
+        ffikit_context_free(ctx);
+        return;
+    }
+    OK(ctx, ffikit_prepare_address(ctx, add_code, "i64(i64, i32)", &f));
+    CHECK(ffikit_function_nargs(f) == 2);
+    int64_t a = 40, r = 0;
+    int32_t b = 2;
+    void *args[2] = {&a, &b};
+    OK(ctx, ffikit_call(ctx, f, args, 2, &r));
+    CHECK(r == 42);
+    b = -50;
+    OK(ctx, ffikit_call(ctx, f, args, 2, &r));
+    CHECK(r == -10);
+    /* Errors name the function by its address. */
+    EXPECT(ctx, ffikit_call(ctx, f, args, 1, &r), FFIKIT_STATUS_ARGUMENT_COUNT);
+    CHECK(strstr(ffikit_context_error(ctx), "0x") != NULL);
+    void *holes[2] = {&a, NULL};
+    EXPECT(ctx, ffikit_call(ctx, f, holes, 2, &r), FFIKIT_STATUS_NULL_ARGUMENT);
+    CHECK(strstr(ffikit_context_error(ctx), "args[1]") != NULL);
+    ffikit_function_free(f);
+    if (strcmp(backend, "asm") == 0) { /* a struct in and out: the asm backend's ground */
+        ffikit_function *swap = NULL;
+        OK(ctx, ffikit_prepare_address(ctx, (const void *)(uintptr_t)&addr_swap,
+                                       "{f64, f64}({f64, f64}, f64)", &swap));
+        addr_vec2 v = {1.5, -2.0}, out = {0, 0};
+        double k = 2.0;
+        void *sargs[2] = {&v, &k};
+        OK(ctx, ffikit_call(ctx, swap, sargs, 2, &out));
+        CHECK(out.x == -4.0 && out.y == 3.0);
+        ffikit_function_free(swap);
+    }
+    EXPECT(ctx, ffikit_prepare_address(ctx, NULL, "i64(i64, i32)", &bad),
+           FFIKIT_STATUS_NULL_ARGUMENT);
+    CHECK(strstr(ffikit_context_error(ctx), "code") != NULL);
+    CHECK(bad == (ffikit_function *)0x1); /* out untouched on failure */
+    EXPECT(ctx, ffikit_prepare_address(ctx, add_code, "i64(i64, i32", &bad),
+           FFIKIT_STATUS_INVALID_SIGNATURE);
+    EXPECT(ctx, ffikit_prepare_address(ctx, add_code, NULL, &bad), FFIKIT_STATUS_NULL_ARGUMENT);
+    EXPECT(ctx, ffikit_prepare_address(ctx, add_code, "i64(i64, i32)", NULL),
+           FFIKIT_STATUS_NULL_ARGUMENT);
+    CHECK(ffikit_prepare_address(NULL, add_code, "i64(i64, i32)", &bad) ==
+          FFIKIT_STATUS_NULL_ARGUMENT);
+    ffikit_context_free(ctx);
+}
+
 static void test_dynamic_wasm(void) {
     const char *wasm = getenv("FFIKIT_TEST_WASM");
     const char *tmp = getenv("FFIKIT_TEST_TMP");
@@ -676,6 +742,7 @@ int main(void) {
     test_dynamic_native("native");
     test_dynamic_native("asm");
     test_dynamic_wasm();
+    for (size_t i = 0; i < sizeof BACKENDS / sizeof *BACKENDS; i++) test_prepare_address(BACKENDS[i]);
     printf("capi_test: %d checks, %d failures\n", checks, failures);
     return failures == 0 ? 0 : 1;
 }
