@@ -1,6 +1,7 @@
 package ffikit
 
 import (
+	"fmt"
 	"runtime"
 	"unsafe"
 
@@ -100,6 +101,9 @@ func (ctx *Context) SumF64Buffer(x *Buffer, n int) (float64, error) {
 	if err != nil || ctx.c == nil {
 		return 0, closedError("SumF64Buffer")
 	}
+	if n < 0 {
+		return 0, negativeCount("SumF64Buffer", n)
+	}
 	if ctx.fastBuffers(n, 8, x) {
 		r, ok := fastcall.CallP1N(ctx.kernels[kernelSumF64], x.data, uint64(n))
 		fastChecked(ok, "the sum_f64 kernel")
@@ -117,6 +121,9 @@ func (ctx *Context) DotF64Buffer(x, y *Buffer, n int) (float64, error) {
 	yb, err2 := y.handle("DotF64Buffer")
 	if err1 != nil || err2 != nil || ctx.c == nil {
 		return 0, closedError("DotF64Buffer")
+	}
+	if n < 0 {
+		return 0, negativeCount("DotF64Buffer", n)
 	}
 	if ctx.fastBuffers(n, 8, x, y) {
 		r, ok := fastcall.CallP2N(ctx.kernels[kernelDotF64], x.data, y.data, uint64(n), 0)
@@ -136,6 +143,9 @@ func (ctx *Context) AxpyF64Buffer(a float64, x, y *Buffer, n int) error {
 	yb, err2 := y.handle("AxpyF64Buffer")
 	if err1 != nil || err2 != nil || ctx.c == nil {
 		return closedError("AxpyF64Buffer")
+	}
+	if n < 0 {
+		return negativeCount("AxpyF64Buffer", n)
 	}
 	if ctx.fastBuffers(n, 8, x, y) {
 		_, ok := fastcall.CallP2N(ctx.kernels[kernelAxpyF64], x.data, y.data, uint64(n), a)
@@ -158,6 +168,9 @@ func (ctx *Context) AddU32BatchBuffer(a, b, out *Buffer, n int) error {
 	if err1 != nil || err2 != nil || err3 != nil || ctx.c == nil {
 		return closedError("AddU32BatchBuffer")
 	}
+	if n < 0 {
+		return negativeCount("AddU32BatchBuffer", n)
+	}
 	if ctx.fastBuffers(n, 4, a, b, out) {
 		ok := fastcall.CallP3N(ctx.kernels[kernelAddU32Batch], a.data, b.data, out.data, uint64(n))
 		fastChecked(ok, "the add_u32_batch kernel")
@@ -169,4 +182,10 @@ func (ctx *Context) AddU32BatchBuffer(a, b, out *Buffer, n int) error {
 	runtime.KeepAlive(out)
 	runtime.KeepAlive(ctx)
 	return check("AddU32BatchBuffer", st, ctx.c)
+}
+
+// negativeCount is the error of a negative element count n (which C's size_t cannot carry):
+// StatusInvalidArgument naming the value.
+func negativeCount(op string, n int) error {
+	return &Error{Op: op, Status: StatusInvalidArgument, Message: fmt.Sprintf("n = %d is negative", n)}
 }

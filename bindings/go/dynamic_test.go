@@ -106,3 +106,63 @@ func TestPrepareAddress(t *testing.T) {
 		t.Fatalf("wasm: %v", err)
 	}
 }
+
+// Every bad input the binding passes on is answered by its own status, with the message the
+// C API gave naming the parameter or the value.
+func TestBadInputsNameWhatIsWrong(t *testing.T) {
+	expect := func(what string, err error, st ffikit.Status, needle string) {
+		t.Helper()
+		if !errors.Is(err, st) || !strings.Contains(err.Error(), needle) {
+			t.Errorf("%s: got %v, want %v naming %q", what, err, st, needle)
+		}
+	}
+	_, err := ffikit.NewContext("jit")
+	expect("NewContext", err, ffikit.StatusUnknownBackend, "jit")
+	_, err = ffikit.NewPool("native", 0)
+	expect("NewPool", err, ffikit.StatusInvalidArgument, "0")
+	for _, backend := range []string{"native", "asm", "wasm"} {
+		ctx, other := newContext(t, backend), newContext(t, backend)
+		x, err := ctx.NewBuffer(4 * 8)
+		if err != nil {
+			t.Fatal(err)
+		}
+		far, err := other.NewBuffer(4 * 8)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// (The fast path hands anything it does not take to the C API, so these errors are
+		// the C API's whether or not the path is on.)
+		_, err = ctx.SumF64Buffer(x, 5)
+		expect(backend+" SumF64Buffer", err, ffikit.StatusBufferOutOfBounds, "n = 5 f64 (40 bytes) is out of bounds of `x`")
+		_, err = ctx.DotF64Buffer(x, far, 1)
+		expect(backend+" DotF64Buffer", err, ffikit.StatusForeignHandle, "`y` is a buffer of context")
+		err = ctx.AxpyF64Buffer(1, x, x, -1)
+		expect(backend+" AxpyF64Buffer", err, ffikit.StatusInvalidArgument, "n = -1")
+		err = ctx.AddU32BatchBuffer(x, x, x, 9)
+		expect(backend+" AddU32BatchBuffer", err, ffikit.StatusBufferOutOfBounds, "n = 9 u32 (36 bytes)")
+		_, err = ctx.OpenLibrary("/nonexistent/libnothing.so")
+		expect(backend+" OpenLibrary", err, ffikit.StatusLibraryNotFound, "/nonexistent/libnothing.so")
+		if backend == "wasm" {
+			continue
+		}
+		libm, err := ctx.OpenLibrary("libm.so.6")
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = libm.Prepare("no_such_symbol", "f64(f64)")
+		expect(backend+" Prepare symbol", err, ffikit.StatusSymbolNotFound, "no_such_symbol")
+		_, err = libm.Prepare("pow", "f64(double, f64)")
+		expect(backend+" Prepare signature", err, ffikit.StatusInvalidSignature, "`double` (write `f64` for it)")
+		pow, err := libm.Prepare("pow", "f64(f64, f64)")
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, r := 2.0, 0.0
+		err = pow.Call(unsafe.Pointer(&r), unsafe.Pointer(&a))
+		expect(backend+" Call count", err, ffikit.StatusArgumentCount, "1 was passed")
+		err = pow.Call(unsafe.Pointer(&r), unsafe.Pointer(&a), nil)
+		expect(backend+" Call nil", err, ffikit.StatusNullArgument, "args[1]")
+		err = pow.Call(nil, unsafe.Pointer(&a), unsafe.Pointer(&a))
+		expect(backend+" Call ret", err, ffikit.StatusNullArgument, "ret")
+	}
+}

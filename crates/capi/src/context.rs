@@ -363,6 +363,49 @@ pub unsafe extern "C" fn ffikit_context_kernel(
     })
 }
 
+/// An element type of the kernels' buffers: its name and size in bytes, for messages.
+type Elem = (&'static str, usize);
+const F64: Elem = ("f64", 8);
+const U32: Elem = ("u32", 4);
+
+/// The buffer arguments of a kernel call checked by name before it runs: each belongs to
+/// `c` (`FOREIGN_HANDLE` otherwise) and holds `n` elements of `elem` (`BUFFER_OUT_OF_BOUNDS`
+/// otherwise), the message naming the parameter, `n` and the sizes. The backends check the
+/// same again; this only gives the C caller the names.
+fn fit(
+    c: &ffikit_context,
+    n: usize,
+    elem: Elem,
+    bufs: &[(&str, &StableBuffer)],
+) -> Result<(), Failure> {
+    let own = c.owner;
+    for &(name, b) in bufs {
+        if b.owner() != own {
+            return Err(Failure {
+                status: ffikit_status::FFIKIT_STATUS_FOREIGN_HANDLE,
+                message: format!(
+                    "`{name}` is a buffer of context {}, used with context {}",
+                    b.owner().get(),
+                    own.get()
+                ),
+            });
+        }
+        let (ty, size) = elem;
+        if n.checked_mul(size).is_none_or(|bytes| bytes > b.len()) {
+            return Err(Failure {
+                status: ffikit_status::FFIKIT_STATUS_BUFFER_OUT_OF_BOUNDS,
+                message: format!(
+                    "n = {n} {ty} ({} bytes) is out of bounds of `{name}`, a buffer of {} bytes ({} {ty})",
+                    n as u128 * size as u128,
+                    b.len(),
+                    b.len() / size
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
 /// `ffikit_status ffikit_sum_f64(ffikit_context *ctx, const ffikit_buffer *x, size_t n,
 /// double *out)`: `*out` = the sum of the first `n` doubles of buffer `x`, in place.
 ///
@@ -385,6 +428,7 @@ pub unsafe extern "C" fn ffikit_sum_f64(
         on_context(ctx, |c| {
             let x = buffer(x, "x")?;
             let out = out_ptr(out, "out")?;
+            fit(c, n, F64, &[("x", x)])?;
             *out = c.inner.sum_f64_buffer(x, n)?;
             Ok(())
         })
@@ -410,6 +454,7 @@ pub unsafe extern "C" fn ffikit_dot_f64(
         on_context(ctx, |c| {
             let (x, y) = (buffer(x, "x")?, buffer(y, "y")?);
             let out = out_ptr(out, "out")?;
+            fit(c, n, F64, &[("x", x), ("y", y)])?;
             *out = c.inner.dot_f64_buffer(x, y, n)?;
             Ok(())
         })
@@ -434,6 +479,7 @@ pub unsafe extern "C" fn ffikit_axpy_f64(
     unsafe {
         on_context(ctx, |c| {
             let (x, y) = (buffer(x, "x")?, buffer(y, "y")?);
+            fit(c, n, F64, &[("x", x), ("y", y)])?;
             Ok(c.inner.axpy_f64_buffer(a, x, y, n)?)
         })
     }
@@ -457,6 +503,7 @@ pub unsafe extern "C" fn ffikit_add_u32_batch(
     unsafe {
         on_context(ctx, |c| {
             let (a, b, o) = (buffer(a, "a")?, buffer(b, "b")?, buffer(out, "out")?);
+            fit(c, n, U32, &[("a", a), ("b", b), ("out", o)])?;
             Ok(c.inner.add_u32_batch_buffer(a, b, o, n)?)
         })
     }

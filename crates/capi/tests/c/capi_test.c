@@ -44,6 +44,32 @@ static int checks = 0;
 
 #define OK(ctx, call) EXPECT(ctx, call, FFIKIT_STATUS_OK)
 
+/* Expects `call` to fail with `want` and the context's message to contain `needle` (the
+ * parameter or the value at fault). */
+#define BAD(ctx, call, want, needle)                                                \
+    do {                                                                            \
+        EXPECT(ctx, call, want);                                                    \
+        checks++;                                                                   \
+        if (!strstr(ffikit_context_error(ctx), (needle))) {                         \
+            failures++;                                                             \
+            fprintf(stderr, "%s:%d: %s: the message \"%s\" does not name \"%s\"\n", \
+                    __FILE__, __LINE__, #call, ffikit_context_error(ctx), (needle)); \
+        }                                                                           \
+    } while (0)
+
+/* As BAD for the functions with no context, whose message goes to a caller's buffer. */
+#define BAD_MSG(call, msg, want, needle)                                            \
+    do {                                                                            \
+        (msg)[0] = '\0';                                                            \
+        EXPECT(NULL, call, want);                                                   \
+        checks++;                                                                   \
+        if (!strstr((msg), (needle))) {                                             \
+            failures++;                                                             \
+            fprintf(stderr, "%s:%d: %s: the message \"%s\" does not name \"%s\"\n", \
+                    __FILE__, __LINE__, #call, (msg), (needle));                     \
+        }                                                                           \
+    } while (0)
+
 static const char *BACKENDS[] = {"native", "asm", "wasm"};
 
 /* Context creation and its errors. */
@@ -432,6 +458,142 @@ static void test_prepare_address(const char *backend) {
     ffikit_context_free(ctx);
 }
 
+static void bad_closure_fn(void *userdata, void *const *args, void *ret) {
+    (void)userdata;
+    (void)args;
+    (void)ret;
+}
+
+/* Every bad size, pointer, handle or signature the C API is given, on every backend: its own
+ * status, and a message that names the parameter or the value. */
+static void test_bad_inputs(const char *backend) {
+    char msg[512];
+    ffikit_context *c = (ffikit_context *)0x1;
+    ffikit_pool *p = (ffikit_pool *)0x1;
+    BAD_MSG(ffikit_context_new_msg(NULL, &c, msg, sizeof msg), msg, FFIKIT_STATUS_NULL_ARGUMENT,
+            "backend is NULL");
+    BAD_MSG(ffikit_context_new_msg(backend, NULL, msg, sizeof msg), msg,
+            FFIKIT_STATUS_NULL_ARGUMENT, "out is NULL");
+    BAD_MSG(ffikit_context_new_msg("nat\xffve", &c, msg, sizeof msg), msg,
+            FFIKIT_STATUS_INVALID_UTF8, "backend is not valid UTF-8");
+    BAD_MSG(ffikit_context_new_msg("jit", &c, msg, sizeof msg), msg,
+            FFIKIT_STATUS_UNKNOWN_BACKEND, "jit");
+    BAD_MSG(ffikit_pool_new_msg(backend, 0, &p, msg, sizeof msg), msg,
+            FFIKIT_STATUS_INVALID_ARGUMENT, "0");
+    BAD_MSG(ffikit_pool_new_msg(NULL, 2, &p, msg, sizeof msg), msg, FFIKIT_STATUS_NULL_ARGUMENT,
+            "backend is NULL");
+    BAD_MSG(ffikit_pool_new_msg("jit", 2, &p, msg, sizeof msg), msg,
+            FFIKIT_STATUS_UNKNOWN_BACKEND, "jit");
+    BAD_MSG(ffikit_pool_new_msg(backend, 2, NULL, msg, sizeof msg), msg,
+            FFIKIT_STATUS_NULL_ARGUMENT, "out is NULL");
+    CHECK(c == (ffikit_context *)0x1 && p == (ffikit_pool *)0x1);
+    EXPECT(NULL, ffikit_pool_acquire(NULL, &c), FFIKIT_STATUS_NULL_ARGUMENT);
+    EXPECT(NULL, ffikit_pool_acquire_timeout(NULL, 1, &c), FFIKIT_STATUS_NULL_ARGUMENT);
+
+    ffikit_context *ctx = NULL, *other = NULL;
+    OK(NULL, ffikit_context_new(backend, &ctx));
+    OK(NULL, ffikit_context_new(backend, &other));
+    if (!ctx || !other) return;
+    int wasm = strcmp(backend, "wasm") == 0;
+
+    /* Buffers and kernels. */
+    ffikit_buffer *x = NULL, *y = NULL, *far = NULL, *bad_buf = (ffikit_buffer *)0x1;
+    OK(ctx, ffikit_buffer_new(ctx, 4 * sizeof(double), &x));
+    OK(ctx, ffikit_buffer_new(ctx, 4 * sizeof(double), &y));
+    OK(other, ffikit_buffer_new(other, 4 * sizeof(double), &far));
+    BAD(ctx, ffikit_buffer_new(ctx, 8, NULL), FFIKIT_STATUS_NULL_ARGUMENT, "out is NULL");
+    BAD(ctx, ffikit_buffer_new(ctx, SIZE_MAX, &bad_buf),
+        wasm ? FFIKIT_STATUS_BUFFER_TOO_LARGE : FFIKIT_STATUS_OUT_OF_MEMORY, "18446744073709551615");
+    CHECK(bad_buf == (ffikit_buffer *)0x1);
+    double r = 0;
+    uint32_t u = 0;
+    BAD(ctx, ffikit_add_u32(ctx, 1, 2, NULL), FFIKIT_STATUS_NULL_ARGUMENT, "out is NULL");
+    BAD(ctx, ffikit_sum_f64(ctx, NULL, 1, &r), FFIKIT_STATUS_NULL_ARGUMENT, "x is NULL");
+    BAD(ctx, ffikit_sum_f64(ctx, x, 1, NULL), FFIKIT_STATUS_NULL_ARGUMENT, "out is NULL");
+    BAD(ctx, ffikit_sum_f64(ctx, x, 5, &r), FFIKIT_STATUS_BUFFER_OUT_OF_BOUNDS, "n = 5 f64 (40 bytes) is out of bounds of `x`");
+    BAD(ctx, ffikit_sum_f64(ctx, far, 1, &r), FFIKIT_STATUS_FOREIGN_HANDLE, "`x` is a buffer of context");
+    BAD(ctx, ffikit_dot_f64(ctx, x, NULL, 1, &r), FFIKIT_STATUS_NULL_ARGUMENT, "y is NULL");
+    BAD(ctx, ffikit_dot_f64(ctx, x, y, 9, &r), FFIKIT_STATUS_BUFFER_OUT_OF_BOUNDS, "n = 9 f64 (72 bytes) is out of bounds of `x`");
+    BAD(ctx, ffikit_dot_f64(ctx, x, far, 1, &r), FFIKIT_STATUS_FOREIGN_HANDLE, "`y` is a buffer of context");
+    BAD(ctx, ffikit_axpy_f64(ctx, 1.0, NULL, y, 1), FFIKIT_STATUS_NULL_ARGUMENT, "x is NULL");
+    BAD(ctx, ffikit_axpy_f64(ctx, 1.0, x, y, 7), FFIKIT_STATUS_BUFFER_OUT_OF_BOUNDS, "n = 7 f64");
+    BAD(ctx, ffikit_add_u32_batch(ctx, x, y, NULL, 1), FFIKIT_STATUS_NULL_ARGUMENT, "out is NULL");
+    BAD(ctx, ffikit_add_u32_batch(ctx, x, y, x, 11), FFIKIT_STATUS_BUFFER_OUT_OF_BOUNDS, "n = 11 u32 (44 bytes)");
+    BAD(ctx, ffikit_sum_f64_ptr(ctx, NULL, 5, &r), FFIKIT_STATUS_NULL_ARGUMENT, "x is NULL");
+    BAD(ctx, ffikit_dot_f64_ptr(ctx, NULL, NULL, 2, &r), FFIKIT_STATUS_NULL_ARGUMENT, "x is NULL");
+    BAD(ctx, ffikit_axpy_f64_ptr(ctx, 1.0, (const double *)&r, NULL, 1),
+        FFIKIT_STATUS_NULL_ARGUMENT, "y is NULL");
+    BAD(ctx, ffikit_add_u32_batch_ptr(ctx, &u, &u, NULL, 1), FFIKIT_STATUS_NULL_ARGUMENT, "out is NULL");
+
+    /* Libraries, functions and calls. */
+    const char *lib_path = wasm ? getenv("FFIKIT_TEST_WASM") : "libm.so.6";
+    ffikit_library *lib = NULL, *far_lib = NULL, *bad_lib = (ffikit_library *)0x1;
+    OK(ctx, ffikit_library_open(ctx, lib_path, &lib));
+    OK(other, ffikit_library_open(other, lib_path, &far_lib));
+    BAD(ctx, ffikit_library_open(ctx, NULL, &bad_lib), FFIKIT_STATUS_NULL_ARGUMENT, "path");
+    BAD(ctx, ffikit_library_open(ctx, lib_path, NULL), FFIKIT_STATUS_NULL_ARGUMENT, "out is NULL");
+    BAD(ctx, ffikit_library_open(ctx, "lib\xff.so", &bad_lib), FFIKIT_STATUS_INVALID_UTF8, "path");
+    BAD(ctx, ffikit_library_open(ctx, "/nonexistent/libnothing.so", &bad_lib),
+        FFIKIT_STATUS_LIBRARY_NOT_FOUND, "/nonexistent/libnothing.so");
+    CHECK(bad_lib == (ffikit_library *)0x1);
+    const char *sym = wasm ? "ffikit_add_u32" : "pow";
+    const char *sig = wasm ? "u32(u32, u32)" : "f64(f64, f64)";
+    ffikit_function *f = NULL, *far_f = NULL, *bad_f = (ffikit_function *)0x1;
+    OK(ctx, ffikit_prepare(ctx, lib, sym, sig, &f));
+    OK(other, ffikit_prepare(other, far_lib, sym, sig, &far_f));
+    BAD(ctx, ffikit_prepare(ctx, NULL, sym, sig, &bad_f), FFIKIT_STATUS_NULL_ARGUMENT, "lib");
+    BAD(ctx, ffikit_prepare(ctx, lib, NULL, sig, &bad_f), FFIKIT_STATUS_NULL_ARGUMENT, "symbol");
+    BAD(ctx, ffikit_prepare(ctx, lib, sym, NULL, &bad_f), FFIKIT_STATUS_NULL_ARGUMENT, "signature");
+    BAD(ctx, ffikit_prepare(ctx, lib, sym, sig, NULL), FFIKIT_STATUS_NULL_ARGUMENT, "out is NULL");
+    BAD(ctx, ffikit_prepare(ctx, lib, "po\xff", sig, &bad_f), FFIKIT_STATUS_INVALID_UTF8, "symbol");
+    BAD(ctx, ffikit_prepare(ctx, lib, sym, "f64(f64\xff)", &bad_f), FFIKIT_STATUS_INVALID_UTF8,
+        "signature");
+    BAD(ctx, ffikit_prepare(ctx, lib, "no_such_symbol", sig, &bad_f),
+        FFIKIT_STATUS_SYMBOL_NOT_FOUND, "no_such_symbol");
+    BAD(ctx, ffikit_prepare(ctx, lib, sym, "f64(double, f64)", &bad_f),
+        FFIKIT_STATUS_INVALID_SIGNATURE, "`double` (write `f64` for it)");
+    BAD(ctx, ffikit_prepare(ctx, far_lib, sym, sig, &bad_f), FFIKIT_STATUS_FOREIGN_HANDLE, "library");
+    CHECK(bad_f == (ffikit_function *)0x1);
+    double a = 2, b = 3;
+    uint32_t ua = 2, ub = 3;
+    void *args[2] = {wasm ? (void *)&ua : (void *)&a, wasm ? (void *)&ub : (void *)&b};
+    void *holes[2] = {args[0], NULL};
+    uint64_t ret = 0;
+    BAD(ctx, ffikit_call(ctx, NULL, args, 2, &ret), FFIKIT_STATUS_NULL_ARGUMENT, "fn");
+    BAD(ctx, ffikit_call(ctx, f, NULL, 2, &ret), FFIKIT_STATUS_NULL_ARGUMENT, "args");
+    BAD(ctx, ffikit_call(ctx, f, holes, 2, &ret), FFIKIT_STATUS_NULL_ARGUMENT, "args[1]");
+    BAD(ctx, ffikit_call(ctx, f, args, 2, NULL), FFIKIT_STATUS_NULL_ARGUMENT, "ret");
+    BAD(ctx, ffikit_call(ctx, f, args, 3, &ret), FFIKIT_STATUS_ARGUMENT_COUNT, "3");
+    BAD(ctx, ffikit_call(ctx, far_f, args, 2, &ret), FFIKIT_STATUS_FOREIGN_HANDLE, "function");
+    ffikit_register_call rc;
+    BAD(ctx, ffikit_function_register_call(ctx, NULL, &rc), FFIKIT_STATUS_NULL_ARGUMENT, "fn");
+    BAD(ctx, ffikit_function_register_call(ctx, f, NULL), FFIKIT_STATUS_NULL_ARGUMENT, "out is NULL");
+    BAD(ctx, ffikit_function_register_call(ctx, far_f, &rc), FFIKIT_STATUS_FOREIGN_HANDLE,
+        "function");
+
+    /* Closures. */
+    ffikit_closure *cl = (ffikit_closure *)0x1;
+    BAD(ctx, ffikit_closure_new(ctx, NULL, bad_closure_fn, NULL, &cl), FFIKIT_STATUS_NULL_ARGUMENT,
+        "signature");
+    BAD(ctx, ffikit_closure_new(ctx, "i32(i32)", NULL, NULL, &cl), FFIKIT_STATUS_NULL_ARGUMENT,
+        "fn");
+    BAD(ctx, ffikit_closure_new(ctx, "i32(i32)", bad_closure_fn, NULL, NULL),
+        FFIKIT_STATUS_NULL_ARGUMENT, "out is NULL");
+    BAD(ctx, ffikit_closure_new(ctx, "i32(int)", bad_closure_fn, NULL, &cl),
+        FFIKIT_STATUS_INVALID_SIGNATURE, "`int` (write `i32` for it)");
+    CHECK(cl == (ffikit_closure *)0x1);
+
+    ffikit_function_free(f);
+    ffikit_function_free(far_f);
+    ffikit_library_free(lib);
+    ffikit_library_free(far_lib);
+    ffikit_buffer_free(x);
+    ffikit_buffer_free(y);
+    ffikit_buffer_free(far);
+    ffikit_context_free(ctx);
+    ffikit_context_free(other);
+}
+
 static void test_dynamic_wasm(void) {
     const char *wasm = getenv("FFIKIT_TEST_WASM");
     const char *tmp = getenv("FFIKIT_TEST_TMP");
@@ -742,7 +904,10 @@ int main(void) {
     test_dynamic_native("native");
     test_dynamic_native("asm");
     test_dynamic_wasm();
-    for (size_t i = 0; i < sizeof BACKENDS / sizeof *BACKENDS; i++) test_prepare_address(BACKENDS[i]);
+    for (size_t i = 0; i < sizeof BACKENDS / sizeof *BACKENDS; i++) {
+        test_prepare_address(BACKENDS[i]);
+        test_bad_inputs(BACKENDS[i]);
+    }
     printf("capi_test: %d checks, %d failures\n", checks, failures);
     return failures == 0 ? 0 : 1;
 }
