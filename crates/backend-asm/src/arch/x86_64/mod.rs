@@ -46,6 +46,7 @@
 //! `rax rdx xmm0 xmm1` from `Incoming::ret` and returns to the C caller.
 
 mod call_stub;
+mod encode;
 pub(crate) use call_stub::emit_call_stub;
 
 use std::ffi::c_void;
