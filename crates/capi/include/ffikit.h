@@ -318,6 +318,122 @@ size_t ffikit_buffer_len(const struct ffikit_buffer *buf);
 // `buf` is NULL or a live buffer whose context is alive; not used after this call.
 void ffikit_buffer_free(struct ffikit_buffer *buf);
 
+// `ffikit_status ffikit_library_open(ffikit_context *ctx, const char *path, ffikit_library
+// **out)`: opens a shared library (native, asm: a path, or a bare name such as
+// `"libm.so.6"` searched by `dlopen(3)`) or a `.wasm`/`.wat` module (wasm) in `ctx`.
+//
+// Errors: `NULL_ARGUMENT`, `INVALID_UTF8`, `LIBRARY_NOT_FOUND` (with the loader's reason).
+//
+// # Safety
+// `ctx` NULL or a live context used by no other thread; `path` NULL or NUL-terminated;
+// `out` NULL or writable. Opening a shared library runs its initialisers.
+enum ffikit_status ffikit_library_open(struct ffikit_context *ctx,
+                                       const char *path,
+                                       struct ffikit_library **out);
+
+// `void ffikit_library_free(ffikit_library *lib)`: releases the library handle (NULL is a
+// no-op). The code stays loaded until the last function prepared from it is freed.
+//
+// # Safety
+// `lib` is NULL or a live library handle, not used after this call.
+void ffikit_library_free(struct ffikit_library *lib);
+
+// `ffikit_status ffikit_prepare(ffikit_context *ctx, const ffikit_library *lib, const char
+// *symbol, const char *signature, ffikit_function **out)`: resolves `symbol` in `lib` and
+// prepares calls of the C signature `signature` in ffikit's text form (`"f64(f64, i32)"`,
+// `"i32(ptr, usize, ptr, ..., f64)"` for one variadic call shape, `"{i64, i64}(i64)"` for
+// a struct return). All classification happens here, once.
+//
+// Errors: `NULL_ARGUMENT`, `INVALID_UTF8`, `FOREIGN_HANDLE` (a library of another context),
+// `INVALID_SIGNATURE` (the message gives the byte position), `SYMBOL_NOT_FOUND`,
+// `UNSUPPORTED_SIGNATURE` (e.g. a struct by value through native: use asm),
+// `SIGNATURE_MISMATCH` (wasm checks the export's type).
+//
+// # Safety
+// As `ffikit_library_open`; `lib` NULL or live; and for native and asm, the symbol must
+// really have this C signature (nothing can check it).
+enum ffikit_status ffikit_prepare(struct ffikit_context *ctx,
+                                  const struct ffikit_library *lib,
+                                  const char *symbol,
+                                  const char *signature,
+                                  struct ffikit_function **out);
+
+// `ffikit_status ffikit_prepare_address(ffikit_context *ctx, const void *code, const char
+// *signature, ffikit_function **out)`: prepares calls of the C signature `signature` (the
+// text form of `ffikit_prepare`) of the function at `code`, an address the caller already
+// holds (a vtable or plugin table slot, `dlsym`, code a JIT made): libffi's
+// `ffi_call(cif, fn, ...)`. The same plan and the same `ffikit_call` speed as a prepared
+// symbol. No library is kept open for it: the caller keeps the code alive and unchanged
+// while the function is called. Messages name the function by its address (`0x7f...`).
+//
+// Errors: `NULL_ARGUMENT` (`code`, `signature` or `out`), `INVALID_UTF8`,
+// `INVALID_SIGNATURE`, `UNSUPPORTED_SIGNATURE`, `ADDRESS_UNSUPPORTED` (a wasm context: its
+// functions are a module's exports, prepared by name).
+//
+// # Safety
+// `ctx` is a live context; `signature` a NUL-terminated string; `out` NULL or writable; and
+// `code` is NULL or the address of a function whose C signature really is `signature`
+// (nothing can check it), callable for as long as the prepared function is used.
+enum ffikit_status ffikit_prepare_address(struct ffikit_context *ctx,
+                                          const void *code,
+                                          const char *signature,
+                                          struct ffikit_function **out);
+
+// `void ffikit_function_free(ffikit_function *fn)`: frees a prepared function (NULL is a
+// no-op).
+//
+// # Safety
+// `fn` is NULL or a live function handle, not used after this call.
+void ffikit_function_free(struct ffikit_function *function);
+
+// `size_t ffikit_function_nargs(const ffikit_function *fn)`: the number of arguments a call
+// takes (fixed and variadic), 0 for NULL.
+//
+// # Safety
+// `fn` is NULL or a live function handle.
+size_t ffikit_function_nargs(const struct ffikit_function *function);
+
+// `size_t ffikit_function_arg_size(const ffikit_function *fn, size_t i)`: the size in bytes
+// of argument `i`'s C type (what `args[i]` of `ffikit_call` points at: 4 for `i32`, 8 for
+// `f64` or `ptr`, the struct's size for a struct); 0 for NULL or `i` out of range.
+//
+// # Safety
+// `fn` is NULL or a live function handle.
+size_t ffikit_function_arg_size(const struct ffikit_function *function, size_t i);
+
+// `size_t ffikit_function_ret_size(const ffikit_function *fn)`: how many bytes
+// `ffikit_call` writes to `ret`: 8 for integers (widened like libffi's `ffi_arg`), `f64`
+// and pointers, 4 for `f32`, the struct's size for a struct, 0 for `void` or NULL.
+//
+// # Safety
+// `fn` is NULL or a live function handle.
+size_t ffikit_function_ret_size(const struct ffikit_function *function);
+
+// `ffikit_status ffikit_call(ffikit_context *ctx, const ffikit_function *fn, void *const
+// *args, size_t nargs, void *ret)`: calls a prepared function, libffi-style: `args[i]`
+// points at the `i`-th argument's value in its C type (`int32_t` for `i32`, `double` for
+// `f64`, `void *` for `ptr`, the struct for a struct), and the return value is written to
+// `ret`: integers widened to 8 bytes as libffi's `ffi_arg` (so `ret` needs at least 8
+// bytes), `float` as 4, a struct as its size; `ret` may be NULL for `void`.
+//
+// For the wasm backend a `ptr` argument must point inside one of the context's buffers; it
+// is passed as the guest offset, and any other pointer is `POINTER_OUTSIDE_BUFFERS`.
+//
+// Errors: `NULL_ARGUMENT` (`fn`, `args` with `nargs > 0`, an `args[i]`, or `ret` for a
+// non-void return), `FOREIGN_HANDLE` (a function of another context), `ARGUMENT_COUNT`,
+// `POINTER_OUTSIDE_BUFFERS`, `TRAP`, `DEADLINE_EXCEEDED`, `STACK_BUDGET_EXCEEDED`,
+// `CONTEXT_POISONED`.
+//
+// # Safety
+// `ctx` NULL or a live context used by no other thread; `fn` NULL or live; each `args[i]`
+// valid for a read of its argument's type; `ret` valid for the writes above; and the call
+// itself must be sound (pointer arguments valid for what the callee does with them).
+enum ffikit_status ffikit_call(struct ffikit_context *ctx,
+                               const struct ffikit_function *function,
+                               void *const *args,
+                               size_t nargs,
+                               void *ret);
+
 // `ffikit_status ffikit_noop(ffikit_context *ctx)`: calls the `noop` kernel (the bare cost
 // of one call through the context's backend).
 //
@@ -451,122 +567,6 @@ enum ffikit_status ffikit_add_u32_batch_ptr(struct ffikit_context *ctx,
                                             const uint32_t *b,
                                             uint32_t *out,
                                             size_t n);
-
-// `ffikit_status ffikit_library_open(ffikit_context *ctx, const char *path, ffikit_library
-// **out)`: opens a shared library (native, asm: a path, or a bare name such as
-// `"libm.so.6"` searched by `dlopen(3)`) or a `.wasm`/`.wat` module (wasm) in `ctx`.
-//
-// Errors: `NULL_ARGUMENT`, `INVALID_UTF8`, `LIBRARY_NOT_FOUND` (with the loader's reason).
-//
-// # Safety
-// `ctx` NULL or a live context used by no other thread; `path` NULL or NUL-terminated;
-// `out` NULL or writable. Opening a shared library runs its initialisers.
-enum ffikit_status ffikit_library_open(struct ffikit_context *ctx,
-                                       const char *path,
-                                       struct ffikit_library **out);
-
-// `void ffikit_library_free(ffikit_library *lib)`: releases the library handle (NULL is a
-// no-op). The code stays loaded until the last function prepared from it is freed.
-//
-// # Safety
-// `lib` is NULL or a live library handle, not used after this call.
-void ffikit_library_free(struct ffikit_library *lib);
-
-// `ffikit_status ffikit_prepare(ffikit_context *ctx, const ffikit_library *lib, const char
-// *symbol, const char *signature, ffikit_function **out)`: resolves `symbol` in `lib` and
-// prepares calls of the C signature `signature` in ffikit's text form (`"f64(f64, i32)"`,
-// `"i32(ptr, usize, ptr, ..., f64)"` for one variadic call shape, `"{i64, i64}(i64)"` for
-// a struct return). All classification happens here, once.
-//
-// Errors: `NULL_ARGUMENT`, `INVALID_UTF8`, `FOREIGN_HANDLE` (a library of another context),
-// `INVALID_SIGNATURE` (the message gives the byte position), `SYMBOL_NOT_FOUND`,
-// `UNSUPPORTED_SIGNATURE` (e.g. a struct by value through native: use asm),
-// `SIGNATURE_MISMATCH` (wasm checks the export's type).
-//
-// # Safety
-// As `ffikit_library_open`; `lib` NULL or live; and for native and asm, the symbol must
-// really have this C signature (nothing can check it).
-enum ffikit_status ffikit_prepare(struct ffikit_context *ctx,
-                                  const struct ffikit_library *lib,
-                                  const char *symbol,
-                                  const char *signature,
-                                  struct ffikit_function **out);
-
-// `ffikit_status ffikit_prepare_address(ffikit_context *ctx, const void *code, const char
-// *signature, ffikit_function **out)`: prepares calls of the C signature `signature` (the
-// text form of `ffikit_prepare`) of the function at `code`, an address the caller already
-// holds (a vtable or plugin table slot, `dlsym`, code a JIT made): libffi's
-// `ffi_call(cif, fn, ...)`. The same plan and the same `ffikit_call` speed as a prepared
-// symbol. No library is kept open for it: the caller keeps the code alive and unchanged
-// while the function is called. Messages name the function by its address (`0x7f...`).
-//
-// Errors: `NULL_ARGUMENT` (`code`, `signature` or `out`), `INVALID_UTF8`,
-// `INVALID_SIGNATURE`, `UNSUPPORTED_SIGNATURE`, `ADDRESS_UNSUPPORTED` (a wasm context: its
-// functions are a module's exports, prepared by name).
-//
-// # Safety
-// `ctx` is a live context; `signature` a NUL-terminated string; `out` NULL or writable; and
-// `code` is NULL or the address of a function whose C signature really is `signature`
-// (nothing can check it), callable for as long as the prepared function is used.
-enum ffikit_status ffikit_prepare_address(struct ffikit_context *ctx,
-                                          const void *code,
-                                          const char *signature,
-                                          struct ffikit_function **out);
-
-// `void ffikit_function_free(ffikit_function *fn)`: frees a prepared function (NULL is a
-// no-op).
-//
-// # Safety
-// `fn` is NULL or a live function handle, not used after this call.
-void ffikit_function_free(struct ffikit_function *function);
-
-// `size_t ffikit_function_nargs(const ffikit_function *fn)`: the number of arguments a call
-// takes (fixed and variadic), 0 for NULL.
-//
-// # Safety
-// `fn` is NULL or a live function handle.
-size_t ffikit_function_nargs(const struct ffikit_function *function);
-
-// `size_t ffikit_function_arg_size(const ffikit_function *fn, size_t i)`: the size in bytes
-// of argument `i`'s C type (what `args[i]` of `ffikit_call` points at: 4 for `i32`, 8 for
-// `f64` or `ptr`, the struct's size for a struct); 0 for NULL or `i` out of range.
-//
-// # Safety
-// `fn` is NULL or a live function handle.
-size_t ffikit_function_arg_size(const struct ffikit_function *function, size_t i);
-
-// `size_t ffikit_function_ret_size(const ffikit_function *fn)`: how many bytes
-// `ffikit_call` writes to `ret`: 8 for integers (widened like libffi's `ffi_arg`), `f64`
-// and pointers, 4 for `f32`, the struct's size for a struct, 0 for `void` or NULL.
-//
-// # Safety
-// `fn` is NULL or a live function handle.
-size_t ffikit_function_ret_size(const struct ffikit_function *function);
-
-// `ffikit_status ffikit_call(ffikit_context *ctx, const ffikit_function *fn, void *const
-// *args, size_t nargs, void *ret)`: calls a prepared function, libffi-style: `args[i]`
-// points at the `i`-th argument's value in its C type (`int32_t` for `i32`, `double` for
-// `f64`, `void *` for `ptr`, the struct for a struct), and the return value is written to
-// `ret`: integers widened to 8 bytes as libffi's `ffi_arg` (so `ret` needs at least 8
-// bytes), `float` as 4, a struct as its size; `ret` may be NULL for `void`.
-//
-// For the wasm backend a `ptr` argument must point inside one of the context's buffers; it
-// is passed as the guest offset, and any other pointer is `POINTER_OUTSIDE_BUFFERS`.
-//
-// Errors: `NULL_ARGUMENT` (`fn`, `args` with `nargs > 0`, an `args[i]`, or `ret` for a
-// non-void return), `FOREIGN_HANDLE` (a function of another context), `ARGUMENT_COUNT`,
-// `POINTER_OUTSIDE_BUFFERS`, `TRAP`, `DEADLINE_EXCEEDED`, `STACK_BUDGET_EXCEEDED`,
-// `CONTEXT_POISONED`.
-//
-// # Safety
-// `ctx` NULL or a live context used by no other thread; `fn` NULL or live; each `args[i]`
-// valid for a read of its argument's type; `ret` valid for the writes above; and the call
-// itself must be sound (pointer arguments valid for what the callee does with them).
-enum ffikit_status ffikit_call(struct ffikit_context *ctx,
-                               const struct ffikit_function *function,
-                               void *const *args,
-                               size_t nargs,
-                               void *ret);
 
 // `ffikit_status ffikit_pool_new(const char *backend, size_t max_contexts, ffikit_pool
 // **out)`: a pool of at most `max_contexts` contexts of `backend`, created on demand. The

@@ -19,6 +19,7 @@ mod boundary;
 pub mod closure;
 pub mod context;
 pub mod dynamic;
+pub mod kernels;
 pub mod pool;
 pub mod registers;
 pub mod status;

@@ -26,6 +26,7 @@ pub mod backend;
 pub mod buffer;
 pub mod conformance;
 pub mod context;
+pub mod dyn_backend;
 pub mod error;
 pub mod kernel;
 pub mod library;
