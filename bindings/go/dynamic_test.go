@@ -101,7 +101,13 @@ func TestPrepareAddress(t *testing.T) {
 		}
 		f.Close()
 	}
+}
+
+// A wasm context refuses PrepareAddress with its own status: its functions are a module's
+// exports, prepared by name.
+func TestWasmRefusesPrepareAddress(t *testing.T) {
 	wasm := newContext(t, "wasm")
+	pow := symbolAddress(t, "libm.so.6", "pow")
 	if _, err := wasm.PrepareAddress(pow, "f64(f64, f64)"); !errors.Is(err, ffikit.StatusAddressUnsupported) {
 		t.Fatalf("wasm: %v", err)
 	}
@@ -110,17 +116,32 @@ func TestPrepareAddress(t *testing.T) {
 // Every bad input the binding passes on is answered by its own status, with the message the
 // C API gave naming the parameter or the value.
 func TestBadInputsNameWhatIsWrong(t *testing.T) {
+	_, err := ffikit.NewContext("jit")
+	expectNamed(t, "NewContext", err, ffikit.StatusUnknownBackend, "jit")
+	_, err = ffikit.NewPool("native", 0)
+	expectNamed(t, "NewPool", err, ffikit.StatusInvalidArgument, "0")
+	badInputs(t, "native", "asm")
+}
+
+// TestBadInputsNameWhatIsWrong on a wasm context (the wasm tests are skipped where the
+// library is built without wasmtime).
+func TestWasmBadInputsNameWhatIsWrong(t *testing.T) { badInputs(t, "wasm") }
+
+// expectNamed fails the test unless err has status st and its message contains needle.
+func expectNamed(t *testing.T, what string, err error, st ffikit.Status, needle string) {
+	t.Helper()
+	if !errors.Is(err, st) || !strings.Contains(err.Error(), needle) {
+		t.Errorf("%s: got %v, want %v naming %q", what, err, st, needle)
+	}
+}
+
+// badInputs checks the bad inputs of TestBadInputsNameWhatIsWrong on each backend.
+func badInputs(t *testing.T, backends ...string) {
 	expect := func(what string, err error, st ffikit.Status, needle string) {
 		t.Helper()
-		if !errors.Is(err, st) || !strings.Contains(err.Error(), needle) {
-			t.Errorf("%s: got %v, want %v naming %q", what, err, st, needle)
-		}
+		expectNamed(t, what, err, st, needle)
 	}
-	_, err := ffikit.NewContext("jit")
-	expect("NewContext", err, ffikit.StatusUnknownBackend, "jit")
-	_, err = ffikit.NewPool("native", 0)
-	expect("NewPool", err, ffikit.StatusInvalidArgument, "0")
-	for _, backend := range []string{"native", "asm", "wasm"} {
+	for _, backend := range backends {
 		ctx, other := newContext(t, backend), newContext(t, backend)
 		x, err := ctx.NewBuffer(4 * 8)
 		if err != nil {
@@ -130,6 +151,8 @@ func TestBadInputsNameWhatIsWrong(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		// Buffers are closed before their contexts (cleanups run last-in, first-out).
+		t.Cleanup(func() { x.Close(); far.Close() })
 		// (The fast path hands anything it does not take to the C API, so these errors are
 		// the C API's whether or not the path is on.)
 		_, err = ctx.SumF64Buffer(x, 5)
