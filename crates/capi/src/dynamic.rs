@@ -36,6 +36,24 @@ pub struct ffikit_function {
 }
 
 impl ffikit_function {
+    /// A new handle for `function`, prepared by the context `owner`, keeping `library` (the
+    /// library its code is in, `None` for a caller-held address) alive; the straight path's
+    /// entry and count are read from it once here. The caller owns the returned pointer
+    /// (freed by `ffikit_function_free`).
+    fn boxed(
+        function: DynFunction,
+        owner: OwnerId,
+        library: Option<Arc<DynLibrary>>,
+    ) -> *mut ffikit_function {
+        Box::into_raw(Box::new(ffikit_function {
+            entry: function.raw_entry(),
+            nargs: function.signature().args().len(),
+            function,
+            owner,
+            _library: library,
+        }))
+    }
+
     /// The prepared function.
     pub(crate) fn dynamic(&self) -> &DynFunction {
         &self.function
@@ -140,13 +158,7 @@ pub unsafe extern "C" fn ffikit_prepare(
                 return Err(foreign("the library"));
             }
             let function = backend.prepare(&lib.library, symbol, &sig)?;
-            *out = Box::into_raw(Box::new(ffikit_function {
-                entry: function.raw_entry(),
-                nargs: sig.args().len(),
-                function,
-                owner: backend.owner(),
-                _library: Some(lib.library.clone()),
-            }));
+            *out = ffikit_function::boxed(function, backend.owner(), Some(lib.library.clone()));
             Ok(())
         })
     }
@@ -185,13 +197,7 @@ pub unsafe extern "C" fn ffikit_prepare_address(
             let sig: Signature = utf8(signature, "signature")?.parse().map_err(Error::from)?;
             let backend = c.inner.backend();
             let function = backend.prepare_address(code, &sig)?;
-            *out = Box::into_raw(Box::new(ffikit_function {
-                entry: function.raw_entry(),
-                nargs: sig.args().len(),
-                function,
-                owner: backend.owner(),
-                _library: None,
-            }));
+            *out = ffikit_function::boxed(function, backend.owner(), None);
             Ok(())
         })
     }
